@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# qktls top-level build.  Plain make + pkg-config.
+#
+#   make            module (for every kernel with headers) and userspace
+#   make check      everything, then every test: userspace, VM 7.3, VM 6.12
+#   make demo       the end-to-end demonstration
+#   make shell      a shell in the Debian 13 build root
+#
+# On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
+# build targets run inside the build root (tools/buildroot/); check, demo and
+# shell always start from the host.
+
+BUILD     ?= build
+TOP       := $(CURDIR)
+ENTER     := tools/buildroot/enter
+
+BUILD_TARGETS := all modules userspace tests lint-kernel
+
+# Decide once whether this host can build natively.
+ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)
+QKTLS_NATIVE := $(shell tools/buildroot/native-ok >/dev/null 2>&1 && echo 1)
+export QKTLS_NATIVE
+endif
+
+.PHONY: $(BUILD_TARGETS) check demo shell clean help
+.DEFAULT_GOAL := all
+
+ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)
+# Not buildable here: run the same target inside the build root.
+$(BUILD_TARGETS):
+	$(ENTER) $(MAKE) --no-print-directory $@
+else
+include tools/build/rules.mk
+endif
+
+check:
+	tests/run-all
+
+demo:
+	tools/demo/run
+
+shell:
+	$(ENTER)
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Build rules shared by every component; included by the top-level Makefile
+# when this host (or the build root) can build.  Each component adds itself
+# through its own build.mk, included at the end.
+
+# Kernels to build qktls.ko for: every kernel with headers installed.
+KVERS ?= $(patsubst /lib/modules/%/build,%,$(wildcard /lib/modules/*/build))
+# Source of the kselftest harness, the YNL client and checkpatch.
+LINUX_SRC_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-7.*.tar.xz)))
+
+PKG_CONFIG ?= pkg-config
+CFLAGS     ?= -O2 -g
+QK_CFLAGS  := -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+	      -I$(TOP)/uapi -I$(TOP)/userspace/include
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	      -fno-omit-frame-pointer
+
+LINUX_SRC  := $(BUILD)/linux-src
+KSFT_DIR   := $(LINUX_SRC)/tools/testing/selftests
+KSFT_STAMP := $(LINUX_SRC)/.extracted
+
+# Programs the tests run: unit tests run in the build root, kernel tests in
+# the VM.  Components append to these.
+UNIT_TESTS   :=
+KERNEL_TESTS :=
+PROGRAMS     :=
+
+all: modules userspace tests
+
+# --- kernel module, one build directory per kernel ---------------------------
+# Kbuild of 6.12 cannot put objects outside M=, so each kernel gets a copy of
+# the sources (timestamps kept, so kbuild rebuilds only what changed).
+KO := $(foreach v,$(KVERS),$(BUILD)/ko/$(v)/kernel/qktls.ko)
+modules: $(KO)
+
+$(BUILD)/ko/%/kernel/qktls.ko: FORCE
+	@mkdir -p $(BUILD)/ko/$*
+	@cp -a Kbuild kernel uapi $(BUILD)/ko/$*/
+	$(MAKE) -C /lib/modules/$*/build M=$(abspath $(BUILD)/ko/$*) W=1 modules
+
+# checkpatch --strict on everything that is kernel code.
+lint-kernel: $(KSFT_STAMP)
+	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --quiet \
+		--ignore SPDX_LICENSE_TAG,FILE_PATH_CHANGES \
+		-f $(wildcard kernel/*.c kernel/*.h uapi/linux/*.h)
+
+# --- pieces of linux-source used at build time, never copied into the tree ---
+$(KSFT_STAMP): $(LINUX_SRC_TAR)
+	@test -n "$(LINUX_SRC_TAR)" || { echo "no /usr/src/linux-source-7.*.tar.xz" >&2; exit 1; }
+	rm -rf $(LINUX_SRC) && mkdir -p $(LINUX_SRC)
+	tar -xJf $(LINUX_SRC_TAR) -C $(LINUX_SRC) --strip-components=1 \
+		--wildcards '*/tools/testing/selftests/kselftest*.h' \
+		'*/tools/net/ynl' '*/Documentation/netlink' \
+		'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+		'*/scripts/const_structs.checkpatch'
+	touch $@
+
+# --- C tests (kselftest harness) ---------------------------------------------
+# tests/unit/NAME.c -> $(BUILD)/tests/unit/NAME, with sanitizers;
+# tests/kernel/NAME.c -> $(BUILD)/tests/kernel/NAME.  LDLIBS_NAME and
+# DEPS_NAME (set by components) add libraries and prerequisites.
+UNIT_TESTS   += $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/*.c))
+KERNEL_TESTS += $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(wildcard tests/kernel/*.c))
+
+.SECONDEXPANSION:
+$(BUILD)/tests/unit/%: tests/unit/%.c $(KSFT_STAMP) $$(DEPS_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) -I$(KSFT_DIR) $(CFLAGS) -o $@ $< \
+		$(DEPS_$*) $(LDLIBS_$*) -lpthread
+
+$(BUILD)/tests/kernel/%: tests/kernel/%.c $(KSFT_STAMP) $$(DEPS_$$*)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) -I$(KSFT_DIR) $(CFLAGS) -o $@ $< \
+		$(DEPS_$*) $(LDLIBS_$*) -lpthread
+
+userspace: $$(PROGRAMS)
+tests: $$(UNIT_TESTS) $$(KERNEL_TESTS)
+
+.PHONY: FORCE
+FORCE:
+
+# --- components ---------------------------------------------------------------
+-include $(wildcard userspace/*/build.mk tools/*/build.mk)
