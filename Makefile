@@ -30,6 +30,8 @@ ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)
 # Not buildable here: run the same target inside the build root.
 $(BUILD_TARGETS):
 	$(ENTER) $(MAKE) --no-print-directory $@
+.DEFAULT:
+	$(ENTER) $(MAKE) --no-print-directory $@
 else
 include tools/build/rules.mk
 endif
