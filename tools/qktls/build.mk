@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# qktls: the admin tool (libnl-genl-3, jansson, OpenSSL for wiping).
+
+QKTLS_TOOL_SRCS := $(wildcard tools/qktls/*.c)
+QKTLS_TOOL_OBJS := $(patsubst tools/qktls/%.c,$(BUILD)/obj/tools/qktls/%.o,$(QKTLS_TOOL_SRCS))
+QKTLS_TOOL_PKGS := libnl-genl-3.0 jansson libcrypto
+
+PROGRAMS += $(BUILD)/bin/qktls
+
+$(BUILD)/obj/tools/qktls/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux/qktls.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLS_TOOL_PKGS)) -c -o $@ $<
+
+$(BUILD)/bin/qktls: $(QKTLS_TOOL_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
