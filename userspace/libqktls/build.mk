@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# libqktls: the application library.  Every userspace/libqktls/*.c goes into
+# $(BUILD)/lib/libqktls.a; the unit tests link $(BUILD)/lib/san/libqktls.a,
+# the same objects built with ASan/UBSan.  Users link $(LIBQKTLS_LIBS) too.
+
+LIBQKTLS_SRCS   := $(wildcard userspace/libqktls/*.c)
+LIBQKTLS_OBJS   := $(patsubst userspace/libqktls/%.c,$(BUILD)/obj/libqktls/%.o,$(LIBQKTLS_SRCS))
+LIBQKTLS_SOBJS  := $(patsubst userspace/libqktls/%.c,$(BUILD)/obj/libqktls-san/%.o,$(LIBQKTLS_SRCS))
+LIBQKTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
+LIBQKTLS_LIBS   := $(or $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null),-lcrypto)
+LIBQKTLS        := $(BUILD)/lib/libqktls.a
+LIBQKTLS_SAN    := $(BUILD)/lib/san/libqktls.a
+
+$(BUILD)/obj/libqktls/%.o: userspace/libqktls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) -fPIC -MMD -MP $(LIBQKTLS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/libqktls-san/%.o: userspace/libqktls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) -MMD -MP $(LIBQKTLS_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBQKTLS): $(LIBQKTLS_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBQKTLS_SAN): $(LIBQKTLS_SOBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+-include $(LIBQKTLS_OBJS:.o=.d) $(LIBQKTLS_SOBJS:.o=.d)
+
+PROGRAMS += $(LIBQKTLS)
+
+# Tests of the key schedule and kTLS install.
+DEPS_keysched     := $(LIBQKTLS_SAN)
+LDLIBS_keysched   := $(LIBQKTLS_LIBS)
+DEPS_ktls_install := $(LIBQKTLS)
+LDLIBS_ktls_install := $(LIBQKTLS_LIBS)
