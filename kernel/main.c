@@ -2,18 +2,46 @@
 /*
  * qktls: QKD key pools and kTLS rekey for Linux kernel TLS.
  *
- * Module entry points: everything else registers from here.
+ * Module entry points and parameters: everything else registers from here.
  */
 
 #include <linux/module.h>
 
+#include "netlink.h"
+#include "pool.h"
+
+unsigned long qktls_max_mem_bytes = 64UL << 20;
+module_param_named(max_mem_bytes, qktls_max_mem_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_mem_bytes,
+		 "Kernel memory all pools of all namespaces may hold, bytes");
+
+unsigned long qktls_pool_max_mem_bytes = 16UL << 20;
+module_param_named(pool_max_mem_bytes, qktls_pool_max_mem_bytes, ulong, 0644);
+MODULE_PARM_DESC(pool_max_mem_bytes,
+		 "Kernel memory one pool may hold, bytes");
+
+unsigned int qktls_max_pools = 4096;
+module_param_named(max_pools, qktls_max_pools, uint, 0644);
+MODULE_PARM_DESC(max_pools, "Pools one network namespace may hold");
+
 static int __init qktls_init(void)
 {
-	return 0;
+	int err;
+
+	err = qktls_pool_init();
+	if (err)
+		return err;
+	err = qktls_nl_init();
+	if (err)
+		qktls_pool_exit();
+	return err;
 }
 
 static void __exit qktls_exit(void)
 {
+	/* No request runs after this; then every namespace's pools go. */
+	qktls_nl_exit();
+	qktls_pool_exit();
 }
 
 module_init(qktls_init);
