@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# qktls-kme-sim: a pair of simulated ETSI GS QKD 014 KMEs.
+
+KMESIM_SRCS := tools/kme-sim/sim.c tools/kme-sim/link.c tools/kme-sim/http.c \
+	       tools/kme-sim/control.c
+KMESIM_OBJS := $(patsubst tools/kme-sim/%.c,$(BUILD)/obj/kme-sim/%.o,$(KMESIM_SRCS))
+KMESIM_PKGS := libmicrohttpd gnutls jansson libcrypto
+
+$(BUILD)/obj/kme-sim/%.o: tools/kme-sim/%.c tools/kme-sim/sim.h tools/kme-sim/link.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(KMESIM_PKGS)) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/qktls-kme-sim: $(KMESIM_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
+
+PROGRAMS   += $(BUILD)/bin/qktls-kme-sim
+# The unit tests run the simulator.
+UNIT_TESTS += $(BUILD)/bin/qktls-kme-sim

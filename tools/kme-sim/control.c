@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Fault specifications and the run-time control socket.
+ *
+ * The control socket (--control PATH) is a Unix stream socket that takes
+ * one command a line and answers each with one line ("ok", "error: ...",
+ * or JSON), so a test knows a fault is armed before it sends the request:
+ *
+ *   fault a|b|all KIND[=ARG][,count=N]   arm a fault (see fault_parse)
+ *   clear a|b|all                        disarm every fault
+ *   rate BITS                            key generation rate, bits/s
+ *   advance MS                           run the link clock MS ahead
+ *   drain                                drop all stored key material
+ *   stats                                counters as JSON
+ *   quit                                 stop the simulator
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "sim.h"
+
+static const char *const kinds[FAULT_KIND_MAX_] = {
+	[FAULT_NONE] = "none",
+	[FAULT_503] = "503",
+	[FAULT_MALFORMED] = "malformed-json",
+	[FAULT_KEY_LENGTH] = "wrong-key-length",
+	[FAULT_MISMATCH] = "mismatched-ids",
+	[FAULT_BAD_KEY_ID] = "bad-key-id",
+	[FAULT_BAD_BASE64] = "bad-base64",
+	[FAULT_WRONG_COUNT] = "wrong-count",
+	[FAULT_DROP] = "drop",
+};
+
+const char *fault_name(enum fault_kind k)
+{
+	return (unsigned int)k < FAULT_KIND_MAX_ ? kinds[k] : "?";
+}
+
+static int parse_ulong(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+/*
+ * KIND[=ARG][,count=N]: "latency=MS" or one of the kinds above; merged into
+ * @f (a latency and one other fault can be armed together).
+ */
+int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
+{
+	char buf[128], *comma, *eq;
+	unsigned long count = 0, arg = 0;
+	bool has_count = false;
+	int k;
+
+	if (strlen(spec) >= sizeof(buf)) {
+		snprintf(why, whylen, "fault spec too long");
+		return -1;
+	}
+	strcpy(buf, spec);
+	comma = strchr(buf, ',');
+	if (comma) {
+		*comma++ = '\0';
+		if (strncmp(comma, "count=", 6) || parse_ulong(comma + 6, &count) ||
+		    !count) {
+			snprintf(why, whylen, "bad \"%s\": want ,count=N with N >= 1",
+				 comma);
+			return -1;
+		}
+		has_count = true;
+	}
+	eq = strchr(buf, '=');
+	if (eq)
+		*eq++ = '\0';
+	if (!strcmp(buf, "latency")) {
+		if (!eq || parse_ulong(eq, &arg) || arg > 600000) {
+			snprintf(why, whylen, "latency needs =MS (0 to 600000)");
+			return -1;
+		}
+		f->latency_ms = arg;
+		f->latency_count = has_count ? (long)count : -1;
+		return 0;
+	}
+	for (k = FAULT_503; k < FAULT_KIND_MAX_; k++)
+		if (!strcmp(buf, kinds[k]))
+			break;
+	if (k == FAULT_KIND_MAX_ || eq) {
+		snprintf(why, whylen,
+			 "unknown fault \"%s\" (latency=MS, 503, malformed-json, "
+			 "wrong-key-length, mismatched-ids, bad-key-id, bad-base64, "
+			 "wrong-count, drop)", spec);
+		return -1;
+	}
+	f->kind = k;
+	f->count = has_count ? (long)count : -1;
+	return 0;
+}
+
+static int which_kmes(struct sim *s, const char *w, struct kme **list)
+{
+	if (!w)
+		return 0;
+	if (!strcmp(w, "a") || !strcmp(w, "all"))
+		list[0] = &s->kme[0];
+	if (!strcmp(w, "b") || !strcmp(w, "all"))
+		list[1] = &s->kme[1];
+	return list[0] || list[1] ? 0 : -1;
+}
+
+/* Run one command line; the answer (one line, no newline) goes to @reply. */
+int control_command(struct sim *s, char *line, char *reply, size_t size)
+{
+	char *save = NULL, *cmd, *a1, *a2;
+	struct kme *list[2] = { NULL, NULL };
+	unsigned long v;
+	int i;
+
+	cmd = strtok_r(line, " \t\r\n", &save);
+	a1 = strtok_r(NULL, " \t\r\n", &save);
+	a2 = strtok_r(NULL, " \t\r\n", &save);
+	if (!cmd) {
+		snprintf(reply, size, "error: empty command");
+		return -1;
+	}
+	if (!strcmp(cmd, "fault") || !strcmp(cmd, "clear")) {
+		bool fault = cmd[0] == 'f';
+
+		if (which_kmes(s, a1, list) || (fault && !a2)) {
+			snprintf(reply, size, "error: usage: %s",
+				 fault ? "fault a|b|all KIND[=ARG][,count=N]"
+				       : "clear a|b|all");
+			return -1;
+		}
+		pthread_mutex_lock(&s->lock);
+		for (i = 0; i < 2; i++) {
+			struct fault f;
+
+			if (!list[i])
+				continue;
+			if (!fault) {
+				memset(&list[i]->fault, 0, sizeof(f));
+				continue;
+			}
+			f = list[i]->fault;
+			if (fault_parse(a2, &f, reply + 7, size - 7)) {
+				pthread_mutex_unlock(&s->lock);
+				memcpy(reply, "error: ", 7);
+				return -1;
+			}
+			list[i]->fault = f;
+		}
+		pthread_mutex_unlock(&s->lock);
+		sim_log(s, "control: %s %s %s", cmd, a1, a2 ? a2 : "");
+	} else if (!strcmp(cmd, "rate") || !strcmp(cmd, "advance")) {
+		if (parse_ulong(a1, &v)) {
+			snprintf(reply, size, "error: usage: %s NUMBER", cmd);
+			return -1;
+		}
+		pthread_mutex_lock(&s->lock);
+		if (cmd[0] == 'r') {
+			link_update(s);
+			s->rate = (double)v;
+		} else {
+			link_advance(s, (double)v);
+		}
+		pthread_mutex_unlock(&s->lock);
+	} else if (!strcmp(cmd, "drain")) {
+		pthread_mutex_lock(&s->lock);
+		link_drain(s);
+		pthread_mutex_unlock(&s->lock);
+	} else if (!strcmp(cmd, "stats")) {
+		json_t *j;
+		size_t n;
+
+		pthread_mutex_lock(&s->lock);
+		j = json_pack("{sI sI sI sI sI sf}",
+			      "stored_key_count", (json_int_t)link_stored(s),
+			      "keys_waiting", (json_int_t)s->n_reserved,
+			      "keys_out", (json_int_t)s->keys_out,
+			      "keys_delivered", (json_int_t)s->keys_delivered,
+			      "requests", (json_int_t)(s->kme[0].requests + s->kme[1].requests),
+			      "rate_bps", s->rate);
+		pthread_mutex_unlock(&s->lock);
+		n = j ? json_dumpb(j, reply, size - 1, JSON_COMPACT) : 0;
+		if (!n || n >= size)
+			snprintf(reply, size, "error: out of memory");
+		else
+			reply[n] = '\0';
+		json_decref(j);
+		return 0;
+	} else if (!strcmp(cmd, "quit")) {
+		kill(getpid(), SIGTERM);
+	} else {
+		snprintf(reply, size, "error: unknown command \"%.40s\"", cmd);
+		return -1;
+	}
+	snprintf(reply, size, "ok");
+	return 0;
+}
+
+static int ctl_fd = -1;
+static pthread_t ctl_thread;
+static char ctl_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void *ctl_main(void *arg)
+{
+	struct sim *s = arg;
+
+	for (;;) {
+		int fd = accept(ctl_fd, NULL, NULL);
+		FILE *in;
+		char line[512], reply[1024];
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		in = fdopen(fd, "r+");
+		if (!in) {
+			close(fd);
+			continue;
+		}
+		while (fgets(line, sizeof(line), in)) {
+			control_command(s, line, reply, sizeof(reply));
+			fprintf(in, "%s\n", reply);
+			fflush(in);
+		}
+		fclose(in);
+	}
+}
+
+int control_start(struct sim *s, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "qktls-kme-sim: control socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	strcpy(ctl_path, path);
+	unlink(path);
+	ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ctl_fd < 0 || bind(ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    listen(ctl_fd, 8)) {
+		fprintf(stderr, "qktls-kme-sim: control socket %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	if (pthread_create(&ctl_thread, NULL, ctl_main, s)) {
+		fprintf(stderr, "qktls-kme-sim: cannot start the control thread\n");
+		return -1;
+	}
+	return 0;
+}
+
+void control_stop(void)
+{
+	if (ctl_fd < 0)
+		return;
+	shutdown(ctl_fd, SHUT_RDWR);
+	pthread_cancel(ctl_thread);
+	pthread_join(ctl_thread, NULL);
+	close(ctl_fd);
+	unlink(ctl_path);
+	ctl_fd = -1;
+}

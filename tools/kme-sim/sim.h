@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * qktls-kme-sim: a pair of ETSI GS QKD 014 KMEs sharing one simulated QKD
+ * link.  sim.c holds the options and process, link.c the link and the
+ * reserved keys, http.c the HTTPS endpoints, control.c the run-time control.
+ */
+#ifndef QKTLS_KME_SIM_H
+#define QKTLS_KME_SIM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define SIM_MAX_SAES	8	/* SAEs attached to one KME */
+#define SIM_ID_MAX	255
+
+enum fault_kind {
+	FAULT_NONE,
+	FAULT_503,		/* answer 503 with an ETSI error */
+	FAULT_MALFORMED,	/* answer 200 with a truncated JSON body */
+	FAULT_KEY_LENGTH,	/* keys one byte short of size/8 */
+	FAULT_MISMATCH,		/* dec_keys: other IDs; enc_keys: duplicate IDs */
+	FAULT_BAD_KEY_ID,	/* key IDs that are not UUIDs */
+	FAULT_BAD_BASE64,	/* keys that are not base64 */
+	FAULT_WRONG_COUNT,	/* one key fewer (or one more) than asked */
+	FAULT_DROP,		/* close the connection without an answer */
+	FAULT_KIND_MAX_
+};
+
+/* Faults of one KME; a count < 0 means "until cleared". */
+struct fault {
+	enum fault_kind kind;
+	long count;
+	unsigned long latency_ms;
+	long latency_count;
+};
+
+struct sim;
+
+struct kme {
+	char name;			/* 'a' or 'b' */
+	char *id;			/* KME ID */
+	const char *listen;		/* ADDR:PORT */
+	const char *cert_file, *key_file;
+	char *cert_pem, *key_pem;
+	char *saes[SIM_MAX_SAES];	/* SAE IDs attached to this KME */
+	size_t n_saes;
+	struct fault fault;		/* under sim->lock */
+	unsigned long requests;		/* under sim->lock */
+	unsigned int port;
+	struct MHD_Daemon *daemon;
+	struct kme *peer;
+	struct sim *sim;
+};
+
+struct cn_map {
+	char *cn;
+	char *sae;
+};
+
+/* A key handed out by enc_keys and waiting for its slave SAEs' dec_keys. */
+struct rkey {
+	char id[37];
+	unsigned char *bytes;
+	size_t len;
+	char *master;
+	char *slaves[SIM_MAX_SAES];
+	bool delivered[SIM_MAX_SAES];
+	size_t n_slaves;
+	struct rkey *next;
+};
+
+struct sim {
+	pthread_mutex_t lock;
+	struct kme kme[2];
+	const char *ca_file;
+	char *ca_pem;
+	struct cn_map *map;
+	size_t n_map;
+	bool verbose;
+
+	/* The link (under lock). */
+	double rate;			/* bits per second */
+	double avail_bits;
+	double last_s;			/* when avail_bits was last brought up to date */
+	unsigned long key_size, max_key_count, max_key_per_request;
+	unsigned long min_key_size, max_key_size, max_sae_id_count;
+	unsigned long max_reserved;
+	struct rkey *reserved;
+	unsigned long n_reserved;
+	unsigned long keys_out, keys_delivered;
+};
+
+/* link.c */
+void link_init(struct sim *s, unsigned long initial_keys);
+void link_update(struct sim *s);
+unsigned long link_stored(struct sim *s);
+void link_advance(struct sim *s, double ms);
+void link_drain(struct sim *s);
+void link_free(struct sim *s);
+void make_uuid(char out[37]);
+bool kme_has_sae(const struct kme *k, const char *sae);
+
+/* http.c */
+int http_start(struct kme *k);
+void http_stop(struct kme *k);
+
+/* control.c */
+int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen);
+const char *fault_name(enum fault_kind k);
+int control_start(struct sim *s, const char *path);
+void control_stop(void);
+int control_command(struct sim *s, char *line, char *reply, size_t size);
+
+/* sim.c */
+void sim_log(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

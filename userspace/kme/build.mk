@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# libqktls-kme: the ETSI GS QKD 014 client and the key-source interface.
+# Two flavours: the plain library for programs, and one built with the
+# sanitizers for the unit tests.
+
+KME_SRCS    := userspace/kme/parse.c userspace/kme/client.c userspace/kme/source.c
+KME_CFLAGS   = $(QK_CFLAGS) -fPIC $(shell $(PKG_CONFIG) --cflags libcurl jansson libcrypto)
+KME_LIBS     = $(shell $(PKG_CONFIG) --libs libcurl jansson libcrypto) -lpthread
+KME_LIB     := $(BUILD)/lib/libqktls-kme.a
+KME_LIB_SAN := $(BUILD)/lib/libqktls-kme-san.a
+
+KME_OBJS     := $(patsubst userspace/kme/%.c,$(BUILD)/obj/kme/%.o,$(KME_SRCS))
+KME_OBJS_SAN := $(patsubst userspace/kme/%.c,$(BUILD)/obj/kme-san/%.o,$(KME_SRCS))
+KME_HDRS     := userspace/include/qktls/kme.h userspace/kme/kme-internal.h
+
+$(BUILD)/obj/kme/%.o: userspace/kme/%.c $(KME_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KME_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/kme-san/%.o: userspace/kme/%.c $(KME_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KME_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -c -o $@ $<
+
+$(KME_LIB): $(KME_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(KME_LIB_SAN): $(KME_OBJS_SAN)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+PROGRAMS += $(KME_LIB)

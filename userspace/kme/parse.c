@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ETSI GS QKD 014 response parsing and validation: key containers, status
+ * and error answers.  Network-free, so the fuzzer links exactly this.
+ *
+ * Key bytes pass through jansson (as base64 strings) on their way here, so
+ * the library installs a jansson allocator that wipes every block it frees
+ * (before main(), while jansson holds no allocation yet).
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "kme-internal.h"
+
+/* --- a jansson allocator that wipes what it frees --------------------------- */
+
+#define WIPE_HDR 16	/* keeps max_align_t alignment of the payload */
+
+static void *wipe_malloc(size_t n)
+{
+	unsigned char *p;
+
+	if (n > SIZE_MAX - WIPE_HDR)
+		return NULL;
+	p = malloc(n + WIPE_HDR);
+	if (!p)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	return p + WIPE_HDR;
+}
+
+static void wipe_free(void *ptr)
+{
+	unsigned char *p;
+	size_t n;
+
+	if (!ptr)
+		return;
+	p = (unsigned char *)ptr - WIPE_HDR;
+	memcpy(&n, p, sizeof(n));
+	OPENSSL_cleanse(ptr, n);
+	free(p);
+}
+
+__attribute__((constructor)) static void qk_kme_install_json_alloc(void)
+{
+	json_set_alloc_funcs(wipe_malloc, wipe_free);
+}
+
+/* --- errors -------------------------------------------------------------------- */
+
+static const char *const err_names[QK_KME_E_MAX_] = {
+	[QK_KME_OK]		  = "success",
+	[QK_KME_E_INVAL]	  = "invalid argument",
+	[QK_KME_E_NOMEM]	  = "out of memory",
+	[QK_KME_E_BAD_REQUEST]	  = "KME: bad request (400)",
+	[QK_KME_E_UNAUTHORIZED]	  = "KME: unauthorized (401)",
+	[QK_KME_E_UNAVAILABLE]	  = "KME: unavailable (503)",
+	[QK_KME_E_HTTP]		  = "KME: unexpected HTTP status",
+	[QK_KME_E_RESOLVE]	  = "KME host name does not resolve",
+	[QK_KME_E_CONNECT]	  = "cannot connect to KME",
+	[QK_KME_E_TIMEOUT]	  = "KME timed out",
+	[QK_KME_E_TLS]		  = "TLS handshake with KME failed",
+	[QK_KME_E_TLS_VERIFY]	  = "KME certificate verification failed",
+	[QK_KME_E_TLS_CONFIG]	  = "local certificate, key or CA unusable",
+	[QK_KME_E_DROPPED]	  = "KME dropped the connection",
+	[QK_KME_E_TRANSPORT]	  = "transport failure",
+	[QK_KME_E_TOO_LARGE]	  = "KME response too large",
+	[QK_KME_E_MALFORMED]	  = "malformed KME response",
+	[QK_KME_E_KEY_ENCODING]	  = "key is not valid base64",
+	[QK_KME_E_KEY_LENGTH]	  = "wrong key length",
+	[QK_KME_E_BAD_KEY_ID]	  = "bad key ID",
+	[QK_KME_E_KEY_COUNT]	  = "wrong number of keys",
+	[QK_KME_E_KEY_ID_MISMATCH] = "key IDs do not match the request",
+	[QK_KME_E_UNSUPPORTED]	  = "operation not supported by this key source",
+};
+
+const char *qk_kme_strerror(enum qk_kme_err code)
+{
+	if ((unsigned int)code < QK_KME_E_MAX_ && err_names[code])
+		return err_names[code];
+	return "unknown error";
+}
+
+enum qk_kme_err qk_kme_fail(struct qk_kme_error *err, enum qk_kme_err code,
+			    long http_status, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err)
+		return code;
+	err->code = code;
+	err->http_status = http_status;
+	err->details[0] = '\0';
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* --- helpers ---------------------------------------------------------------- */
+
+bool qk_kme_is_uuid(const char *s)
+{
+	static const unsigned char dash[] = { 8, 13, 18, 23 };
+	size_t i, d = 0;
+
+	if (!s || strlen(s) != QK_KME_UUID_LEN)
+		return false;
+	for (i = 0; i < QK_KME_UUID_LEN; i++) {
+		if (d < sizeof(dash) && i == dash[d]) {
+			if (s[i] != '-')
+				return false;
+			d++;
+		} else if (!isxdigit((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Copy @s into @dst for messages: printable ASCII only, truncated. */
+static void sanitize(char *dst, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && s[i] && i + 1 < size; i++)
+		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	if (size)
+		dst[i] = '\0';
+}
+
+/* Compact JSON text of @v in plain malloc memory (NULL if @v is NULL). */
+static enum qk_kme_err dump_json(json_t *v, char **out, struct qk_kme_error *err)
+{
+	size_t n;
+
+	*out = NULL;
+	if (!v)
+		return QK_KME_OK;
+	n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	*out = malloc(n + 1);
+	if (!*out)
+		return qk_kme_fail(err, QK_KME_E_NOMEM, 0, "out of memory");
+	json_dumpb(v, *out, n, JSON_COMPACT | JSON_ENCODE_ANY);
+	(*out)[n] = '\0';
+	return QK_KME_OK;
+}
+
+static json_t *load(const char *body, size_t len, const char *what,
+		    struct qk_kme_error *err)
+{
+	json_error_t jerr;
+	json_t *root;
+
+	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		char text[JSON_ERROR_TEXT_LENGTH];
+
+		sanitize(text, sizeof(text), jerr.text);
+		qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+			    "%s is not valid JSON: %s (line %d, column %d)",
+			    what, text, jerr.line, jerr.column);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+			    "%s is not a JSON object", what);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* --- error answers -------------------------------------------------------------- */
+
+enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
+				   size_t len, struct qk_kme_error *err)
+{
+	enum qk_kme_err code;
+	json_t *root = NULL, *msg, *details;
+	char text[400];
+
+	switch (http_status) {
+	case 400:
+		code = QK_KME_E_BAD_REQUEST;
+		break;
+	case 401:
+		code = QK_KME_E_UNAUTHORIZED;
+		break;
+	case 503:
+		code = QK_KME_E_UNAVAILABLE;
+		break;
+	default:
+		code = QK_KME_E_HTTP;
+		break;
+	}
+	if (body && len)
+		root = json_loadb(body, len, 0, NULL);
+	msg = json_is_object(root) ? json_object_get(root, "message") : NULL;
+	if (json_is_string(msg)) {
+		sanitize(text, sizeof(text), json_string_value(msg));
+		qk_kme_fail(err, code, http_status, "%s", text);
+	} else {
+		qk_kme_fail(err, code, http_status,
+			    "KME answered HTTP %ld without an ETSI error message",
+			    http_status);
+	}
+	details = json_is_object(root) ? json_object_get(root, "details") : NULL;
+	if (err && details) {
+		size_t n = json_dumpb(details, err->details,
+				      sizeof(err->details) - 1,
+				      JSON_COMPACT | JSON_ENCODE_ANY);
+
+		if (n >= sizeof(err->details))
+			n = 0;	/* too long to keep whole: drop it */
+		err->details[n] = '\0';
+		/* Details are KME text: keep them printable. */
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)err->details[i] < 0x20)
+				err->details[i] = '?';
+	}
+	json_decref(root);
+	return code;
+}
+
+/* --- status ------------------------------------------------------------------------ */
+
+static enum qk_kme_err get_id(json_t *root, const char *name, char *dst,
+			      struct qk_kme_error *err)
+{
+	json_t *v = json_object_get(root, name);
+	const char *s;
+
+	if (!json_is_string(v))
+		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				   "status: \"%s\" is missing or not a string",
+				   name);
+	s = json_string_value(v);
+	if (json_string_length(v) > QK_KME_ID_MAX || strlen(s) != json_string_length(v))
+		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				   "status: \"%s\" is longer than %d bytes or holds NUL",
+				   name, QK_KME_ID_MAX);
+	memcpy(dst, s, json_string_length(v) + 1);
+	return QK_KME_OK;
+}
+
+static enum qk_kme_err get_count(json_t *root, const char *name,
+				 unsigned long *dst, struct qk_kme_error *err)
+{
+	json_t *v = json_object_get(root, name);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				   "status: \"%s\" is missing or not a non-negative integer",
+				   name);
+	*dst = (unsigned long)json_integer_value(v);
+	return QK_KME_OK;
+}
+
+enum qk_kme_err qk_kme_parse_status(const char *body, size_t len,
+				    struct qk_kme_status *out,
+				    struct qk_kme_error *err)
+{
+	const struct { const char *name; size_t off; } ids[] = {
+		{ "source_KME_ID", offsetof(struct qk_kme_status, source_kme_id) },
+		{ "target_KME_ID", offsetof(struct qk_kme_status, target_kme_id) },
+		{ "master_SAE_ID", offsetof(struct qk_kme_status, master_sae_id) },
+		{ "slave_SAE_ID", offsetof(struct qk_kme_status, slave_sae_id) },
+	};
+	const struct { const char *name; size_t off; } counts[] = {
+		{ "key_size", offsetof(struct qk_kme_status, key_size) },
+		{ "stored_key_count", offsetof(struct qk_kme_status, stored_key_count) },
+		{ "max_key_count", offsetof(struct qk_kme_status, max_key_count) },
+		{ "max_key_per_request", offsetof(struct qk_kme_status, max_key_per_request) },
+		{ "max_key_size", offsetof(struct qk_kme_status, max_key_size) },
+		{ "min_key_size", offsetof(struct qk_kme_status, min_key_size) },
+		{ "max_SAE_ID_count", offsetof(struct qk_kme_status, max_sae_id_count) },
+	};
+	enum qk_kme_err rc = QK_KME_OK;
+	json_t *root, *ext;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	root = load(body, len, "status response", err);
+	if (!root)
+		return QK_KME_E_MALFORMED;
+	for (i = 0; rc == QK_KME_OK && i < sizeof(ids) / sizeof(ids[0]); i++)
+		rc = get_id(root, ids[i].name, (char *)out + ids[i].off, err);
+	for (i = 0; rc == QK_KME_OK && i < sizeof(counts) / sizeof(counts[0]); i++)
+		rc = get_count(root, counts[i].name,
+			       (unsigned long *)((char *)out + counts[i].off), err);
+	ext = json_object_get(root, "status_extension");
+	if (rc == QK_KME_OK && ext && !json_is_object(ext))
+		rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				 "status: \"status_extension\" is not an object");
+	if (rc == QK_KME_OK)
+		rc = dump_json(ext, &out->status_extension, err);
+	json_decref(root);
+	if (rc != QK_KME_OK)
+		qk_kme_status_free(out);
+	return rc;
+}
+
+void qk_kme_status_free(struct qk_kme_status *st)
+{
+	if (!st)
+		return;
+	free(st->status_extension);
+	memset(st, 0, sizeof(*st));
+}
+
+/* --- key containers -------------------------------------------------------------- */
+
+void qk_kme_keys_free(struct qk_kme_keys *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	if (k->material)
+		OPENSSL_clear_free(k->material, k->material_len);
+	for (i = 0; k->keys && i < k->count; i++) {
+		free(k->keys[i].id_extension);
+		free(k->keys[i].key_extension);
+	}
+	free(k->keys);
+	free(k->container_extension);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Decode strict base64 (padded, no whitespace) into @dst; -1 if invalid. */
+static long b64_decode(const char *s, size_t slen, unsigned char *dst)
+{
+	EVP_ENCODE_CTX *ctx;
+	int n1 = 0, n2 = 0;
+	long ret = -1;
+
+	if (slen == 0 || slen % 4 || slen > INT32_MAX ||
+	    strcspn(s, " \t\r\n\v\f") != slen)
+		return -1;
+	ctx = EVP_ENCODE_CTX_new();
+	if (!ctx)
+		return -2;
+	EVP_DecodeInit(ctx);
+	if (EVP_DecodeUpdate(ctx, dst, &n1, (const unsigned char *)s, (int)slen) >= 0 &&
+	    EVP_DecodeFinal(ctx, dst + n1, &n2) == 1)
+		ret = (long)n1 + n2;
+	EVP_ENCODE_CTX_free(ctx);
+	return ret;
+}
+
+static enum qk_kme_err get_ext(json_t *obj, const char *name, char **dst,
+			       size_t idx, struct qk_kme_error *err)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (v && !json_is_object(v) && !json_is_null(v))
+		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				   "key %zu: \"%s\" is not an object", idx, name);
+	return dump_json(json_is_null(v) ? NULL : v, dst, err);
+}
+
+enum qk_kme_err qk_kme_parse_keys(const char *body, size_t len,
+				  const struct qk_kme_expect *exp,
+				  struct qk_kme_keys *out, struct qk_kme_error *err)
+{
+	static const struct qk_kme_expect none;
+	enum qk_kme_err rc = QK_KME_OK;
+	json_t *root, *arr, *ext;
+	size_t i, j, n, total = 0, off = 0, keylen = 0;
+	bool *placed = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!exp)
+		exp = &none;
+	if (exp->size % 8)
+		return qk_kme_fail(err, QK_KME_E_INVAL, 0,
+				   "key size %u is not a multiple of 8 bits",
+				   exp->size);
+	root = load(body, len, "key container", err);
+	if (!root)
+		return QK_KME_E_MALFORMED;
+	arr = json_object_get(root, "keys");
+	if (!json_is_array(arr)) {
+		rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				 "key container has no \"keys\" array");
+		goto out;
+	}
+	n = json_array_size(arr);
+	if (n == 0 || n > QK_KME_MAX_KEYS) {
+		rc = qk_kme_fail(err, QK_KME_E_KEY_COUNT, 200,
+				 "KME returned %zu keys (expected 1 to %d)",
+				 n, QK_KME_MAX_KEYS);
+		goto out;
+	}
+	if ((exp->number && n != exp->number) || (exp->ids && n != exp->n_ids)) {
+		rc = qk_kme_fail(err, QK_KME_E_KEY_COUNT, 200,
+				 "asked for %zu keys, KME returned %zu",
+				 exp->ids ? exp->n_ids : (size_t)exp->number, n);
+		goto out;
+	}
+
+	/* First pass: shape, IDs, and room for the decoded bytes. */
+	for (i = 0; i < n; i++) {
+		json_t *k = json_array_get(arr, i);
+		json_t *id = json_object_get(k, "key_ID");
+		json_t *key = json_object_get(k, "key");
+		char shown[48];
+
+		if (!json_is_object(k) || !json_is_string(id) || !json_is_string(key)) {
+			rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+					 "key %zu lacks a \"key_ID\" or \"key\" string", i);
+			goto out;
+		}
+		if (json_string_length(id) != QK_KME_UUID_LEN ||
+		    !qk_kme_is_uuid(json_string_value(id))) {
+			sanitize(shown, sizeof(shown), json_string_value(id));
+			rc = qk_kme_fail(err, QK_KME_E_BAD_KEY_ID, 200,
+					 "key %zu: key_ID \"%s\" is not a UUID", i, shown);
+			goto out;
+		}
+		for (j = 0; j < i; j++) {
+			json_t *o = json_object_get(json_array_get(arr, j), "key_ID");
+
+			if (!strcasecmp(json_string_value(o), json_string_value(id))) {
+				rc = qk_kme_fail(err, QK_KME_E_BAD_KEY_ID, 200,
+						 "key ID %s appears twice in the container",
+						 json_string_value(id));
+				goto out;
+			}
+		}
+		total += json_string_length(key) / 4 * 3;
+	}
+
+	out->keys = calloc(n, sizeof(*out->keys));
+	out->material = OPENSSL_zalloc(total ? total : 1);
+	placed = calloc(n, sizeof(*placed));
+	if (!out->keys || !out->material || !placed) {
+		rc = qk_kme_fail(err, QK_KME_E_NOMEM, 0, "out of memory");
+		goto out;
+	}
+	out->material_len = total ? total : 1;
+	out->count = n;
+
+	/* Second pass: decode, check lengths, put each key in its place. */
+	for (i = 0; i < n; i++) {
+		json_t *k = json_array_get(arr, i);
+		const char *id = json_string_value(json_object_get(k, "key_ID"));
+		json_t *key = json_object_get(k, "key");
+		struct qk_kme_key *dst;
+		size_t pos = i;
+		long got;
+
+		if (exp->ids) {
+			for (pos = 0; pos < exp->n_ids; pos++)
+				if (!placed[pos] && exp->ids[pos] &&
+				    !strcasecmp(exp->ids[pos], id))
+					break;
+			if (pos == exp->n_ids) {
+				rc = qk_kme_fail(err, QK_KME_E_KEY_ID_MISMATCH, 200,
+						 "KME returned key ID %s, which was not asked for",
+						 id);
+				goto out;
+			}
+		}
+		placed[pos] = true;
+		dst = &out->keys[pos];
+		got = b64_decode(json_string_value(key), json_string_length(key),
+				 out->material + off);
+		if (got == -2) {
+			rc = qk_kme_fail(err, QK_KME_E_NOMEM, 0, "out of memory");
+			goto out;
+		}
+		if (got < 0) {
+			rc = qk_kme_fail(err, QK_KME_E_KEY_ENCODING, 200,
+					 "key %s is not valid padded base64", id);
+			goto out;
+		}
+		if (exp->size && (size_t)got != exp->size / 8) {
+			rc = qk_kme_fail(err, QK_KME_E_KEY_LENGTH, 200,
+					 "key %s has %ld bytes, expected %u (%u bits)",
+					 id, got, exp->size / 8, exp->size);
+			goto out;
+		}
+		if (got == 0 || (i > 0 && (size_t)got != keylen)) {
+			rc = qk_kme_fail(err, QK_KME_E_KEY_LENGTH, 200,
+					 "key %s has %ld bytes, other keys %zu",
+					 id, got, keylen);
+			goto out;
+		}
+		keylen = (size_t)got;
+		memcpy(dst->id, id, QK_KME_UUID_LEN + 1);
+		dst->key = out->material + off;
+		dst->len = keylen;
+		off += keylen;
+		rc = get_ext(k, "key_ID_extension", &dst->id_extension, i, err);
+		if (rc == QK_KME_OK)
+			rc = get_ext(k, "key_extension", &dst->key_extension, i, err);
+		if (rc != QK_KME_OK)
+			goto out;
+	}
+	ext = json_object_get(root, "key_container_extension");
+	if (ext && !json_is_object(ext) && !json_is_null(ext)) {
+		rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+				 "\"key_container_extension\" is not an object");
+		goto out;
+	}
+	rc = dump_json(json_is_null(ext) ? NULL : ext, &out->container_extension, err);
+out:
+	free(placed);
+	json_decref(root);
+	if (rc != QK_KME_OK)
+		qk_kme_keys_free(out);
+	return rc;
+}
