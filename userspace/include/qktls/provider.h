@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * qktls/provider.h - the OpenSSL 3.5 provider that adds qktls's QKD TLS 1.3
+ * groups to a library context.
+ *
+ * The provider is built into the program (OSSL_PROVIDER_add_builtin) and
+ * loaded into one OSSL_LIB_CTX with a set of QKD key callbacks; SSL_CTXs
+ * created afterwards in that library context can use its groups:
+ *
+ *   "qktls-X25519MLKEM768"  (default codepoint 0xFE37, configurable)
+ *       client key_share = X25519MLKEM768 share || 16-byte QKD key reference
+ *       server key_share = X25519MLKEM768 ciphertext
+ *       shared secret    = X25519MLKEM768 secret || QKD key
+ *   "qkd_mlkem768"          (codepoint 0x3768, the QKD-KEM provider's format)
+ *       client key_share = ML-KEM-768 public key || 16-byte key ID
+ *       server key_share = ML-KEM-768 ciphertext || the same key ID
+ *       shared secret    = ML-KEM-768 secret || 32-byte QKD key
+ *
+ * X25519MLKEM768 and ML-KEM-768 come from OpenSSL's default provider through
+ * a child library context; the provider adds only the QKD part.  Byte
+ * layouts and error behaviour: Documentation/qktls/protocol.rst.
+ *
+ * One library context carries one key source, so a program that serves
+ * several links with different key pools uses one library context per link
+ * (or a key source that can tell them apart by reference).
+ */
+#ifndef QKTLS_PROVIDER_H
+#define QKTLS_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QKTLS_PROVIDER_NAME		"qktls"
+
+#define QKTLS_QKD_REF_LEN		16	/* key reference / key ID, bytes */
+#define QKTLS_QKD_KEY_MIN		16	/* shortest QKD key accepted */
+#define QKTLS_QKD_KEY_MAX		64	/* longest QKD key accepted */
+#define QKTLS_QKD_MLKEM768_KEY_LEN	32	/* qkd_mlkem768 needs exactly this */
+
+#define QKTLS_GROUP_HYBRID		"qktls-X25519MLKEM768"
+#define QKTLS_GROUP_HYBRID_ID_DEFAULT	0xFE37
+#define QKTLS_GROUP_QKD_MLKEM768	"qkd_mlkem768"
+#define QKTLS_GROUP_QKD_MLKEM768_ID	0x3768
+
+/*
+ * A client groups list for SSL_CTX_set1_groups_list() that offers the QKD
+ * hybrid first and sends key shares for it and for plain X25519MLKEM768,
+ * so that neither a qktls peer nor a stock TLS 1.3 peer needs a
+ * HelloRetryRequest (a HelloRetryRequest would discard the QKD key share).
+ */
+#define QKTLS_GROUPS_CLIENT_DEFAULT \
+	"*" QKTLS_GROUP_HYBRID ":*X25519MLKEM768:X25519"
+/* A server groups list: the QKD hybrid preferred, then the plain groups. */
+#define QKTLS_GROUPS_SERVER_DEFAULT \
+	QKTLS_GROUP_HYBRID ":X25519MLKEM768:X25519"
+
+/* Results of the key callbacks. */
+enum qktls_qkd_status {
+	QKTLS_QKD_OK		= 0,
+	QKTLS_QKD_NOT_FOUND	= -1,	/* no key with this reference */
+	QKTLS_QKD_USED		= -2,	/* the key was already consumed */
+	QKTLS_QKD_EMPTY		= -3,	/* no key available right now */
+	QKTLS_QKD_ERROR		= -4,	/* anything else */
+};
+
+/**
+ * struct qktls_qkd_keys - where the provider takes QKD keys from
+ * @arg: passed to every callback
+ * @link: name of the link these keys belong to (for messages), or NULL
+ * @get_key: client side: take a fresh key for the link; writes its
+ *	reference (QKTLS_QKD_REF_LEN bytes) to @ref, the key to @key (room for
+ *	QKTLS_QKD_KEY_MAX bytes) and its length to *@key_len; the key must not
+ *	be handed out again.  Returns a qktls_qkd_status.
+ * @take_key: server side: look up the key with reference @ref and consume
+ *	it (a second call with the same reference must return
+ *	QKTLS_QKD_USED or QKTLS_QKD_NOT_FOUND); same output as @get_key.
+ * @discard_key: optional: a key from @get_key was not used after all (the
+ *	server chose another group or sent a HelloRetryRequest, or the
+ *	handshake failed before the key was mixed in).  The provider also
+ *	counts it.  The key was announced in a ClientHello, so it should not
+ *	be handed out again.
+ *
+ * The callbacks may be called from any thread that runs a handshake.
+ * Key bytes written by them are wiped by the provider after use; the
+ * callbacks must wipe their own copies.
+ */
+struct qktls_qkd_keys {
+	void *arg;
+	const char *link;
+	int (*get_key)(void *arg, uint8_t ref[QKTLS_QKD_REF_LEN],
+		       uint8_t *key, size_t *key_len);
+	int (*take_key)(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN],
+			uint8_t *key, size_t *key_len);
+	void (*discard_key)(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN]);
+};
+
+/**
+ * struct qktls_provider_config - how to load the provider
+ * @keys: the key source (copied; @keys->arg must outlive the provider)
+ * @hybrid_group_id: codepoint of the QKD hybrid, 0xFE00..0xFEFF, or 0 for
+ *	QKTLS_GROUP_HYBRID_ID_DEFAULT
+ */
+struct qktls_provider_config {
+	const struct qktls_qkd_keys *keys;
+	unsigned int hybrid_group_id;
+};
+
+/* Counters of one loaded provider; all only ever grow. */
+struct qktls_provider_stats {
+	uint64_t keys_fetched;		/* client: keys taken for a key share */
+	uint64_t keys_fetch_failed;	/* client: no key could be had */
+	uint64_t keys_used;		/* client: mixed into a shared secret */
+	uint64_t keys_discarded;	/* client: share dropped unused (HRR...) */
+	uint64_t refs_accepted;		/* server: reference found and consumed */
+	uint64_t refs_unknown;		/* server: no key with that reference */
+	uint64_t refs_reused;		/* server: key already consumed */
+	uint64_t shares_malformed;	/* either side: bad key_share length/ID */
+	uint64_t secrets_derived;	/* either side: hybrid secrets produced */
+};
+
+/*
+ * Load the provider into @ctx (NULL: the default library context), loading
+ * OpenSSL's "default" provider there first if it is not available.  Call
+ * before creating SSL_CTXs in @ctx.  Returns the provider, or NULL with the
+ * reason on the OpenSSL error queue.
+ */
+OSSL_PROVIDER *qktls_provider_load(OSSL_LIB_CTX *ctx,
+				   const struct qktls_qkd_keys *keys);
+OSSL_PROVIDER *qktls_provider_load_ex(OSSL_LIB_CTX *ctx,
+				      const struct qktls_provider_config *cfg);
+/* Unload a provider returned by qktls_provider_load{,_ex}. */
+void qktls_provider_unload(OSSL_PROVIDER *prov);
+/* Copy the counters of @prov into @out; returns 0, or -1 if @prov is not
+ * a configured qktls provider. */
+int qktls_provider_stats(OSSL_PROVIDER *prov, struct qktls_provider_stats *out);
+/*
+ * The QKD key reference carried by a key of one of the provider's groups
+ * (e.g. SSL_get_peer_tmp_key() on a server after the handshake).  Returns 0
+ * and fills @ref, or -1 if @pkey is not such a key or has no reference.
+ */
+int qktls_provider_key_ref(const EVP_PKEY *pkey, uint8_t ref[QKTLS_QKD_REF_LEN]);
+
+/*
+ * An in-memory key store implementing struct qktls_qkd_keys, for tests and
+ * for programs that are handed keys directly.  Thread-safe.  Keys are handed
+ * out by get_key in the order they were added; each key can be taken once.
+ */
+struct qktls_memkeys;
+
+struct qktls_memkeys *qktls_memkeys_new(const char *link);
+/* Wipes every key it still holds. */
+void qktls_memkeys_free(struct qktls_memkeys *mk);
+/* Add a key; returns 0, or -1 on a bad length, duplicate ref or no memory. */
+int qktls_memkeys_add(struct qktls_memkeys *mk,
+		      const uint8_t ref[QKTLS_QKD_REF_LEN],
+		      const uint8_t *key, size_t key_len);
+/* Keys neither handed out nor consumed. */
+size_t qktls_memkeys_available(const struct qktls_memkeys *mk);
+/* Keys reported through discard_key. */
+size_t qktls_memkeys_discarded(const struct qktls_memkeys *mk);
+/* Fill @keys with callbacks on @mk. */
+void qktls_memkeys_bind(struct qktls_memkeys *mk, struct qktls_qkd_keys *keys);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QKTLS_PROVIDER_H */

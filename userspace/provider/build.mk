@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# The qktls OpenSSL provider (part of libqktls): libqktls-provider.a for
+# programs, and a sanitizer build of the same objects for the unit tests.
+
+PROV_SRCS := $(wildcard userspace/provider/*.c)
+PROV_HDRS := $(wildcard userspace/provider/*.h) userspace/include/qktls/provider.h
+PROV_OBJS := $(patsubst userspace/provider/%.c,$(BUILD)/obj/provider/%.o,$(PROV_SRCS))
+PROV_SAN_OBJS := $(patsubst userspace/provider/%.c,$(BUILD)/obj/provider-san/%.o,$(PROV_SRCS))
+PROV_LIB := $(BUILD)/lib/libqktls-provider.a
+PROV_SAN_LIB := $(BUILD)/lib/libqktls-provider-san.a
+PROV_LDLIBS := $(shell $(PKG_CONFIG) --libs libssl libcrypto) -lpthread
+
+$(BUILD)/obj/provider/%.o: userspace/provider/%.c $(PROV_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) -fPIC $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/provider-san/%.o: userspace/provider/%.c $(PROV_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -c -o $@ $<
+
+$(PROV_LIB): $(PROV_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(PROV_SAN_LIB): $(PROV_SAN_OBJS)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+PROGRAMS += $(PROV_LIB)
+
+# Unit tests link the sanitizer build.
+DEPS_provider_handshake := $(PROV_SAN_LIB)
+LDLIBS_provider_handshake := $(PROV_LDLIBS)
