@@ -32,3 +32,9 @@ PROGRAMS += $(PROV_LIB)
 # Unit tests link the sanitizer build.
 DEPS_provider_handshake := $(PROV_SAN_LIB)
 LDLIBS_provider_handshake := $(PROV_LDLIBS)
+# The TLS peer the interop shell test drives against stock openssl.
+PROV_PEER := $(BUILD)/tests/helpers/provider_peer
+$(PROV_PEER): tests/helpers/provider_peer.c $(PROV_SAN_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(PROV_SAN_LIB) $(PROV_LDLIBS)
+UNIT_TESTS += $(PROV_PEER)
