@@ -31,3 +31,10 @@ $(KME_LIB_SAN): $(KME_OBJS_SAN)
 	rm -f $@ && $(AR) rcs $@ $^
 
 PROGRAMS += $(KME_LIB)
+
+# Unit tests linked with the library.
+KME_TEST_LIBS = $(KME_LIB_SAN) $(KME_LIBS)
+DEPS_kme_client   := $(KME_LIB_SAN)
+LDLIBS_kme_client  = $(KME_LIBS)
+DEPS_kme_parse    := $(KME_LIB_SAN)
+LDLIBS_kme_parse   = $(KME_LIBS)
