@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ETSI GS QKD 014 response parsers on crafted answers (no network):
+ * what is accepted, and a distinct error for each way an answer is wrong.
+ */
+#pragma GCC diagnostic ignored "-Wsign-compare"	/* harness vs enums */
+
+#include <string.h>
+
+#include <qktls/kme.h>
+
+#include "kselftest_harness.h"
+
+#define ID1 "0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a01"
+#define ID2 "0B5E6F04-41E1-4C5B-9A1E-1F6F2B1E6A02"
+/* 32 bytes 0x00..0x1f and 32 bytes 0x20..0x3f */
+#define K1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define K2 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
+static enum qk_kme_err parse(const char *body, const struct qk_kme_expect *e,
+			     struct qk_kme_keys *k, struct qk_kme_error *err)
+{
+	return qk_kme_parse_keys(body, strlen(body), e, k, err);
+}
+
+TEST(two_keys)
+{
+	const char *body = "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\","
+			   "\"key_ID_extension\":{\"a\":1}},"
+			   "{\"key_ID\":\"" ID2 "\",\"key\":\"" K2 "\"}],"
+			   "\"key_container_extension\":{\"x\":[1,2]}}";
+	struct qk_kme_expect e = { .number = 2, .size = 256 };
+	struct qk_kme_error err;
+	struct qk_kme_keys k;
+
+	ASSERT_EQ(QK_KME_OK, parse(body, &e, &k, &err)) TH_LOG("%s", err.message);
+	ASSERT_EQ(2, k.count);
+	EXPECT_STREQ(ID1, k.keys[0].id);
+	EXPECT_EQ(32, k.keys[0].len);
+	for (int i = 0; i < 32; i++) {
+		EXPECT_EQ(i, k.keys[0].key[i]);
+		EXPECT_EQ(32 + i, k.keys[1].key[i]);
+	}
+	EXPECT_STREQ("{\"a\":1}", k.keys[0].id_extension);
+	EXPECT_EQ(NULL, k.keys[1].id_extension);
+	EXPECT_STREQ("{\"x\":[1,2]}", k.container_extension);
+	qk_kme_keys_free(&k);
+	EXPECT_EQ(0, k.count);
+	EXPECT_EQ(NULL, k.material);
+}
+
+/* dec_keys: IDs compared without case, result in the order asked. */
+TEST(ids_reordered)
+{
+	const char *body = "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"},"
+			   "{\"key_ID\":\"" ID2 "\",\"key\":\"" K2 "\"}]}";
+	const char *ids[] = { "0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a02", ID1 };
+	struct qk_kme_expect e = { .ids = ids, .n_ids = 2 };
+	struct qk_kme_error err;
+	struct qk_kme_keys k;
+
+	ASSERT_EQ(QK_KME_OK, parse(body, &e, &k, &err)) TH_LOG("%s", err.message);
+	EXPECT_STREQ(ID2, k.keys[0].id);
+	EXPECT_EQ(32, k.keys[0].key[0]);
+	EXPECT_STREQ(ID1, k.keys[1].id);
+	qk_kme_keys_free(&k);
+}
+
+struct bad {
+	const char *body;
+	unsigned int number, size;
+	enum qk_kme_err code;
+	const char *says;
+};
+
+static const struct bad bad[] = {
+	{ "", 1, 0, QK_KME_E_MALFORMED, "not valid JSON" },
+	{ "{\"keys\":[", 1, 0, QK_KME_E_MALFORMED, "not valid JSON" },
+	{ "[]", 1, 0, QK_KME_E_MALFORMED, "not a JSON object" },
+	{ "{}", 1, 0, QK_KME_E_MALFORMED, "no \"keys\" array" },
+	{ "{\"keys\":{}}", 1, 0, QK_KME_E_MALFORMED, "no \"keys\" array" },
+	{ "{\"keys\":[]}", 0, 0, QK_KME_E_KEY_COUNT, "returned 0 keys" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}]}", 2, 0,
+	  QK_KME_E_KEY_COUNT, "asked for 2 keys, KME returned 1" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\"}]}", 1, 0, QK_KME_E_MALFORMED, "lacks" },
+	{ "{\"keys\":[{\"key_ID\":7,\"key\":\"" K1 "\"}]}", 1, 0, QK_KME_E_MALFORMED, "lacks" },
+	{ "{\"keys\":[{\"key_ID\":\"abc\",\"key\":\"" K1 "\"}]}", 1, 0,
+	  QK_KME_E_BAD_KEY_ID, "not a UUID" },
+	{ "{\"keys\":[{\"key_ID\":\"0b5e6f04x41e1-4c5b-9a1e-1f6f2b1e6a01\",\"key\":\"" K1 "\"}]}",
+	  1, 0, QK_KME_E_BAD_KEY_ID, "not a UUID" },
+	/* NUL inside a string: refused by the JSON parser */
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\\u0000x\",\"key\":\"" K1 "\"}]}", 1, 0,
+	  QK_KME_E_MALFORMED, "not valid JSON" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"},"
+	  "{\"key_ID\":\"" ID1 "\",\"key\":\"" K2 "\"}]}", 2, 0,
+	  QK_KME_E_BAD_KEY_ID, "appears twice" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AAEC!wQF\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AAECAwQ\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AAEC AwQF\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}]}", 1, 128,
+	  QK_KME_E_KEY_LENGTH, "has 32 bytes, expected 16" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"},"
+	  "{\"key_ID\":\"" ID2 "\",\"key\":\"AAECAw==\"}]}", 2, 0,
+	  QK_KME_E_KEY_LENGTH, "other keys 32" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\",\"key_extension\":3}]}",
+	  1, 0, QK_KME_E_MALFORMED, "not an object" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}],"
+	  "\"key_container_extension\":[]}", 1, 0, QK_KME_E_MALFORMED, "not an object" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}],\"keys\":[]}", 1, 0,
+	  QK_KME_E_MALFORMED, "duplicate" },
+};
+
+TEST(bad_containers)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct qk_kme_expect e = { .number = bad[i].number, .size = bad[i].size };
+		struct qk_kme_error err;
+		struct qk_kme_keys k;
+
+		EXPECT_EQ(bad[i].code, parse(bad[i].body, &e, &k, &err))
+			TH_LOG("case %zu: %s", i, err.message);
+		EXPECT_EQ(bad[i].code, err.code);
+		EXPECT_NE(NULL, strstr(err.message, bad[i].says))
+			TH_LOG("case %zu: \"%s\" lacks \"%s\"", i, err.message, bad[i].says);
+		EXPECT_EQ(0, k.count);
+		EXPECT_EQ(NULL, k.keys);
+		EXPECT_EQ(NULL, k.material);
+	}
+}
+
+TEST(mismatched_ids)
+{
+	const char *body = "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}]}";
+	const char *ids[] = { "0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a09" };
+	struct qk_kme_expect e = { .ids = ids, .n_ids = 1 };
+	struct qk_kme_error err;
+	struct qk_kme_keys k;
+
+	EXPECT_EQ(QK_KME_E_KEY_ID_MISMATCH, parse(body, &e, &k, &err));
+	EXPECT_NE(NULL, strstr(err.message, ID1 ", which was not asked for"));
+	ids[0] = ID1;
+	EXPECT_EQ(QK_KME_OK, parse(body, &e, &k, &err));
+	qk_kme_keys_free(&k);
+}
+
+TEST(status)
+{
+	const char *ok = "{\"source_KME_ID\":\"A\",\"target_KME_ID\":\"B\","
+			 "\"master_SAE_ID\":\"SA\",\"slave_SAE_ID\":\"SB\","
+			 "\"key_size\":256,\"stored_key_count\":25000,"
+			 "\"max_key_count\":100000,\"max_key_per_request\":128,"
+			 "\"max_key_size\":1024,\"min_key_size\":64,"
+			 "\"max_SAE_ID_count\":0,\"status_extension\":{\"v\":true}}";
+	struct qk_kme_status st;
+	struct qk_kme_error err;
+	char *bad;
+
+	ASSERT_EQ(QK_KME_OK, qk_kme_parse_status(ok, strlen(ok), &st, &err))
+		TH_LOG("%s", err.message);
+	EXPECT_STREQ("A", st.source_kme_id);
+	EXPECT_STREQ("SB", st.slave_sae_id);
+	EXPECT_EQ(25000, st.stored_key_count);
+	EXPECT_EQ(1024, st.max_key_size);
+	EXPECT_STREQ("{\"v\":true}", st.status_extension);
+	qk_kme_status_free(&st);
+
+	/* Each required field missing or of the wrong type. */
+	bad = strdup(ok);
+	ASSERT_NE(NULL, bad);
+	memcpy(strstr(bad, "stored_key_count"), "xtored", 6);
+	EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_parse_status(bad, strlen(bad), &st, &err));
+	EXPECT_NE(NULL, strstr(err.message, "\"stored_key_count\""));
+	free(bad);
+	bad = strdup(ok);
+	ASSERT_NE(NULL, bad);
+	memcpy(strstr(bad, "\"A\""), "-1 ", 3);
+	EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_parse_status(bad, strlen(bad), &st, &err));
+	EXPECT_NE(NULL, strstr(err.message, "\"source_KME_ID\""));
+	free(bad);
+	EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_parse_status("{", 1, &st, &err));
+	EXPECT_EQ(NULL, st.status_extension);
+}
+
+TEST(etsi_errors)
+{
+	const char *body = "{\"message\":\"key not found\","
+			   "\"details\":[{\"key_ID\":\"" ID1 "\"}]}";
+	struct qk_kme_error err;
+
+	EXPECT_EQ(QK_KME_E_BAD_REQUEST, qk_kme_parse_error(400, body, strlen(body), &err));
+	EXPECT_EQ(400, err.http_status);
+	EXPECT_STREQ("key not found", err.message);
+	EXPECT_STREQ("[{\"key_ID\":\"" ID1 "\"}]", err.details);
+	EXPECT_EQ(QK_KME_E_UNAUTHORIZED, qk_kme_parse_error(401, body, strlen(body), &err));
+	EXPECT_EQ(QK_KME_E_UNAVAILABLE, qk_kme_parse_error(503, body, strlen(body), &err));
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(500, "oops", 4, &err));
+	EXPECT_NE(NULL, strstr(err.message, "HTTP 500 without an ETSI error"));
+	EXPECT_STREQ("", err.details);
+	/* Control characters from the KME do not reach logs raw. */
+	body = "{\"message\":\"a\\nb\\u001b\"}";
+	EXPECT_EQ(QK_KME_E_BAD_REQUEST, qk_kme_parse_error(400, body, strlen(body), &err));
+	EXPECT_STREQ("a?b?", err.message);
+}
+
+TEST(error_names)
+{
+	for (int i = 0; i < QK_KME_E_MAX_; i++) {
+		EXPECT_STRNE("unknown error", qk_kme_strerror(i));
+		for (int j = 0; j < i; j++)
+			EXPECT_STRNE(qk_kme_strerror(i), qk_kme_strerror(j));
+	}
+	EXPECT_STREQ("unknown error", qk_kme_strerror(QK_KME_E_MAX_));
+	EXPECT_TRUE(qk_kme_is_uuid(ID2));
+	EXPECT_FALSE(qk_kme_is_uuid(ID1 "0"));
+	EXPECT_FALSE(qk_kme_is_uuid("0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a0g"));
+}
+
+TEST_HARNESS_MAIN
