@@ -38,3 +38,14 @@ DEPS_kme_client   := $(KME_LIB_SAN)
 LDLIBS_kme_client  = $(KME_LIBS)
 DEPS_kme_parse    := $(KME_LIB_SAN)
 LDLIBS_kme_parse   = $(KME_LIBS)
+
+# libFuzzer target for the response parser (clang; parse.c alone).
+KME_FUZZ := $(BUILD)/fuzz/kme_parse
+$(KME_FUZZ): userspace/kme/fuzz_parse.c userspace/kme/parse.c $(KME_HDRS)
+	@mkdir -p $(@D)
+	clang $(QK_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all \
+		$(shell $(PKG_CONFIG) --cflags jansson libcrypto) -o $@ \
+		userspace/kme/fuzz_parse.c userspace/kme/parse.c \
+		$(shell $(PKG_CONFIG) --libs jansson libcrypto)
+UNIT_TESTS += $(KME_FUZZ)
