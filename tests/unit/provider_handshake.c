@@ -246,13 +246,14 @@ static int group_id(SSL *ssl)
 	return SSL_get_negotiated_group(ssl) & 0xffff;
 }
 
-static int handshake(struct side *c, struct side *s, tamper_fn c2s)
+static int handshake(struct side *c, struct side *s, tamper_fn c2s,
+		     tamper_fn s2c)
 {
 	for (int i = 0; i < 50; i++) {
 		step(c);
 		pump(c, s, i == 0 ? c2s : NULL);
 		step(s);
-		pump(s, c, NULL);
+		pump(s, c, i == 0 ? s2c : NULL);
 		if ((c->done || c->failed) && (s->done || s->failed))
 			break;
 	}
@@ -363,7 +364,7 @@ TEST_F(hs, hybrid)
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUPS_CLIENT_DEFAULT));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUPS_SERVER_DEFAULT));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(QKTLS_GROUP_HYBRID_ID_DEFAULT,
 		  group_id(self->c.ssl));
 	EXPECT_EQ(QKTLS_GROUP_HYBRID_ID_DEFAULT,
@@ -401,7 +402,7 @@ TEST_F(hs, hybrid_configured_codepoint)
 	ASSERT_EQ(0, side_init(&self->s, "s", self->keys, 0, NKEYS, 0xFE42));
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(0xFE42, group_id(self->s.ssl));
 	same_exporter(_metadata, &self->c, &self->s);
 }
@@ -427,13 +428,125 @@ TEST(codepoint_outside_private_use_refused)
 	qktls_memkeys_free(mk);
 }
 
+static int err_has(const char *what)
+{
+	unsigned long e;
+	const char *data;
+	int flags, found = 0;
+	char buf[512];
+
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		if (strstr(buf, what) ||
+		    ((flags & ERR_TXT_STRING) && strstr(data, what)))
+			found = 1;
+	}
+	return found;
+}
+
+TEST(load_needs_callbacks)
+{
+	struct qktls_qkd_keys none = { 0 };
+	OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+
+	ASSERT_NE(NULL, lib);
+	ERR_clear_error();
+	EXPECT_EQ(NULL, qktls_provider_load(lib, &none));
+	EXPECT_TRUE(err_has("no QKD key callbacks given"));
+	EXPECT_EQ(NULL, qktls_provider_load(lib, NULL));
+	EXPECT_TRUE(err_has("no QKD key callbacks given"));
+	OSSL_LIB_CTX_free(lib);
+}
+
+TEST(load_twice_refused_and_reload_works)
+{
+	struct qktls_memkeys *mk = qktls_memkeys_new("twice");
+	struct qktls_qkd_keys kcb;
+	OSSL_LIB_CTX *lib = OSSL_LIB_CTX_new();
+	OSSL_PROVIDER *prov;
+	EVP_KEYMGMT *km;
+
+	qktls_memkeys_bind(mk, &kcb);
+	prov = qktls_provider_load(lib, &kcb);
+	ASSERT_NE(NULL, prov) ERR_print_errors_fp(stderr);
+	ERR_clear_error();
+	EXPECT_EQ(NULL, qktls_provider_load(lib, &kcb));
+	EXPECT_TRUE(err_has("already loaded in this library context"));
+	/* The first instance is untouched by the refused second load. */
+	km = EVP_KEYMGMT_fetch(lib, QKTLS_GROUP_HYBRID, NULL);
+	EXPECT_NE(NULL, km);
+	EVP_KEYMGMT_free(km);
+	qktls_provider_unload(prov);
+	/* After an unload the algorithms are gone; a new load brings them back. */
+	ERR_set_mark();
+	km = EVP_KEYMGMT_fetch(lib, QKTLS_GROUP_HYBRID, NULL);
+	ERR_pop_to_mark();
+	EXPECT_EQ(NULL, km);
+	EVP_KEYMGMT_free(km);
+	prov = qktls_provider_load(lib, &kcb);
+	ASSERT_NE(NULL, prov) ERR_print_errors_fp(stderr);
+	km = EVP_KEYMGMT_fetch(lib, QKTLS_GROUP_QKD_MLKEM768, NULL);
+	EXPECT_NE(NULL, km);
+	EVP_KEYMGMT_free(km);
+	qktls_provider_unload(prov);
+	OSSL_LIB_CTX_free(lib);
+	qktls_memkeys_free(mk);
+}
+
+/* The default library context works too (each TEST runs in its own
+ * process, so this does not leak into the others). */
+TEST(load_into_default_context)
+{
+	struct qktls_memkeys *mk = qktls_memkeys_new("default");
+	struct qktls_qkd_keys kcb;
+	struct qktls_provider_stats st;
+	OSSL_PROVIDER *prov, *def;
+	EVP_PKEY *pkey = NULL;
+	uint8_t ref[QKTLS_QKD_REF_LEN] = { 1 }, got[QKTLS_QKD_REF_LEN];
+	uint8_t key[32] = { 2 };
+
+	ASSERT_EQ(0, qktls_memkeys_add(mk, ref, key, sizeof(key)));
+	EXPECT_EQ(-1, qktls_memkeys_add(mk, ref, key, sizeof(key)));
+	EXPECT_EQ(-1, qktls_memkeys_add(mk, got, key, 8));
+	qktls_memkeys_bind(mk, &kcb);
+	prov = qktls_provider_load(NULL, &kcb);
+	ASSERT_NE(NULL, prov);
+	def = OSSL_PROVIDER_load(NULL, "default");
+	EXPECT_EQ(-1, qktls_provider_stats(def, &st));
+	OSSL_PROVIDER_unload(def);
+
+	/* A client key straight from EVP: it took the one key. */
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, QKTLS_GROUP_HYBRID);
+	ASSERT_NE(NULL, pkey);
+	EXPECT_EQ(0, qktls_provider_key_ref(pkey, got));
+	EXPECT_EQ(0, memcmp(ref, got, sizeof(ref)));
+	EXPECT_EQ((uint64_t)(0), qktls_memkeys_available(mk));
+	EVP_PKEY_free(pkey);
+	EXPECT_EQ(0, qktls_provider_stats(prov, &st));
+	EXPECT_EQ((uint64_t)(1), st.keys_fetched);
+	EXPECT_EQ((uint64_t)(1), st.keys_discarded);
+	EXPECT_EQ((uint64_t)(1), qktls_memkeys_discarded(mk));
+
+	/* Another key finds the store empty. */
+	ERR_clear_error();
+	EXPECT_EQ(NULL, EVP_PKEY_Q_keygen(NULL, NULL, QKTLS_GROUP_HYBRID));
+	EXPECT_TRUE(err_has("link default: no QKD key for a qktls-X25519MLKEM768 key share (key pool empty)"));
+
+	/* Not one of ours. */
+	pkey = EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
+	EXPECT_EQ(-1, qktls_provider_key_ref(pkey, got));
+	EVP_PKEY_free(pkey);
+	qktls_provider_unload(prov);
+	qktls_memkeys_free(mk);
+}
+
 TEST_F(hs, qkd_mlkem768)
 {
 	struct qktls_provider_stats cs;
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_QKD_MLKEM768));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_QKD_MLKEM768 ":X25519MLKEM768"));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(QKTLS_GROUP_QKD_MLKEM768_ID,
 		  group_id(self->c.ssl));
 	EXPECT_EQ(QKTLS_GROUP_QKD_MLKEM768_ID,
@@ -452,7 +565,7 @@ TEST_F(hs, plain_x25519mlkem768_still_works)
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUPS_CLIENT_DEFAULT));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, "X25519MLKEM768"));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(0x11EC, group_id(self->c.ssl));
 	EXPECT_EQ(0x11EC, group_id(self->s.ssl));
 	EXPECT_EQ(0, self->c.hrr_seen);
@@ -475,7 +588,7 @@ TEST_F(hs, plain_both_sides)
 {
 	ASSERT_EQ(0, side_ssl(&self->c, 0, "X25519MLKEM768"));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, "X25519MLKEM768:X25519"));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(0x11EC, group_id(self->s.ssl));
 	same_exporter(_metadata, &self->c, &self->s);
 	EXPECT_EQ((uint64_t)(0), stats(&self->c).keys_fetched);
@@ -488,7 +601,7 @@ TEST_F(hs, unknown_reference_fails)
 	ASSERT_EQ(0, side_init(&self->s, "test-server", self->keys, 1, NKEYS - 1, 0));
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	ASSERT_EQ(0, handshake(&self->c, &self->s, NULL));
+	ASSERT_EQ(0, handshake(&self->c, &self->s, NULL, NULL));
 	show(&self->c, &self->s);
 	EXPECT_TRUE(self->s.failed);
 	EXPECT_TRUE(self->c.failed);
@@ -507,7 +620,7 @@ TEST_F(hs, reused_reference_fails)
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	SSL_free(self->s.ssl);
 	self->s.ssl = NULL;
 	SSL_CTX_free(self->s.ctx);
@@ -517,7 +630,7 @@ TEST_F(hs, reused_reference_fails)
 	ASSERT_EQ(0, side_init(&c2, "replay", self->keys, 0, NKEYS, 0));
 	ASSERT_EQ(0, side_ssl(&c2, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	EXPECT_EQ(0, handshake(&c2, &self->s, NULL));
+	EXPECT_EQ(0, handshake(&c2, &self->s, NULL, NULL));
 	show(&c2, &self->s);
 	EXPECT_EQ(SSL_AD_ILLEGAL_PARAMETER, self->s.alert_sent);
 	EXPECT_EQ(SSL_AD_ILLEGAL_PARAMETER, c2.alert_rcvd);
@@ -540,7 +653,7 @@ TEST_F(hs, different_qkd_key_fails)
 	ASSERT_EQ(0, side_init(&self->s, "test-server", other, 0, NKEYS, 0));
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL));
+	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL, NULL));
 	show(&self->c, &self->s);
 	EXPECT_TRUE(self->c.failed) show(&self->c, &self->s);
 	EXPECT_FALSE(self->c.done);
@@ -560,7 +673,7 @@ TEST_F(hs, same_keys_different_key_works_control)
 	/* Control for the test above: identical stores succeed. */
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 }
 
 /* HRR away from the QKD group: the client's QKD share is discarded,
@@ -571,7 +684,7 @@ TEST_F(hs, hrr_discarding_qkd_share_is_counted)
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, "*" QKTLS_GROUP_HYBRID ":X25519MLKEM768"));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, "X25519MLKEM768"));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(1, self->c.hrr_seen);
 	EXPECT_EQ(0x11EC, group_id(self->c.ssl));
 	SSL_free(self->c.ssl);
@@ -591,7 +704,7 @@ TEST_F(hs, hrr_to_qkd_group_takes_one_key)
 
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID ":*X25519MLKEM768"));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL)) show(&self->c, &self->s);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
 	EXPECT_EQ(1, self->c.hrr_seen);
 	EXPECT_EQ(QKTLS_GROUP_HYBRID_ID_DEFAULT,
 		  group_id(self->c.ssl));
@@ -610,7 +723,7 @@ TEST_F(hs, client_without_keys_fails_clearly)
 	ASSERT_EQ(0, side_init(&self->c, "empty-link", self->keys, 0, 0, 0));
 	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
-	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL));
+	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL, NULL));
 	EXPECT_TRUE(self->c.failed);
 	EXPECT_NE(NULL, strstr(self->c.errs,
 			       "link empty-link: no QKD key for a qktls-X25519MLKEM768 key share (key pool empty)"))
@@ -632,38 +745,50 @@ static void put16(unsigned char *p, size_t v)
 }
 
 static int tamper_delta;	/* bytes to add to the first key share */
+static int tamper_flip;		/* or: flip the last byte of it */
 
-/* Change the length of the first key_share entry of a ClientHello record by
+/*
+ * Change the first key_share entry of a ClientHello or ServerHello record
+ * at the start of @buf: flip its last byte, or change its length by
  * tamper_delta bytes (cut at its end, or padded with zeros), fixing up all
- * the enclosing lengths so that only the key share is malformed. */
+ * the enclosing lengths so that only the key share is malformed.  Records
+ * after it in @buf move along.
+ */
 static void tamper_share(unsigned char *buf, size_t *len)
 {
-	unsigned char *p = buf, *end = buf + *len, *ext_len, *e, *kx_len;
+	unsigned char *p, *end = buf + *len, *ext_len, *e, *kx_len;
 	size_t n, shift;
 	long d = tamper_delta;
+	int ch;
 
-	if (*len < 5 + 4 + 2 + 32 || buf[0] != 22 || buf[5] != 1)
+	if (*len < 5 + 4 + 2 + 32 || buf[0] != 22 ||
+	    (buf[5] != SSL3_MT_CLIENT_HELLO && buf[5] != SSL3_MT_SERVER_HELLO))
 		return;
+	ch = buf[5] == SSL3_MT_CLIENT_HELLO;
 	p = buf + 5 + 4 + 2 + 32;
 	p += 1 + p[0];			/* session id */
-	p += 2 + get16(p);		/* cipher suites */
-	p += 1 + p[0];			/* compression */
+	p += ch ? 2 + get16(p) : 2;	/* cipher suite(s) */
+	p += ch ? 1 + p[0] : 1;		/* compression */
 	ext_len = p;
+	end = buf + 5 + get16(buf + 3);
 	for (e = p + 2; e + 4 <= end; e += 4 + get16(e + 2)) {
 		if (get16(e) != 51)
 			continue;
-		kx_len = e + 4 + 2 + 2;	/* shares len, group, kex len */
+		/* [client_shares len,] group, kex len */
+		kx_len = e + 4 + (ch ? 2 : 0) + 2;
 		n = get16(kx_len);
 		shift = kx_len + 2 + n - buf;	/* end of the first share */
-		if (d < 0) {
-			memmove(buf + shift + d, buf + shift, *len - shift);
-		} else {
-			memmove(buf + shift + d, buf + shift, *len - shift);
-			memset(buf + shift, 0, d);
+		if (tamper_flip) {
+			buf[shift - 1] ^= 0x80;
+			return;
 		}
+		memmove(buf + shift + d, buf + shift, *len - shift);
+		if (d > 0)
+			memset(buf + shift, 0, d);
 		*len += d;
 		put16(kx_len, n + d);
-		put16(e + 4, get16(e + 4) + d);		/* client_shares */
+		if (ch)
+			put16(e + 4, get16(e + 4) + d);	/* client_shares */
 		put16(e + 2, get16(e + 2) + d);		/* extension */
 		put16(ext_len, get16(ext_len) + d);	/* extensions */
 		/* handshake length (3 bytes) and record length */
@@ -687,20 +812,64 @@ FIXTURE_VARIANT_ADD(bad, hybrid_long) { .group = QKTLS_GROUP_HYBRID, .delta = 1 
 FIXTURE_VARIANT_ADD(bad, mlkem_short) { .group = QKTLS_GROUP_QKD_MLKEM768, .delta = -1 };
 FIXTURE_VARIANT_ADD(bad, mlkem_long) { .group = QKTLS_GROUP_QKD_MLKEM768, .delta = 16 };
 
-TEST_F(bad, malformed_share_fails)
+TEST_F(bad, malformed_client_share_fails)
 {
 	ASSERT_EQ(0, side_ssl(&self->c, 0, variant->group));
 	ASSERT_EQ(0, side_ssl(&self->s, 1, variant->group));
 	tamper_delta = variant->delta;
-	EXPECT_EQ(0, handshake(&self->c, &self->s, tamper_share));
+	tamper_flip = 0;
+	EXPECT_EQ(0, handshake(&self->c, &self->s, tamper_share, NULL));
 	show(&self->c, &self->s);
 	EXPECT_TRUE(self->s.failed);
 	EXPECT_TRUE(self->c.failed);
-	EXPECT_EQ(SSL_AD_ILLEGAL_PARAMETER, self->s.alert_sent) show(&self->c, &self->s);
+	EXPECT_EQ(SSL_AD_ILLEGAL_PARAMETER, self->s.alert_sent);
 	EXPECT_NE(NULL, strstr(self->s.errs, "malformed QKD key share"));
 	EXPECT_EQ((uint64_t)(1), stats(&self->s).shares_malformed);
 	/* No key was consumed for a share that did not parse. */
 	EXPECT_EQ((uint64_t)(NKEYS), qktls_memkeys_available(self->s.mk));
+}
+
+TEST_F(bad, malformed_server_share_fails)
+{
+	ASSERT_EQ(0, side_ssl(&self->c, 0, variant->group));
+	ASSERT_EQ(0, side_ssl(&self->s, 1, variant->group));
+	tamper_delta = variant->delta;
+	tamper_flip = 0;
+	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL, tamper_share));
+	show(&self->c, &self->s);
+	EXPECT_TRUE(self->c.failed);
+	EXPECT_FALSE(self->c.done);
+	EXPECT_FALSE(self->s.done);
+	EXPECT_NE(0, self->c.alert_sent);
+	EXPECT_NE(NULL, strstr(self->c.errs, "malformed QKD key share"));
+	EXPECT_EQ((uint64_t)(1), stats(&self->c).shares_malformed);
+	EXPECT_EQ((uint64_t)(0), stats(&self->c).keys_used);
+}
+
+/* qkd_mlkem768: the server's ciphertext must echo the client's key ID. */
+TEST_F(hs, mlkem_key_id_not_echoed_fails)
+{
+	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_QKD_MLKEM768));
+	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_QKD_MLKEM768));
+	tamper_flip = 1;
+	EXPECT_EQ(0, handshake(&self->c, &self->s, NULL, tamper_share));
+	show(&self->c, &self->s);
+	EXPECT_TRUE(self->c.failed);
+	EXPECT_NE(NULL, strstr(self->c.errs, "QKD key ID mismatch"));
+	EXPECT_NE(NULL, strstr(self->c.errs, "does not echo key ID a0000000000000000000000000000000"));
+}
+
+/* A flipped bit in the client's reference: the server does not know it. */
+TEST_F(hs, altered_reference_fails)
+{
+	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_HYBRID));
+	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_HYBRID));
+	tamper_flip = 1;
+	EXPECT_EQ(0, handshake(&self->c, &self->s, tamper_share, NULL));
+	show(&self->c, &self->s);
+	EXPECT_EQ(SSL_AD_ILLEGAL_PARAMETER, self->s.alert_sent);
+	EXPECT_NE(NULL, strstr(self->s.errs,
+			       "names QKD key a0000000000000000000000000000080, which is unknown here"));
 }
 
 TEST_HARNESS_MAIN

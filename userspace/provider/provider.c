@@ -249,6 +249,35 @@ struct pending_load {
 
 static __thread struct pending_load *pending;
 
+/*
+ * Apply a load's configuration to a provider instance: at its init, or when
+ * it is loaded again into a library context it was unloaded from (OpenSSL
+ * keeps an unloaded provider's instance in its store and reactivates it
+ * without a second init; the old key source is not used after the unload).
+ */
+static int configure(struct qk_prov *p, struct pending_load *pl)
+{
+	char *link = NULL;
+
+	if (pl->cfg->keys->link != NULL) {
+		link = strdup(pl->cfg->keys->link);
+		if (link == NULL)
+			return -1;
+	}
+	free(p->link);
+	p->link = link;
+	p->keys = *pl->cfg->keys;
+	p->keys.link = p->link;
+	p->group_id[0] = pl->cfg->hybrid_group_id ?
+		pl->cfg->hybrid_group_id : QKTLS_GROUP_HYBRID_ID_DEFAULT;
+	p->group_id[1] = QKTLS_GROUP_QKD_MLKEM768_ID;
+	caps_init(p);
+	p->default_prov = pl->default_prov;
+	for (int i = 0; i < QK_C_NUM; i++)
+		__atomic_store_n(&p->counters[i], 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static int prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 		     const OSSL_DISPATCH **out, void **provctx)
 {
@@ -269,26 +298,18 @@ static int prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 
 	/* Built in, so the core context is our own library's OSSL_LIB_CTX. */
 	libctx = get_libctx ? (OSSL_LIB_CTX *)get_libctx(handle) : NULL;
+	if (libctx == NULL)	/* the default context may be passed as NULL */
+		libctx = OSSL_LIB_CTX_get0_global_default();
 	if (pending == NULL || pending->claimed || libctx != pending->ctx)
 		return 1;	/* a child instance, or loaded by hand: no groups */
 
-	p->keys = *pending->cfg->keys;
-	if (p->keys.link != NULL) {
-		p->link = strdup(p->keys.link);
-		if (p->link == NULL)
-			goto fail;
-		p->keys.link = p->link;
-	}
-	p->group_id[0] = pending->cfg->hybrid_group_id ?
-		pending->cfg->hybrid_group_id : QKTLS_GROUP_HYBRID_ID_DEFAULT;
-	p->group_id[1] = QKTLS_GROUP_QKD_MLKEM768_ID;
-	caps_init(p);
+	if (configure(p, pending) != 0)
+		goto fail;
 	p->child = OSSL_LIB_CTX_new_child(handle, in);
 	if (p->child == NULL) {
 		QK_ERR(QK_R_BAD_CONFIG, "cannot create the child library context");
 		goto fail;
 	}
-	p->default_prov = pending->default_prov;
 	pending->claimed = 1;
 	return 1;
 fail:
@@ -340,6 +361,14 @@ OSSL_PROVIDER *qktls_provider_load_ex(OSSL_LIB_CTX *ctx,
 		pending = &pl;
 		prov = OSSL_PROVIDER_load(ctx, QKTLS_PROVIDER_NAME);
 		pending = NULL;
+	}
+	if (prov != NULL && !pl.claimed) {
+		/* Loaded before, unloaded, and reactivated without an init. */
+		struct qk_prov *p = OSSL_PROVIDER_get0_provider_ctx(prov);
+
+		if (p != NULL && p->magic == QK_PROV_MAGIC && p->child != NULL &&
+		    configure(p, &pl) == 0)
+			pl.claimed = 1;
 	}
 	if (prov == NULL || !pl.claimed) {
 		QK_ERR(QK_R_BAD_CONFIG,
