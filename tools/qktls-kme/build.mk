@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# qktls-kme: the ETSI GS QKD 014 probe.
+
+$(BUILD)/obj/qktls-kme/qktls-kme.o: tools/qktls-kme/qktls-kme.c userspace/include/qktls/kme.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(shell $(PKG_CONFIG) --cflags jansson libcrypto) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/bin/qktls-kme: $(BUILD)/obj/qktls-kme/qktls-kme.o $(BUILD)/lib/libqktls-kme.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(KME_LIBS)
+
+PROGRAMS   += $(BUILD)/bin/qktls-kme
+UNIT_TESTS += $(BUILD)/bin/qktls-kme
