@@ -5,6 +5,7 @@
  * hosts holding the same QKD keys), talking through memory BIOs that the
  * test pumps (and may tamper with).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -729,6 +730,82 @@ TEST_F(hs, client_without_keys_fails_clearly)
 			       "link empty-link: no QKD key for a qktls-X25519MLKEM768 key share (key pool empty)"))
 		show(&self->c, &self->s);
 	EXPECT_EQ((uint64_t)(1), stats(&self->c).keys_fetch_failed);
+}
+
+/* --- many handshakes at once ---------------------------------------------- */
+
+#define NTHREADS 8
+#define PER_THREAD 4
+
+struct worker {
+	struct side *c, *s;	/* the shared hosts */
+	int ok;
+};
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+
+	for (int i = 0; i < PER_THREAD; i++) {
+		struct side c = { .lib = w->c->lib, .prov = w->c->prov };
+		struct side s = { .lib = w->s->lib, .prov = w->s->prov };
+		unsigned char a[32], b[32];
+		int ok;
+
+		ok = side_ssl(&c, 0, QKTLS_GROUPS_CLIENT_DEFAULT) == 0 &&
+		     side_ssl(&s, 1, QKTLS_GROUPS_SERVER_DEFAULT) == 0 &&
+		     handshake(&c, &s, NULL, NULL) &&
+		     group_id(c.ssl) == QKTLS_GROUP_HYBRID_ID_DEFAULT &&
+		     SSL_export_keying_material(c.ssl, a, sizeof(a), "t", 1,
+						NULL, 0, 0) == 1 &&
+		     SSL_export_keying_material(s.ssl, b, sizeof(b), "t", 1,
+						NULL, 0, 0) == 1 &&
+		     memcmp(a, b, sizeof(a)) == 0;
+		if (!ok)
+			show(&c, &s);
+		w->ok += ok;
+		SSL_free(c.ssl);
+		SSL_free(s.ssl);
+		SSL_CTX_free(c.ctx);
+		SSL_CTX_free(s.ctx);
+	}
+	return NULL;
+}
+
+/* Handshakes in parallel threads share one provider per side: every one
+ * succeeds with its own key, and the counters add up. */
+TEST(concurrent_handshakes)
+{
+	static uint8_t keys[32 * NTHREADS * PER_THREAD];
+	struct worker w[NTHREADS];
+	pthread_t t[NTHREADS];
+	struct side c, s;
+	struct qktls_provider_stats cs, ss;
+	int total = 0;
+
+	make_cert();
+	ASSERT_EQ(1, RAND_bytes(keys, sizeof(keys)));
+	ASSERT_EQ(0, side_init(&c, "par-c", keys, 0, NTHREADS * PER_THREAD, 0));
+	ASSERT_EQ(0, side_init(&s, "par-s", keys, 0, NTHREADS * PER_THREAD, 0));
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .c = &c, .s = &s };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker_run, &w[i]));
+	}
+	for (int i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		total += w[i].ok;
+	}
+	EXPECT_EQ(NTHREADS * PER_THREAD, total);
+	cs = stats(&c);
+	ss = stats(&s);
+	EXPECT_EQ((uint64_t)(NTHREADS * PER_THREAD), cs.keys_used);
+	EXPECT_EQ((uint64_t)(0), cs.keys_discarded);
+	EXPECT_EQ((uint64_t)(NTHREADS * PER_THREAD), ss.refs_accepted);
+	EXPECT_EQ((uint64_t)(0), ss.refs_reused + ss.refs_unknown);
+	EXPECT_EQ((uint64_t)(0), qktls_memkeys_available(c.mk));
+	EXPECT_EQ((uint64_t)(0), qktls_memkeys_available(s.mk));
+	side_free(&c);
+	side_free(&s);
 }
 
 /* --- malformed key shares ------------------------------------------------- */
