@@ -80,8 +80,12 @@ static int send_batch(struct qk_nl *nl, struct nl_msg *msg,
 		for (i = b->n; i-- > 0;)
 			if (e.offs >= b->offs[i])
 				break;
-		snprintf(detail, sizeof(detail), " at %s %s:%lu",
-			 kf->raw ? "record" : "line", kf->name, b->line[i]);
+		if (kf->raw)
+			snprintf(detail, sizeof(detail), " at %s record %lu",
+				 kf->name, b->line[i]);
+		else
+			snprintf(detail, sizeof(detail), " at %s:%lu", kf->name,
+				 b->line[i]);
 	}
 	if (e.err)
 		qk_nlerr_print(&e, "key add", detail);
@@ -248,8 +252,11 @@ out:
 static int key_del(int argc, char **argv)
 {
 	uint8_t id[QKTLS_KEY_ID_LEN];
+	struct nl_msg *msg = NULL;
+	uint32_t *offs = NULL;
 	struct nlattr *nest;
-	struct nl_msg *msg;
+	struct qk_nlerr e;
+	char detail[80];
 	struct qk_nl nl;
 	size_t size;
 	int i, ret = -1;
@@ -270,18 +277,35 @@ static int key_del(int argc, char **argv)
 		goto out;
 	if (nla_put_string(msg, QKTLS_A_POOL_NAME, argv[0]) < 0)
 		goto toolong;
+	offs = calloc((size_t)argc, sizeof(*offs));
+	if (!offs) {
+		qk_err("out of memory");
+		goto out;
+	}
 	for (i = 1; i < argc; i++) {
 		qk_parse_key_id(argv[i], strlen(argv[i]), id);
+		offs[i] = nlmsg_hdr(msg)->nlmsg_len;
 		nest = nla_nest_start(msg, QKTLS_A_KEY);
 		if (!nest || nla_put(msg, QKTLS_KEY_A_ID, QKTLS_KEY_ID_LEN, id) < 0)
 			goto toolong;
 		nla_nest_end(msg, nest);
 	}
-	ret = qk_nl_run(&nl, msg, NULL, NULL, "key del");
+	ret = qk_nl_exec(&nl, msg, NULL, NULL, &e);
+	if (ret && e.err) {
+		/* Name the ID the kernel pointed at, as it was typed. */
+		detail[0] = '\0';
+		if (e.has_offs && e.offs >= offs[1]) {
+			for (i = argc - 1; i > 1 && e.offs < offs[i]; i--)
+				;
+			snprintf(detail, sizeof(detail), " at ID %s", argv[i]);
+		}
+		qk_nlerr_print(&e, "key del", detail);
+	}
 	goto out;
 toolong:
 	qk_err("key del: the request does not fit in a message");
 out:
+	free(offs);
 	nlmsg_free(msg);
 	qk_nl_close(&nl);
 	return ret ? EXIT_FAILURE : 0;
