@@ -8,7 +8,7 @@
 work=$(mktemp -d)
 trap 'sim_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-tap_plan 25
+tap_plan 26
 if ! sim_start "$work" --rate 0 --b-sae SAE_B --b-sae SAE_C --max-sae-id-count 1; then
 	tap_fail "simulator starts" "see its log above"
 	tap_done
@@ -137,5 +137,13 @@ if unshare -n true 2>/dev/null; then
 	check "runs inside a network namespace" '.source_KME_ID == "KME_A"' "$ns_out"
 else
 	tap_skip "runs inside a network namespace" "unshare -n not permitted here"
+fi
+sim_stop
+rc=$?
+if [ "$rc" = 0 ] && ! grep -Eq 'Sanitizer|runtime error' "$work/sim.log"; then
+	tap_ok "simulator shuts down cleanly (exit 0, no sanitizer report)"
+else
+	sed 's/^/# /' "$work/sim.log" | grep -v ': kme-\|control:' | tail -n 40
+	tap_fail "simulator shuts down cleanly (exit 0, no sanitizer report)" "exit $rc"
 fi
 tap_done

@@ -9,7 +9,7 @@ probe=$_sim_top/build/bin/qktls-kme
 work=$(mktemp -d)
 trap 'sim_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-tap_plan 14
+tap_plan 15
 if ! sim_start "$work" --rate 0; then
 	tap_fail "simulator starts" "see its log above"
 	tap_done
@@ -78,4 +78,12 @@ qa get-by-id SAE_A >/dev/null 2>&1
 "$probe" status SAE_B 2>"$work/err" >/dev/null
 [ $? = 2 ] && grep -q "are required" "$work/err" && tap_ok "missing certificates: exit 2 and says so" ||
 	tap_fail "missing certificates: exit 2 and says so" "$(cat "$work/err")"
+sim_stop
+rc=$?
+if [ "$rc" = 0 ] && ! grep -Eq 'Sanitizer|runtime error' "$work/sim.log"; then
+	tap_ok "simulator shuts down cleanly (exit 0, no sanitizer report)"
+else
+	sed 's/^/# /' "$work/sim.log" | grep -v ': kme-\|control:' | tail -n 40
+	tap_fail "simulator shuts down cleanly (exit 0, no sanitizer report)" "exit $rc"
+fi
 tap_done

@@ -119,7 +119,10 @@ static int kt_sim_start(struct kt_sim *s, const char *a_listen, ...)
 
 	static char sim[PATH_MAX + 32];
 
-	snprintf(sim, sizeof(sim), "%s/qktls-kme-sim", kt_bindir);
+	/* The sanitizer build of the simulator, else the plain one. */
+	snprintf(sim, sizeof(sim), "%s/../tests/kme/qktls-kme-sim", kt_bindir);
+	if (access(sim, X_OK))
+		snprintf(sim, sizeof(sim), "%s/qktls-kme-sim", kt_bindir);
 	argv[argc++] = sim;
 	argv[argc++] = "-v";
 	argv[argc++] = "--ca";		argv[argc++] = kt_file("ca.pem");

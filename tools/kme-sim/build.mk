@@ -17,3 +17,16 @@ $(BUILD)/bin/qktls-kme-sim: $(KMESIM_OBJS)
 PROGRAMS   += $(BUILD)/bin/qktls-kme-sim
 # The unit tests run the simulator.
 UNIT_TESTS += $(BUILD)/bin/qktls-kme-sim
+
+# The same simulator with ASan/UBSan, which the unit tests run (so a leak
+# or an overflow in it fails them).
+KMESIM_SAN_OBJS := $(patsubst tools/kme-sim/%.c,$(BUILD)/obj/kme-sim-san/%.o,$(KMESIM_SRCS))
+$(BUILD)/obj/kme-sim-san/%.o: tools/kme-sim/%.c tools/kme-sim/sim.h tools/kme-sim/link.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags $(KMESIM_PKGS)) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/kme/qktls-kme-sim: $(KMESIM_SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
+
+UNIT_TESTS += $(BUILD)/tests/kme/qktls-kme-sim

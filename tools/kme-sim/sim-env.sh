@@ -8,7 +8,9 @@
 #   sim_stop                 SIGTERM and wait; returns its exit status
 
 _sim_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SIM_BIN=${SIM_BIN:-$_sim_top/build/bin/qktls-kme-sim}
+# The sanitizer build of the simulator when there is one.
+SIM_BIN=${SIM_BIN:-$_sim_top/build/tests/kme/qktls-kme-sim}
+[ -x "$SIM_BIN" ] || SIM_BIN=$_sim_top/build/bin/qktls-kme-sim
 
 sim_start() {
 	local dir=$1 line
