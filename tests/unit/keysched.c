@@ -19,6 +19,7 @@
 #include "kselftest_harness.h"
 
 #include <qktls/keysched.h>
+#include <qktls/ktls.h>
 
 /* Hex string to bytes; returns the byte count (asserts on malformed input). */
 static size_t unhex(uint8_t *out, size_t cap, const char *hex)
@@ -571,6 +572,36 @@ TEST(expand_label_limits)
 	EXPECT_EQ(-QKTLS_E_LENGTH, qktls_derive_secret(QKTLS_SHA256, s, 32,
 						       "derived", NULL, 0,
 						       out, 48));
+}
+
+/* kTLS calls check their arguments before touching the socket. */
+TEST(ktls_argument_checks)
+{
+	uint8_t s[48] = { 1 };
+
+	EXPECT_EQ(-QKTLS_E_ARG, qktls_ktls_install(-1, QKTLS_DIR_TX,
+						   QKTLS_TLS_AES_128_GCM_SHA256,
+						   s, 32, 0));
+	EXPECT_EQ(-QKTLS_E_ARG, qktls_ktls_install(0, 0,
+						   QKTLS_TLS_AES_128_GCM_SHA256,
+						   s, 32, 0));
+	EXPECT_EQ(-QKTLS_E_ARG, qktls_ktls_install(0, QKTLS_DIR_RX,
+						   QKTLS_TLS_AES_128_GCM_SHA256,
+						   NULL, 32, 0));
+	EXPECT_EQ(-QKTLS_E_SUITE, qktls_ktls_install(0, QKTLS_DIR_RX, 0x1304,
+						     s, 32, 0));
+	EXPECT_EQ(-QKTLS_E_LENGTH,
+		  qktls_ktls_install(0, QKTLS_DIR_RX,
+				     QKTLS_TLS_AES_256_GCM_SHA384, s, 32, 0));
+	EXPECT_EQ(-QKTLS_E_ARG, qktls_ktls_rekey(-1, QKTLS_DIR_TX,
+						 QKTLS_TLS_AES_128_GCM_SHA256,
+						 s, 32));
+	EXPECT_EQ(-QKTLS_E_SUITE, qktls_ktls_rekey(0, QKTLS_DIR_TX, 0,
+						   s, 32));
+	EXPECT_EQ(-QKTLS_E_LENGTH,
+		  qktls_ktls_rekey(0, QKTLS_DIR_TX,
+				   QKTLS_TLS_CHACHA20_POLY1305_SHA256, s, 48));
+	EXPECT_EQ(-QKTLS_E_ARG, qktls_ktls_send_key_update(-1, false));
 }
 
 TEST(strerror_covers_everything)

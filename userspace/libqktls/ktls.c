@@ -95,8 +95,11 @@ static int installed(int fd, int optname, struct tls_crypto_info *hdr)
 	memset(hdr, 0, sizeof(*hdr));
 	if (!getsockopt(fd, SOL_TLS, optname, hdr, &len))
 		return 1;
-	/* ENOPROTOOPT: no tls ULP yet; EBUSY: ULP but no key that way. */
-	if (errno == ENOPROTOOPT || errno == EBUSY)
+	/*
+	 * No tls ULP yet: SOL_TLS is unknown to TCP (EOPNOTSUPP, or
+	 * ENOPROTOOPT on some kernels); EBUSY: ULP but no key that way.
+	 */
+	if (errno == EOPNOTSUPP || errno == ENOPROTOOPT || errno == EBUSY)
 		return 0;
 	return -errno;
 }
