@@ -3,7 +3,7 @@
 # The qktls OpenSSL provider (part of libqktls): libqktls-provider.a for
 # programs, and a sanitizer build of the same objects for the unit tests.
 
-PROV_SRCS := $(wildcard userspace/provider/*.c)
+PROV_SRCS := $(filter-out userspace/provider/fuzz_%.c,$(wildcard userspace/provider/*.c))
 PROV_HDRS := $(wildcard userspace/provider/*.h) userspace/include/qktls/provider.h
 PROV_OBJS := $(patsubst userspace/provider/%.c,$(BUILD)/obj/provider/%.o,$(PROV_SRCS))
 PROV_SAN_OBJS := $(patsubst userspace/provider/%.c,$(BUILD)/obj/provider-san/%.o,$(PROV_SRCS))
@@ -38,3 +38,13 @@ $(PROV_PEER): tests/helpers/provider_peer.c $(PROV_SAN_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -o $@ $< $(PROV_SAN_LIB) $(PROV_LDLIBS)
 UNIT_TESTS += $(PROV_PEER)
+
+# libFuzzer target for the key share parsing (clang; the provider's sources).
+PROV_FUZZ := $(BUILD)/fuzz/provider_share
+$(PROV_FUZZ): userspace/provider/fuzz_share.c $(PROV_SRCS) $(PROV_HDRS)
+	@mkdir -p $(@D)
+	clang $(QK_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ \
+		userspace/provider/fuzz_share.c $(PROV_SRCS) \
+		$(shell $(PKG_CONFIG) --libs libcrypto) -lpthread
+UNIT_TESTS += $(PROV_FUZZ)
