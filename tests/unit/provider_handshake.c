@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include <qktls/provider.h>
+#include <sanitizer/lsan_interface.h>
 
 #include "kselftest_harness.h"
 
@@ -328,6 +329,8 @@ FIXTURE_TEARDOWN(hs)
 {
 	side_free(&self->c);
 	side_free(&self->s);
+	/* Test processes end with _exit(): check for leaks here. */
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
 /* The same two hosts, for the malformed-share variants. */
@@ -347,6 +350,8 @@ FIXTURE_TEARDOWN(bad)
 {
 	side_free(&self->c);
 	side_free(&self->s);
+	/* Test processes end with _exit(): check for leaks here. */
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
 static void show(struct side *c, struct side *s)
@@ -806,6 +811,7 @@ TEST(concurrent_handshakes)
 	EXPECT_EQ((uint64_t)(0), qktls_memkeys_available(s.mk));
 	side_free(&c);
 	side_free(&s);
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
 /* --- malformed key shares ------------------------------------------------- */

@@ -133,7 +133,12 @@ OSSL_PROVIDER *qktls_provider_load(OSSL_LIB_CTX *ctx,
 				   const struct qktls_qkd_keys *keys);
 OSSL_PROVIDER *qktls_provider_load_ex(OSSL_LIB_CTX *ctx,
 				      const struct qktls_provider_config *cfg);
-/* Unload a provider returned by qktls_provider_load{,_ex}. */
+/*
+ * Unload a provider returned by qktls_provider_load{,_ex}, after every
+ * SSL_CTX, SSL and key of its library context is freed (their keys call
+ * back into the key source).  OpenSSL keeps the instance in the library
+ * context; a later qktls_provider_load there configures it afresh.
+ */
 void qktls_provider_unload(OSSL_PROVIDER *prov);
 /* Copy the counters of @prov into @out; returns 0, or -1 if @prov is not
  * a configured qktls provider. */
