@@ -13,10 +13,33 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 peer=$top/build/tests/helpers/provider_peer
 
-tap_plan 6
+tap_plan 7
 if [ ! -x "$peer" ] || ! command -v openssl >/dev/null; then
-	for i in 1 2 3 4 5 6; do tap_skip "interop $i" "provider_peer or openssl missing"; done
-	tap_done
+	for i in 1 2 3 4 5 6 7; do tap_skip "interop $i" "provider_peer or openssl missing"; done
+	
+# 7: a provider server that allows only the QKD hybrid refuses a stock
+# client cleanly (no shared group), instead of falling back.
+if start_server s4 timeout 60 "$peer" server --cert "$tmp/cert.pem" \
+	--key "$tmp/key.pem" --keys "$tmp/qkd.keys" --groups qktls-X25519MLKEM768; then
+	echo ping | timeout 60 openssl s_client -connect "127.0.0.1:$port" \
+		-tls1_3 -groups X25519MLKEM768 -CAfile "$tmp/cert.pem" \
+		-ign_eof >"$tmp/c4.out" 2>"$tmp/c4.err"
+	rc=$?
+	finish
+	srv=$?
+	if [ $rc -ne 0 ] && [ $srv -ne 0 ] &&
+	   grep -q "alert handshake failure" "$tmp/c4.err" &&
+	   grep -q "no suitable key share" "$tmp/s4.err"; then
+		tap_ok "QKD-only provider server refuses a stock X25519MLKEM768 client"
+	else
+		show "$tmp/c4.out" "$tmp/c4.err" "$tmp/s4.out" "$tmp/s4.err"
+		tap_fail "QKD-only provider server refuses a stock X25519MLKEM768 client" "client $rc, server $srv"
+	fi
+else
+	show "$tmp/s4.out" "$tmp/s4.err"
+	tap_fail "provider server did not report its port"
+fi
+tap_done
 fi
 
 tmp=$(mktemp -d)
@@ -146,5 +169,28 @@ else
 	show "$tmp/s3.out" "$tmp/s3.err"
 	tap_fail "provider server did not report its port"
 	tap_fail "data both ways over the QKD hybrid"
+fi
+
+# 7: a provider server that allows only the QKD hybrid refuses a stock
+# client cleanly (no shared group), instead of falling back.
+if start_server s4 timeout 60 "$peer" server --cert "$tmp/cert.pem" \
+	--key "$tmp/key.pem" --keys "$tmp/qkd.keys" --groups qktls-X25519MLKEM768; then
+	echo ping | timeout 60 openssl s_client -connect "127.0.0.1:$port" \
+		-tls1_3 -groups X25519MLKEM768 -CAfile "$tmp/cert.pem" \
+		-ign_eof >"$tmp/c4.out" 2>"$tmp/c4.err"
+	rc=$?
+	finish
+	srv=$?
+	if [ $rc -ne 0 ] && [ $srv -ne 0 ] &&
+	   grep -q "alert handshake failure" "$tmp/c4.err" &&
+	   grep -q "no suitable key share" "$tmp/s4.err"; then
+		tap_ok "QKD-only provider server refuses a stock X25519MLKEM768 client"
+	else
+		show "$tmp/c4.out" "$tmp/c4.err" "$tmp/s4.out" "$tmp/s4.err"
+		tap_fail "QKD-only provider server refuses a stock X25519MLKEM768 client" "client $rc, server $srv"
+	fi
+else
+	show "$tmp/s4.out" "$tmp/s4.err"
+	tap_fail "provider server did not report its port"
 fi
 tap_done
