@@ -5,7 +5,8 @@
 # the way of stock OpenSSL peers: `openssl s_server` / `s_client` (3.5)
 # restricted to X25519MLKEM768 interoperate with a peer built on the
 # provider (build/tests/helpers/provider_peer) and pick X25519MLKEM768; two
-# provider peers holding the same QKD keys pick the QKD hybrid.
+# provider peers holding the same QKD keys pick the QKD hybrid; a provider
+# server that allows only the QKD hybrid refuses a stock client cleanly.
 # 127.0.0.1 only; servers report their free port on an ACCEPT line, which
 # the test waits for (no sleeps).
 set -u
