@@ -382,6 +382,48 @@ TEST_F(kme, slow_kme)
 	qk_kme_keys_free(&k);
 }
 
+/* Injected latency stalls only the connection it hits. */
+struct slow_call {
+	const char *url;
+	enum qk_kme_err rc;
+	char why[600];
+};
+
+static void *slow_status(void *arg)
+{
+	struct slow_call *sc = arg;
+	struct qk_kme_error err = { 0 };
+	struct qk_kme_client *c = client(sc->url, "sae-a", NULL, &err);
+	struct qk_kme_status st;
+
+	sc->rc = c ? qk_kme_status(c, "SAE_B", 20000, &st, &err) : err.code;
+	if (sc->rc == QK_KME_OK)
+		qk_kme_status_free(&st);
+	snprintf(sc->why, sizeof(sc->why), "%s", err.message);
+	qk_kme_client_free(c);
+	return NULL;
+}
+
+TEST_F(kme, latency_stalls_one_connection)
+{
+	struct slow_call sc = { .url = self->sim.url_a };
+	struct qk_kme_status st;
+	char reply[128];
+	pthread_t t;
+
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "latency=4000,count=1"));
+	ASSERT_EQ(0, pthread_create(&t, NULL, slow_status, &sc));
+	/* Once KME A has taken that request (it is now waiting)... */
+	EXPECT_EQ(0, kt_ctl(&self->sim, reply, sizeof(reply), "wait-requests a 1"))
+		TH_LOG("%s", reply);
+	/* ...another connection to the same KME is answered meanwhile. */
+	EXPECT_EQ(QK_KME_OK, qk_kme_status(self->a, "SAE_B", 2000, &st, &self->err))
+		TH_LOG("%s", self->err.message);
+	qk_kme_status_free(&st);
+	pthread_join(t, NULL);
+	EXPECT_EQ(QK_KME_OK, sc.rc) TH_LOG("%s", sc.why);
+}
+
 /* Out of keys: 503 with the KME's reason, then recovery as keys accrue. */
 TEST_F(kme, out_of_keys)
 {

@@ -8,7 +8,7 @@
 work=$(mktemp -d)
 trap 'sim_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-tap_plan 26
+tap_plan 27
 if ! sim_start "$work" --rate 0 --b-sae SAE_B --b-sae SAE_C --max-sae-id-count 1; then
 	tap_fail "simulator starts" "see its log above"
 	tap_done
@@ -130,13 +130,20 @@ if unshare -n true 2>/dev/null; then
 	ns_out=$(unshare -n bash -c '
 		ip link set lo up
 		. "$0"
-		sim_start "$1" || exit 1
+		sim_start "$1" --b-listen "[::1]:0" || exit 1
 		curl -sS --cacert "$PKI/ca.pem" --cert "$PKI/sae-a.pem" \
 			--key "$PKI/sae-a.key" "$URL_A/api/v1/keys/SAE_B/status"
+		echo
+		curl -sS --cacert "$PKI/ca.pem" --cert "$PKI/sae-b.pem" \
+			--key "$PKI/sae-b.key" "https://[::1]:$PORT_B/api/v1/keys/SAE_A/status"
 		sim_stop' "$_sim_top/tools/kme-sim/sim-env.sh" "$work/ns" 2>&1)
-	check "runs inside a network namespace" '.source_KME_ID == "KME_A"' "$ns_out"
+	check "runs inside a network namespace" '.source_KME_ID == "KME_A"' \
+		"$(head -n1 <<<"$ns_out")"
+	check "... with KME B on IPv6 [::1]" '.source_KME_ID == "KME_B"' \
+		"$(tail -n1 <<<"$ns_out")"
 else
 	tap_skip "runs inside a network namespace" "unshare -n not permitted here"
+	tap_skip "... with KME B on IPv6 [::1]" "unshare -n not permitted here"
 fi
 sim_stop
 rc=$?

@@ -12,6 +12,8 @@
  *   advance MS                           run the link clock MS ahead
  *   drain                                drop all stored key material
  *   stats                                counters as JSON
+ *   wait-requests a|b N                  block until that KME has taken N
+ *                                        requests in all (at most 30 s)
  *   quit                                 stop the simulator
  */
 #include <errno.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -109,6 +112,24 @@ int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
 	return 0;
 }
 
+/* Block until @k has taken @n requests in all; 0, or ETIMEDOUT after 30 s. */
+static int wait_requests(struct sim *s, struct kme *k, unsigned long n)
+{
+	struct timespec until;
+	int rc = 0, old;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	/* Not cancelled (at shutdown) while holding the lock. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_mutex_lock(&s->lock);
+	while (k->requests < n && rc == 0)
+		rc = pthread_cond_timedwait(&s->request_taken, &s->lock, &until);
+	pthread_mutex_unlock(&s->lock);
+	pthread_setcancelstate(old, NULL);
+	return rc;
+}
+
 static int which_kmes(struct sim *s, const char *w, struct kme **list)
 {
 	if (!w)
@@ -177,6 +198,19 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 			link_advance(s, (double)v);
 		}
 		pthread_mutex_unlock(&s->lock);
+	} else if (!strcmp(cmd, "wait-requests")) {
+		int rc;
+
+		if (which_kmes(s, a1, list) || (list[0] && list[1]) ||
+		    parse_ulong(a2, &v)) {
+			snprintf(reply, size, "error: usage: wait-requests a|b N");
+			return -1;
+		}
+		rc = wait_requests(s, list[0] ? list[0] : list[1], v);
+		if (rc) {
+			snprintf(reply, size, "error: fewer than %lu requests after 30 s", v);
+			return -1;
+		}
 	} else if (!strcmp(cmd, "drain")) {
 		pthread_mutex_lock(&s->lock);
 		link_drain(s);

@@ -81,8 +81,8 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
 				 json_t *v)
 {
-	size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT);
-	char *text = malloc(n + 1);
+	size_t n = v ? json_dumpb(v, NULL, 0, JSON_COMPACT) : 0;
+	char *text = n ? malloc(n + 1) : NULL;
 
 	if (!text) {
 		json_decref(v);
@@ -110,6 +110,10 @@ static enum MHD_Result send_error(struct kme *k, struct MHD_Connection *c,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Parts of the message come from the client: keep it ASCII. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	sim_log(k->sim, "kme-%c: %s: %u %s", k->name, sae ? sae : "-", status, msg);
 	return send_json(c, status,
 			 json_pack("{ss s[{ss sI}]}", "message", msg, "details",
@@ -205,6 +209,7 @@ static void take_faults(struct kme *k, bool key_request, enum fault_kind *kind,
 
 	pthread_mutex_lock(&k->sim->lock);
 	k->requests++;
+	pthread_cond_broadcast(&k->sim->request_taken);
 	*latency = 0;
 	if (f->latency_ms && f->latency_count) {
 		*latency = f->latency_ms;

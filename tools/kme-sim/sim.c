@@ -252,6 +252,7 @@ int main(int argc, char **argv)
 
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->request_taken, NULL);
 	a->name = 'a';
 	b->name = 'b';
 	a->listen = b->listen = "127.0.0.1:0";

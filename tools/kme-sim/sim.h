@@ -73,6 +73,7 @@ struct rkey {
 
 struct sim {
 	pthread_mutex_t lock;
+	pthread_cond_t request_taken;	/* a KME took a request (requests++) */
 	struct kme kme[2];
 	const char *ca_file;
 	char *ca_pem;

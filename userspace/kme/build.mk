@@ -49,3 +49,5 @@ $(KME_FUZZ): userspace/kme/fuzz_parse.c userspace/kme/parse.c $(KME_HDRS)
 		userspace/kme/fuzz_parse.c userspace/kme/parse.c \
 		$(shell $(PKG_CONFIG) --libs jansson libcrypto)
 UNIT_TESTS += $(KME_FUZZ)
+$(BUILD)/tests/unit/kme_client: tests/unit/kme_sim.h userspace/include/qktls/kme.h
+$(BUILD)/tests/unit/kme_parse: userspace/include/qktls/kme.h
