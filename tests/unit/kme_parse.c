@@ -220,4 +220,47 @@ TEST(error_names)
 	EXPECT_FALSE(qk_kme_is_uuid("0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a0g"));
 }
 
+/* A key source with only some operations: the rest are "unsupported". */
+static enum qk_kme_err stub_get(struct qk_key_source *src, const char *peer,
+				unsigned int number, unsigned int size,
+				struct qk_kme_keys *out, struct qk_kme_error *err)
+{
+	const char *body = "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}]}";
+	struct qk_kme_expect e = { .number = number, .size = size };
+
+	(void)peer;
+	*(int *)src->priv += 1;
+	return qk_kme_parse_keys(body, strlen(body), &e, out, err);
+}
+
+static void stub_destroy(struct qk_key_source *src)
+{
+	*(int *)src->priv = -1;
+}
+
+TEST(key_source_ops)
+{
+	static const struct qk_key_source_ops ops = {
+		.name = "stub", .get_keys = stub_get, .destroy = stub_destroy,
+	};
+	int calls = 0;
+	struct qk_key_source src = { .ops = &ops, .priv = &calls };
+	const char *ids[] = { ID1 };
+	struct qk_kme_error err;
+	struct qk_kme_status st;
+	struct qk_kme_keys k;
+
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get(&src, "peer", 1, 256, &k, &err));
+	EXPECT_EQ(1, calls);
+	EXPECT_EQ(32, k.keys[0].len);
+	qk_kme_keys_free(&k);
+	EXPECT_EQ(QK_KME_E_KEY_LENGTH, qk_key_source_get(&src, "peer", 1, 128, &k, &err));
+	EXPECT_EQ(QK_KME_E_UNSUPPORTED,
+		  qk_key_source_get_by_id(&src, "peer", ids, 1, 256, &k, &err));
+	EXPECT_NE(NULL, strstr(err.message, "by ID"));
+	EXPECT_EQ(QK_KME_E_UNSUPPORTED, qk_key_source_status(&src, "peer", &st, &err));
+	qk_key_source_free(&src);
+	EXPECT_EQ(-1, calls);
+}
+
 TEST_HARNESS_MAIN
