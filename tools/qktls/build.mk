@@ -14,3 +14,15 @@ $(BUILD)/obj/tools/qktls/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux/qkt
 $(BUILD)/bin/qktls: $(QKTLS_TOOL_OBJS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
+
+# The same tool built with ASan/UBSan, for the tests (not installed).
+QKTLS_SAN_OBJS := $(patsubst tools/qktls/%.c,$(BUILD)/obj/tools/qktls-san/%.o,$(QKTLS_TOOL_SRCS))
+UNIT_TESTS += $(BUILD)/tools/qktls-san
+
+$(BUILD)/obj/tools/qktls-san/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux/qktls.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLS_TOOL_PKGS)) -c -o $@ $<
+
+$(BUILD)/tools/qktls-san: $(QKTLS_SAN_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
