@@ -22,6 +22,7 @@
 #include "pool.h"
 
 static struct kmem_cache *qktls_key_cache;
+static struct kmem_cache *qktls_pool_cache;
 static unsigned int qktls_net_id;
 static atomic64_t qktls_mem_used = ATOMIC64_INIT(0);
 
@@ -255,7 +256,7 @@ int qktls_pool_create(struct qktls_net *qn, const char *name,
 	struct qktls_pool *pool;
 	int err;
 
-	pool = kzalloc_obj(*pool, GFP_KERNEL_ACCOUNT);
+	pool = kmem_cache_zalloc(qktls_pool_cache, GFP_KERNEL_ACCOUNT);
 	if (!pool)
 		return -ENOMEM;
 	refcount_set(&pool->refcnt, 1);
@@ -298,7 +299,7 @@ int qktls_pool_create(struct qktls_net *qn, const char *name,
 fail:
 	mutex_unlock(&qn->lock);
 	mutex_destroy(&pool->lock);
-	kfree(pool);
+	kmem_cache_free(qktls_pool_cache, pool);
 	return err;
 }
 
@@ -391,7 +392,7 @@ void qktls_pool_put(struct qktls_pool *pool)
 	if (pool && refcount_dec_and_test(&pool->refcnt)) {
 		WARN_ON_ONCE(pool->key_count);
 		mutex_destroy(&pool->lock);
-		kfree(pool);
+		kmem_cache_free(qktls_pool_cache, pool);
 	}
 }
 
@@ -573,8 +574,11 @@ int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 		if (!key || key->doomed) {
 			*bad = i;
 			err = key ? -EINVAL : -ENOENT;
-			for (j = 0; j < i; j++)
-				qktls_key_find(pool, ids + j * QKTLS_KEY_ID_LEN)->doomed = false;
+			for (j = 0; j < i; j++) {
+				key = qktls_key_find(pool,
+						     ids + j * QKTLS_KEY_ID_LEN);
+				key->doomed = false;
+			}
 			goto out;
 		}
 		key->doomed = true;
@@ -735,22 +739,30 @@ static struct pernet_operations qktls_net_ops = {
 };
 
 /**
- * qktls_pool_init() - set up pools: the key cache and per-namespace state
+ * qktls_pool_init() - set up pools: object caches and per-namespace state
+ *
+ * Keys and pools come from caches of their own, never merged with others,
+ * so that /proc/slabinfo shows them and unloading the module with an
+ * object left warns.
  *
  * Return: 0 or a negative errno.
  */
 int qktls_pool_init(void)
 {
-	int err;
+	int err = -ENOMEM;
 
 	qktls_key_cache = kmem_cache_create("qktls_key",
 					    sizeof(struct qktls_key), 0,
 					    SLAB_NO_MERGE, NULL);
-	if (!qktls_key_cache)
-		return -ENOMEM;
-	err = register_pernet_subsys(&qktls_net_ops);
-	if (err)
+	qktls_pool_cache = kmem_cache_create("qktls_pool",
+					     sizeof(struct qktls_pool), 0,
+					     SLAB_NO_MERGE, NULL);
+	if (qktls_key_cache && qktls_pool_cache)
+		err = register_pernet_subsys(&qktls_net_ops);
+	if (err) {
+		kmem_cache_destroy(qktls_pool_cache);
 		kmem_cache_destroy(qktls_key_cache);
+	}
 	return err;
 }
 
@@ -761,5 +773,6 @@ void qktls_pool_exit(void)
 {
 	unregister_pernet_subsys(&qktls_net_ops);
 	WARN_ON(atomic64_read(&qktls_mem_used));
+	kmem_cache_destroy(qktls_pool_cache);
 	kmem_cache_destroy(qktls_key_cache);
 }

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Test helpers for the qktls generic netlink family (libnl-genl-3).
+ *
+ * Messages are built with libnl; replies are read raw, so that a test can
+ * both parse them and search their bytes (for key material that must never
+ * come back).  Every function returns 0 or a negative errno.
+ */
+#ifndef QKTLS_TESTS_NL_H
+#define QKTLS_TESTS_NL_H
+
+#include <errno.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/qktls.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK 270
+#endif
+
+struct qk {
+	struct nl_sock *sk;
+	int family;
+	int events_grp;
+};
+
+/* Everything one request brought back. */
+struct qk_reply {
+	int err;		/* from the final NLMSG_ERROR / NLMSG_DONE */
+	char extack[256];	/* NLMSGERR_ATTR_MSG, or "" */
+	int miss_type;		/* NLMSGERR_ATTR_MISS_TYPE, or 0 */
+	int n_msgs;		/* data messages */
+	int n_recvs;		/* recvmsg() calls that returned data */
+	unsigned char *raw;	/* every byte received */
+	long raw_len;
+};
+
+typedef int (*qk_msg_cb)(struct nlmsghdr *nlh, void *arg);
+
+static inline void qk_reply_free(struct qk_reply *r)
+{
+	free(r->raw);
+	memset(r, 0, sizeof(*r));
+}
+
+static inline void qk_close(struct qk *q)
+{
+	if (q->sk)
+		nl_socket_free(q->sk);
+	q->sk = NULL;
+}
+
+static inline int qk_open(struct qk *q)
+{
+	int one = 1, err;
+
+	memset(q, 0, sizeof(*q));
+	q->sk = nl_socket_alloc();
+	if (!q->sk)
+		return -ENOMEM;
+	err = genl_connect(q->sk);
+	if (err)
+		goto fail;
+	nl_socket_disable_seq_check(q->sk);
+	nl_socket_disable_auto_ack(q->sk);
+	nl_socket_set_msg_buf_size(q->sk, 1 << 20);
+	nl_socket_set_buffer_size(q->sk, 4 << 20, 4 << 20);
+	setsockopt(nl_socket_get_fd(q->sk), SOL_NETLINK, NETLINK_EXT_ACK,
+		   &one, sizeof(one));
+	q->family = genl_ctrl_resolve(q->sk, QKTLS_GENL_NAME);
+	if (q->family < 0) {
+		err = -ENOENT;
+		goto fail;
+	}
+	q->events_grp = genl_ctrl_resolve_grp(q->sk, QKTLS_GENL_NAME,
+					      QKTLS_MCGRP_EVENTS);
+	return 0;
+fail:
+	qk_close(q);
+	return err < 0 ? err : -EIO;
+}
+
+/* Join the events group; -EPERM without CAP_NET_ADMIN. */
+static inline int qk_subscribe(struct qk *q)
+{
+	int grp = q->events_grp;
+
+	if (grp < 0)
+		return -ENOENT;
+	if (setsockopt(nl_socket_get_fd(q->sk), SOL_NETLINK,
+		       NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)))
+		return -errno;
+	return 0;
+}
+
+static inline struct nl_msg *qk_msg(struct qk *q, uint8_t cmd, bool dump)
+{
+	struct nl_msg *msg = nlmsg_alloc_size(1 << 20);
+
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, q->family, 0,
+			 dump ? NLM_F_DUMP : NLM_F_ACK, cmd, QKTLS_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static inline void qk_append(struct qk_reply *r, const void *buf, size_t len)
+{
+	unsigned char *p = realloc(r->raw, r->raw_len + len);
+
+	if (!p)
+		abort();
+	memcpy(p + r->raw_len, buf, len);
+	r->raw = p;
+	r->raw_len += len;
+}
+
+static inline void qk_parse_err(struct nlmsghdr *nlh, struct qk_reply *r)
+{
+	struct nlmsgerr *e = nlmsg_data(nlh);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e);
+
+	r->err = e->error;
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
+		      (struct nlattr *)((char *)e + NLMSG_ALIGN(off)),
+		      nlmsg_datalen(nlh) - NLMSG_ALIGN(off), NULL))
+		return;
+	if (tb[NLMSGERR_ATTR_MSG])
+		snprintf(r->extack, sizeof(r->extack), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+	if (tb[NLMSGERR_ATTR_MISS_TYPE])
+		r->miss_type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
+}
+
+static inline void qk_parse_done(struct nlmsghdr *nlh, struct qk_reply *r)
+{
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	int *e = nlmsg_data(nlh);
+
+	if (nlmsg_datalen(nlh) < (int)sizeof(*e))
+		return;
+	r->err = *e;
+	if (nlh->nlmsg_flags & NLM_F_ACK_TLVS &&
+	    !nla_parse(tb, NLMSGERR_ATTR_MAX,
+		       (struct nlattr *)((char *)e + NLMSG_ALIGN(sizeof(*e))),
+		       nlmsg_datalen(nlh) - NLMSG_ALIGN(sizeof(*e)), NULL) &&
+	    tb[NLMSGERR_ATTR_MSG])
+		snprintf(r->extack, sizeof(r->extack), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
+}
+
+/*
+ * Send @msg (freed) and read until its ACK, error or end of dump, calling
+ * @cb for every data message.  Returns the request's error (also r->err).
+ */
+static inline int qk_xfer(struct qk *q, struct nl_msg *msg,
+			  struct qk_reply *r, qk_msg_cb cb, void *arg)
+{
+	uint32_t seq;
+	bool done = false;
+	int n;
+
+	memset(r, 0, sizeof(*r));
+	n = nl_send_auto(q->sk, msg);
+	seq = nlmsg_hdr(msg)->nlmsg_seq;
+	nlmsg_free(msg);
+	if (n < 0)
+		return r->err = -EIO;
+	while (!done) {
+		struct sockaddr_nl who;
+		unsigned char *buf = NULL;
+		struct nlmsghdr *nlh;
+
+		n = nl_recv(q->sk, &who, &buf, NULL);
+		if (n <= 0) {
+			free(buf);
+			return r->err = -EIO;
+		}
+		qk_append(r, buf, n);
+		r->n_recvs++;
+		for (nlh = (struct nlmsghdr *)buf; nlmsg_ok(nlh, n);
+		     nlh = nlmsg_next(nlh, &n)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;	/* not ours (an event) */
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				qk_parse_err(nlh, r);
+				done = true;
+			} else if (nlh->nlmsg_type == NLMSG_DONE) {
+				qk_parse_done(nlh, r);
+				done = true;
+			} else {
+				r->n_msgs++;
+				if (cb)
+					cb(nlh, arg);
+			}
+		}
+		free(buf);
+	}
+	return r->err;
+}
+
+/* Read one multicast event into @buf within @timeout_ms; its command. */
+static inline int qk_next_event(struct qk *q, int timeout_ms,
+				struct qk_reply *events, struct nlattr **tb)
+{
+	static unsigned char buf[65536];
+	static int have, pos;
+	struct pollfd pfd = { .fd = nl_socket_get_fd(q->sk), .events = POLLIN };
+	struct nlmsghdr *nlh;
+	struct genlmsghdr *g;
+
+	if (pos >= have) {
+		if (poll(&pfd, 1, timeout_ms) != 1)
+			return -ETIMEDOUT;
+		have = recv(pfd.fd, buf, sizeof(buf), 0);
+		if (have <= 0)
+			return have ? -errno : -EIO;
+		pos = 0;
+		if (events)
+			qk_append(events, buf, have);
+	}
+	nlh = (struct nlmsghdr *)(buf + pos);
+	if (!NLMSG_OK(nlh, (unsigned int)(have - pos))) {
+		have = 0;
+		return -EIO;
+	}
+	pos += NLMSG_ALIGN(nlh->nlmsg_len);
+	if (nlh->nlmsg_type == NLMSG_ERROR)
+		return -EIO;
+	g = nlmsg_data(nlh);
+	if (tb && genlmsg_parse(nlh, 0, tb, QKTLS_A_MAX, NULL))
+		return -EIO;
+	return g->cmd;
+}
+
+/* A 16-byte key ID made of a tag and a number. */
+static inline void qk_id(uint8_t id[QKTLS_KEY_ID_LEN], uint32_t tag,
+			 uint64_t n)
+{
+	memset(id, 0, QKTLS_KEY_ID_LEN);
+	memcpy(id, &tag, sizeof(tag));
+	memcpy(id + 8, &n, sizeof(n));
+}
+
+/* Key material that no reply could contain by chance. */
+static inline void qk_material(uint8_t *m, size_t len, uint32_t tag,
+			       uint64_t n)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)tag << 32) ^ n;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		m[i] = (uint8_t)x;
+	}
+}
+
+/* Put one QKTLS_A_KEY nest; material may be NULL (ID only). */
+static inline int qk_put_key(struct nl_msg *msg, const uint8_t *id,
+			     const uint8_t *material, size_t len,
+			     const uint64_t *index)
+{
+	struct nlattr *nest = nla_nest_start(msg, QKTLS_A_KEY);
+
+	if (!nest)
+		return -EMSGSIZE;
+	if (id && nla_put(msg, QKTLS_KEY_A_ID, QKTLS_KEY_ID_LEN, id))
+		return -EMSGSIZE;
+	if (index && nla_put_u64(msg, QKTLS_KEY_A_INDEX, *index))
+		return -EMSGSIZE;
+	if (material && nla_put(msg, QKTLS_KEY_A_MATERIAL, len, material))
+		return -EMSGSIZE;
+	nla_nest_end(msg, nest);
+	return 0;
+}
+
+/* Create pool @name with @capacity (0: default) and key length @len. */
+static inline int qk_pool_new(struct qk *q, const char *name,
+			      uint32_t capacity, uint32_t len,
+			      struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_POOL_NEW, false);
+
+	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
+	if (capacity)
+		nla_put_u32(msg, QKTLS_A_POOL_CAPACITY, capacity);
+	if (len) {
+		nla_put_u32(msg, QKTLS_A_POOL_KEY_MIN_LEN, len);
+		nla_put_u32(msg, QKTLS_A_POOL_KEY_MAX_LEN, len);
+	}
+	return qk_xfer(q, msg, r, NULL, NULL);
+}
+
+static inline int qk_pool_simple(struct qk *q, uint8_t cmd, const char *name,
+				 struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, cmd, false);
+
+	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
+	return qk_xfer(q, msg, r, NULL, NULL);
+}
+
+/* Add keys tag/first .. tag/first+n-1 of length @len in one batch. */
+static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
+			      uint64_t first, unsigned int n, size_t len,
+			      struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_KEY_ADD, false);
+	uint8_t id[QKTLS_KEY_ID_LEN], m[QKTLS_KEY_MAX_LEN];
+	unsigned int i;
+
+	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
+	for (i = 0; i < n; i++) {
+		uint64_t index = first + i;
+
+		qk_id(id, tag, first + i);
+		qk_material(m, len, tag, first + i);
+		if (qk_put_key(msg, id, m, len, &index)) {
+			nlmsg_free(msg);
+			return -EMSGSIZE;
+		}
+	}
+	return qk_xfer(q, msg, r, NULL, NULL);
+}
+
+/* Take the key @id (NULL: the oldest); its ID in @got if non-NULL. */
+struct qk_taken {
+	uint8_t id[QKTLS_KEY_ID_LEN];
+	long long len;
+	bool has_index;
+	long long index;
+	bool seen;
+};
+
+static inline int qk_taken_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[QKTLS_A_MAX + 1], *k[QKTLS_KEY_A_MAX + 1];
+	struct qk_taken *t = arg;
+
+	if (genlmsg_parse(nlh, 0, tb, QKTLS_A_MAX, NULL) || !tb[QKTLS_A_KEY] ||
+	    nla_parse_nested(k, QKTLS_KEY_A_MAX, tb[QKTLS_A_KEY], NULL) ||
+	    !k[QKTLS_KEY_A_ID] || !k[QKTLS_KEY_A_LEN])
+		return 0;
+	memcpy(t->id, nla_data(k[QKTLS_KEY_A_ID]), QKTLS_KEY_ID_LEN);
+	t->len = nla_get_u32(k[QKTLS_KEY_A_LEN]);
+	t->has_index = k[QKTLS_KEY_A_INDEX];
+	if (t->has_index)
+		t->index = nla_get_u64(k[QKTLS_KEY_A_INDEX]);
+	t->seen = true;
+	return 0;
+}
+
+static inline int qk_take(struct qk *q, const char *name, const uint8_t *id,
+			  struct qk_taken *got, struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_KEY_TAKE, false);
+
+	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
+	if (id)
+		qk_put_key(msg, id, NULL, 0, NULL);
+	memset(got, 0, sizeof(*got));
+	return qk_xfer(q, msg, r, qk_taken_cb, got);
+}
+
+/* A pool's attributes, from POOL_GET. */
+struct qk_pool_info {
+	bool seen;
+	long long id, capacity, low, lifetime, count, min_len, max_len;
+	long long key_bytes, mem_bytes;
+	long long stats[QKTLS_STATS_A_MAX + 1];
+	char name[QKTLS_POOL_NAME_MAX];
+	char peer[QKTLS_PEER_MAX];
+};
+
+static inline int qk_pool_info_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[QKTLS_A_MAX + 1], *s[QKTLS_STATS_A_MAX + 1];
+	struct qk_pool_info *p = arg;
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	if (genlmsg_parse(nlh, 0, tb, QKTLS_A_MAX, NULL))
+		return 0;
+#define QK_U32(f, a) do { if (tb[a]) p->f = nla_get_u32(tb[a]); } while (0)
+	QK_U32(id, QKTLS_A_POOL_ID);
+	QK_U32(capacity, QKTLS_A_POOL_CAPACITY);
+	QK_U32(low, QKTLS_A_POOL_LOW_WATERMARK);
+	QK_U32(lifetime, QKTLS_A_POOL_KEY_LIFETIME);
+	QK_U32(count, QKTLS_A_POOL_KEY_COUNT);
+	QK_U32(min_len, QKTLS_A_POOL_KEY_MIN_LEN);
+	QK_U32(max_len, QKTLS_A_POOL_KEY_MAX_LEN);
+#undef QK_U32
+	if (tb[QKTLS_A_POOL_KEY_BYTES])
+		p->key_bytes = nla_get_u64(tb[QKTLS_A_POOL_KEY_BYTES]);
+	if (tb[QKTLS_A_POOL_MEM_BYTES])
+		p->mem_bytes = nla_get_u64(tb[QKTLS_A_POOL_MEM_BYTES]);
+	if (tb[QKTLS_A_POOL_NAME])
+		snprintf(p->name, sizeof(p->name), "%s",
+			 nla_get_string(tb[QKTLS_A_POOL_NAME]));
+	if (tb[QKTLS_A_POOL_PEER])
+		snprintf(p->peer, sizeof(p->peer), "%s",
+			 nla_get_string(tb[QKTLS_A_POOL_PEER]));
+	if (tb[QKTLS_A_POOL_STATS] &&
+	    !nla_parse_nested(s, QKTLS_STATS_A_MAX, tb[QKTLS_A_POOL_STATS],
+			      NULL))
+		for (i = 0; i <= QKTLS_STATS_A_MAX; i++)
+			if (s[i] && i != QKTLS_STATS_A_PAD)
+				p->stats[i] = nla_get_u64(s[i]);
+	p->seen = true;
+	return 0;
+}
+
+static inline int qk_pool_get(struct qk *q, const char *name,
+			      struct qk_pool_info *p, struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_POOL_GET, false);
+
+	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
+	memset(p, 0, sizeof(*p));
+	return qk_xfer(q, msg, r, qk_pool_info_cb, p);
+}
+
+/* Does @hay contain @needle? */
+static inline bool qk_contains(const unsigned char *hay, size_t hay_len,
+			       const uint8_t *needle, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + len <= hay_len; i++)
+		if (!memcmp(hay + i, needle, len))
+			return true;
+	return false;
+}
+
+#endif /* QKTLS_TESTS_NL_H */
