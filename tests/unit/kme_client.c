@@ -359,6 +359,46 @@ TEST_F(kme, connect_refused)
 	close(fd);
 }
 
+/* A server that does not speak TLS: the handshake fails, and says so. */
+static void *plaintext_server(void *arg)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+	int fd = accept(*(int *)arg, NULL, NULL);
+
+	if (fd >= 0) {
+		if (write(fd, answer, sizeof(answer) - 1) < 0)
+			perror("write");
+		close(fd);
+	}
+	return NULL;
+}
+
+TEST_F(kme, tls_failure)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct qk_kme_client *c;
+	struct qk_kme_status st;
+	char url[64];
+	pthread_t t;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(fd, 1));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sa, &sl));
+	ASSERT_EQ(0, pthread_create(&t, NULL, plaintext_server, &fd));
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", ntohs(sa.sin_port));
+	c = client(url, "sae-a", NULL, &self->err);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(QK_KME_E_TLS, qk_kme_status(c, "SAE_B", 5000, &st, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "TLS handshake")) TH_LOG("%s", self->err.message);
+	qk_kme_client_free(c);
+	pthread_join(t, NULL);
+	close(fd);
+}
+
 /* A slow KME: within the limit it works, past it the error says so. */
 TEST_F(kme, slow_kme)
 {
