@@ -701,7 +701,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
-	sim_log(k->sim, "kme-%c: microhttpd: %s", k->name, buf);
+	/* Always shown: these explain start-up and TLS failures. */
+	fprintf(stderr, "qktls-kme-sim: kme-%c: microhttpd: %s\n", k->name, buf);
 }
 
 /* ADDR:PORT or [ADDR6]:PORT, numeric. */
