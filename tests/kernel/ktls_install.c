@@ -13,6 +13,12 @@
  * its own).  A receiver given the wrong next secret gets EBADMSG and no
  * byte.  On older kernels (6.12) every rekey must fail with
  * -QKTLS_E_NOREKEY and leave the old keys working.
+ *
+ * Against OpenSSL's own record layer: a real TLS 1.3 handshake on the pair,
+ * the client's traffic secrets taken from the keylog callback and installed
+ * with libqktls, the server staying in userspace OpenSSL; data both ways,
+ * then (>= 6.14) a KeyUpdate from each side, SSL_key_update() on the server
+ * and qktls_ktls_send_key_update() + qktls_ktls_rekey() on the client.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -26,6 +32,8 @@
 #include <sys/utsname.h>
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "kselftest_harness.h"
 #include "../lib/ktls.h"
@@ -518,6 +526,256 @@ TEST_F(ktls, rekey_unsupported)
 	read_stats(&st);
 	EXPECT_EQ(-1, st.tx_ok);
 	EXPECT_EQ(-1, st.rx_ok);
+}
+
+/* ---- interoperation with OpenSSL's record layer ----------------------------- */
+
+#define OSSL_CHUNK 40000	/* fits the loopback buffers: no reader thread */
+
+struct keylog {
+	uint8_t client[QKTLS_MAX_HASH_LEN], server[QKTLS_MAX_HASH_LEN];
+	size_t client_len, server_len;
+};
+
+/* "CLIENT_TRAFFIC_SECRET_0 <client_random> <secret>" and the server's. */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	struct keylog *k = SSL_get_app_data(ssl);
+	const char *hex = strrchr(line, ' ');
+	uint8_t *dst;
+	size_t *dlen;
+	long n = 0;
+	unsigned char *bin;
+
+	if (!strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24)) {
+		dst = k->client;
+		dlen = &k->client_len;
+	} else if (!strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24)) {
+		dst = k->server;
+		dlen = &k->server_len;
+	} else {
+		return;
+	}
+	bin = OPENSSL_hexstr2buf(hex + 1, &n);
+	if (bin && n > 0 && n <= QKTLS_MAX_HASH_LEN) {
+		memcpy(dst, bin, n);
+		*dlen = n;
+	}
+	OPENSSL_clear_free(bin, n > 0 ? n : 0);
+}
+
+struct server {
+	pthread_t thread;
+	SSL *ssl;
+	int ret;
+};
+
+static void *server_accept(void *arg)
+{
+	struct server *sv = arg;
+
+	sv->ret = SSL_accept(sv->ssl);
+	return NULL;
+}
+
+FIXTURE(openssl)
+{
+	int c, s;
+	SSL_CTX *cctx, *sctx;
+	SSL *cssl, *sssl;
+	struct keylog keys;
+	const struct qktls_suite_info *si;
+	bool rekey;
+};
+
+FIXTURE_VARIANT(openssl)
+{
+	const char *suite;
+};
+
+FIXTURE_VARIANT_ADD(openssl, aes_256_gcm_sha384)
+{
+	.suite = "TLS_AES_256_GCM_SHA384",
+};
+
+FIXTURE_VARIANT_ADD(openssl, aes_128_gcm_sha256)
+{
+	.suite = "TLS_AES_128_GCM_SHA256",
+};
+
+FIXTURE_VARIANT_ADD(openssl, chacha20_poly1305_sha256)
+{
+	.suite = "TLS_CHACHA20_POLY1305_SHA256",
+};
+
+/* A throwaway self-signed Ed25519 certificate for the server. */
+static int server_cert(SSL_CTX *ctx)
+{
+	EVP_PKEY *pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	int ok = pkey && x;
+
+	ok = ok && X509_set_version(x, X509_VERSION_3) &&
+	     ASN1_INTEGER_set(X509_get_serialNumber(x), 1) &&
+	     X509_gmtime_adj(X509_getm_notBefore(x), -60) &&
+	     X509_gmtime_adj(X509_getm_notAfter(x), 3600) &&
+	     X509_set_pubkey(x, pkey);
+	name = ok ? X509_get_subject_name(x) : NULL;
+	ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+				(const unsigned char *)"qktls-test", -1, -1, 0) &&
+	     X509_set_issuer_name(x, name) && X509_sign(x, pkey, NULL) &&
+	     SSL_CTX_use_certificate(ctx, x) &&
+	     SSL_CTX_use_PrivateKey(ctx, pkey);
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	return ok ? 0 : -1;
+}
+
+FIXTURE_SETUP(openssl)
+{
+	struct server sv;
+
+	self->rekey = kernel_has_rekey();
+	ASSERT_EQ(0, tcp_pair(&self->c, &self->s));
+
+	self->cctx = SSL_CTX_new(TLS_client_method());
+	self->sctx = SSL_CTX_new(TLS_server_method());
+	ASSERT_NE(NULL, self->cctx);
+	ASSERT_NE(NULL, self->sctx);
+	for (int i = 0; i < 2; i++) {
+		SSL_CTX *ctx = i ? self->sctx : self->cctx;
+
+		ASSERT_EQ(1, SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION));
+		ASSERT_EQ(1, SSL_CTX_set_ciphersuites(ctx, variant->suite));
+	}
+	/* No tickets: nothing after Finished that kTLS would have to skip. */
+	ASSERT_EQ(1, SSL_CTX_set_num_tickets(self->sctx, 0));
+	ASSERT_EQ(0, server_cert(self->sctx));
+	SSL_CTX_set_verify(self->cctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_keylog_callback(self->cctx, keylog_cb);
+
+	self->cssl = SSL_new(self->cctx);
+	self->sssl = SSL_new(self->sctx);
+	ASSERT_NE(NULL, self->cssl);
+	ASSERT_NE(NULL, self->sssl);
+	SSL_set_app_data(self->cssl, &self->keys);
+	ASSERT_EQ(1, SSL_set_fd(self->cssl, self->c));
+	ASSERT_EQ(1, SSL_set_fd(self->sssl, self->s));
+
+	sv.ssl = self->sssl;
+	ASSERT_EQ(0, pthread_create(&sv.thread, NULL, server_accept, &sv));
+	EXPECT_EQ(1, SSL_connect(self->cssl));
+	pthread_join(sv.thread, NULL);
+	ASSERT_EQ(1, sv.ret);
+
+	self->si = qktls_suite_by_name(SSL_CIPHER_get_name(
+					SSL_get_current_cipher(self->cssl)));
+	ASSERT_NE(NULL, self->si);
+	ASSERT_EQ(self->si, qktls_suite_info(SSL_CIPHER_get_protocol_id(
+					SSL_get_current_cipher(self->cssl))));
+	ASSERT_EQ(self->si->hash_len, self->keys.client_len);
+	ASSERT_EQ(self->si->hash_len, self->keys.server_len);
+}
+
+FIXTURE_TEARDOWN(openssl)
+{
+	OPENSSL_cleanse(&self->keys, sizeof(self->keys));
+	SSL_free(self->cssl);
+	SSL_free(self->sssl);
+	SSL_CTX_free(self->cctx);
+	SSL_CTX_free(self->sctx);
+	close(self->c);
+	close(self->s);
+}
+
+/* kTLS client -> OpenSSL server, then back; every byte compared. */
+static int exchange(FIXTURE_DATA(openssl) *self, int phase)
+{
+	static uint8_t out[OSSL_CHUNK], in[OSSL_CHUNK];
+	size_t got = 0;
+
+	pattern(out, sizeof(out), 0, phase);
+	if (write_full(self->c, out, sizeof(out)) != sizeof(out))
+		return -1;
+	while (got < sizeof(in)) {
+		int n = SSL_read(self->sssl, in + got, sizeof(in) - got);
+
+		if (n <= 0)
+			return -2;
+		got += n;
+	}
+	if (memcmp(in, out, sizeof(in)))
+		return -3;
+
+	pattern(out, sizeof(out), 1, phase);
+	if (SSL_write(self->sssl, out, sizeof(out)) != (int)sizeof(out))
+		return -4;
+	memset(in, 0, sizeof(in));
+	if (read_full(self->c, in, sizeof(in)) != sizeof(in))
+		return -5;
+	return memcmp(in, out, sizeof(in)) ? -6 : 0;
+}
+
+TEST_F(openssl, ktls_client_openssl_server)
+{
+	uint16_t suite = self->si->suite;
+	size_t len = self->si->hash_len;
+	uint8_t ku[16];
+	unsigned char type = 0;
+
+	/* Nothing of the server's was read ahead by the client's OpenSSL. */
+	ASSERT_EQ(0, SSL_pending(self->cssl));
+	ASSERT_EQ(0, qktls_ktls_install(self->c, QKTLS_DIR_TX, suite,
+					self->keys.client, len, 0));
+	ASSERT_EQ(0, qktls_ktls_install(self->c, QKTLS_DIR_RX, suite,
+					self->keys.server, len, 0));
+	ASSERT_EQ(0, exchange(self, 0));
+
+	if (!self->rekey) {
+		ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
+					       self->keys.client));
+		EXPECT_EQ(-QKTLS_E_NOREKEY,
+			  qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
+					   self->keys.client, len));
+		return;
+	}
+
+	/* The server (OpenSSL) updates its sending key. */
+	ASSERT_EQ(1, SSL_key_update(self->sssl, SSL_KEY_UPDATE_NOT_REQUESTED));
+	ASSERT_EQ(1, SSL_do_handshake(self->sssl));	/* sends the KeyUpdate */
+	ASSERT_EQ(5, recv_record(self->c, ku, sizeof(ku), 0, &type));
+	ASSERT_EQ(22, type);
+	ASSERT_EQ(0, memcmp(ku, "\x18\x00\x00\x01\x00", 5));
+	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.server, len,
+				       self->keys.server));
+	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_RX, suite,
+				      self->keys.server, len));
+
+	/* The client (kTLS) updates its sending key. */
+	ASSERT_EQ(0, qktls_ktls_send_key_update(self->c, false));
+	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
+				       self->keys.client));
+	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
+				      self->keys.client, len));
+
+	/* OpenSSL reads the KeyUpdate inside SSL_read and follows it. */
+	ASSERT_EQ(0, exchange(self, 1));
+	/* And a second round, to N+2 each way. */
+	ASSERT_EQ(1, SSL_key_update(self->sssl, SSL_KEY_UPDATE_NOT_REQUESTED));
+	ASSERT_EQ(1, SSL_do_handshake(self->sssl));
+	ASSERT_EQ(5, recv_record(self->c, ku, sizeof(ku), 0, &type));
+	ASSERT_EQ(22, type);
+	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.server, len,
+				       self->keys.server));
+	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_RX, suite,
+				      self->keys.server, len));
+	ASSERT_EQ(0, qktls_ktls_send_key_update(self->c, false));
+	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
+				       self->keys.client));
+	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
+				      self->keys.client, len));
+	ASSERT_EQ(0, exchange(self, 2));
 }
 
 TEST_HARNESS_MAIN
