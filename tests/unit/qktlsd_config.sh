@@ -1,0 +1,260 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# qktlsd --check-config: a complete good file passes; every class of bad
+# input fails with "FILE:LINE: message" naming the offending setting's line
+# (syntax errors, unknown settings, wrong types, missing settings, bad
+# values, unreadable files, unknown users, duplicate links, and any attempt
+# to configure psk_ke, refused with the reason).  Certificates are made at
+# test time in a temporary directory.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/tap.sh"
+qktlsd=$top/build/bin/qktlsd
+
+cases=22
+tap_plan $cases
+if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
+	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
+	tap_done
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj /CN=a.test \
+	-days 1 2>"$tmp/req.err" || { cat "$tmp/req.err"; exit 1; }
+(umask 077; echo "$(openssl rand -hex 16) $(openssl rand -hex 32)" >"$tmp/qkd.keys")
+
+# good_link: the opening 8 lines of a server link (an opening brace and 7
+# settings); the cases add lines after it and close it.
+good_link() {
+	cat <<EOT
+	{
+		name = "l1";
+		role = "server";
+		peer_name = "b.test";
+		certificate = "$tmp/cert.pem";
+		private_key = "$tmp/key.pem";
+		ca = "$tmp/cert.pem";
+		qkd = { policy = "preferred"; key_file = "$tmp/qkd.keys"; };
+EOT
+}
+
+# expect_error DESC LINE REGEX FILE-CONTENT: --check-config fails and prints
+# "conf:LINE: ..." matching REGEX.
+n=0
+expect_error() {
+	local desc=$1 line=$2 re=$3 f
+	n=$((n + 1))
+	f=$tmp/c$n.conf
+	printf '%s\n' "$4" >"$f"
+	if "$qktlsd" --check-config -c "$f" >"$tmp/out" 2>&1; then
+		sed 's/^/# /' "$tmp/out"
+		tap_fail "$desc" "accepted a bad file"
+	elif grep -Eq -- "$f:$line: .*$re" "$tmp/out"; then
+		tap_ok "$desc"
+	else
+		sed 's/^/# /' "$tmp/out"
+		tap_fail "$desc" "expected '$f:$line: ...$re'"
+	fi
+}
+
+# 1: a complete file with every setting passes.
+cat >"$tmp/good.conf" <<EOT
+socket = "$tmp/qktlsd.sock";
+socket_mode = 0660;
+log_level = "debug";
+log_target = "stderr";
+handshake_timeout = 5;
+max_handshakes = 8;
+qkd_group_id = 0xFE37;
+links = (
+$(good_link)
+		peer_addresses = [ "127.0.0.1", "::1" ];
+		mutual = true;
+		cipher_suites = [ "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256" ];
+		x25519 = true;
+		allowed_users = [ "root" ];
+		allowed_groups = [ "root" ];
+	},
+	{
+		name = "l2";
+		role = "client";
+		peer_name = "b.test";
+		certificate = "$tmp/cert.pem";
+		private_key = "$tmp/key.pem";
+		ca = "$tmp/cert.pem";
+		qkd = {
+			policy = "required";
+			key_file = "$tmp/qkd.keys";
+			pool = "l2-pool";
+			low_watermark = 8;
+			high_watermark = 32;
+			kme = {
+				url = "https://127.0.0.1:8443";
+				sae_id = "SAE_A";
+				peer_sae_id = "SAE_B";
+				role = "master";
+				certificate = "$tmp/cert.pem";
+				private_key = "$tmp/key.pem";
+				ca = "$tmp/cert.pem";
+			};
+		};
+	}
+);
+EOT
+tap_check "a complete configuration passes --check-config" \
+	"$qktlsd" --check-config -c "$tmp/good.conf"
+
+# 2: the smallest useful file.
+printf 'links = (\n%s\n\t}\n);\n' "$(good_link)" >"$tmp/min.conf"
+tap_check "a minimal configuration passes" "$qktlsd" -t -c "$tmp/min.conf"
+
+# 3: a missing file.
+if "$qktlsd" -t -c "$tmp/nonexistent.conf" >"$tmp/out" 2>&1; then
+	tap_fail "a missing file is refused"
+elif grep -q "nonexistent.conf: cannot read: No such file" "$tmp/out"; then
+	tap_ok "a missing file is refused"
+else
+	sed 's/^/# /' "$tmp/out"; tap_fail "a missing file is refused"
+fi
+
+L="$(good_link)"
+expect_error "syntax error with its line" 3 "syntax error" \
+"log_level = \"info\";
+links = (
+  { name = \"x\" role }
+);"
+expect_error "unknown global setting" 2 "unknown setting 'sockets' in the global section" \
+"log_level = \"info\";
+sockets = \"/tmp/x\";
+links = ( $L } );"
+expect_error "unknown link setting" 10 "unknown setting 'peer_nmae' in link 'l1'" \
+"links = (
+$L
+		peer_nmae = \"x\";
+	}
+);"
+expect_error "psk_ke as a link setting is refused with the reason" 10 \
+	"'psk_ke': psk_ke \\(PSK-only key exchange\\) cannot be configured: every qktls link authenticates with X.509 certificates" \
+"links = (
+$L
+		psk_ke = true;
+	}
+);"
+expect_error "psk as the QKD policy is refused with the reason" 4 \
+	"policy 'psk_ke': psk_ke \\(PSK-only key exchange\\) cannot be configured" \
+"links = ( {
+	name = \"l1\"; role = \"server\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"psk_ke\"; };
+} );"
+expect_error "a psk setting in the qkd group is refused" 5 \
+	"'psk_dhe_ke': psk_ke \\(PSK-only key exchange\\) cannot be configured" \
+"links = ( {
+	name = \"l1\"; role = \"server\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\";
+		psk_dhe_ke = true; };
+} );"
+expect_error "wrong type" 9 "'handshake_timeout' must be an integer" \
+"links = ( $L } );
+handshake_timeout = \"ten\";"
+expect_error "integer out of range" 10 "'qkd_group_id' = 4660 is out of range" \
+"links = ( $L } );
+
+qkd_group_id = 0x1234;"
+expect_error "missing required link setting" 2 "link 'l1': missing required setting 'peer_name'" \
+"links = (
+	{ name = \"l1\"; role = \"client\";
+	  certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	  qkd = { policy = \"off\"; }; }
+);"
+expect_error "missing qkd group" 2 "missing required group 'qkd'" \
+"links = (
+	{ name = \"l1\"; role = \"client\"; peer_name = \"b\";
+	  certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\"; }
+);"
+expect_error "bad role" 3 "role 'both' must be \"client\" or \"server\"" \
+"links = ( {
+	name = \"l1\";
+	role = \"both\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"off\"; }; } );"
+expect_error "unreadable certificate" 4 "'certificate': cannot read $tmp/none.pem: No such file" \
+"links = ( {
+	name = \"l1\";
+	role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/none.pem\";
+	private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"off\"; }; } );"
+expect_error "unsupported cipher suite" 10 "cipher suite 'TLS_AES_128_CCM_SHA256' is not supported" \
+"links = (
+$L
+		cipher_suites = [ \"TLS_AES_128_CCM_SHA256\" ];
+	}
+);"
+expect_error "unknown user" 11 "allowed_users: no such user 'no-such-user-qktls'" \
+"links = (
+$L
+
+		allowed_users = [ \"no-such-user-qktls\" ];
+	}
+);"
+expect_error "bad peer address" 10 "peer_addresses: '10.0.0.300' is not an IPv4 or IPv6 address" \
+"links = (
+$L
+		peer_addresses = [ \"10.0.0.1\", \"10.0.0.300\" ];
+	}
+);"
+expect_error "duplicate link name points at the first" 20 "link 'l1' is already defined at line 2" \
+"links = (
+$L
+	},
+	{
+		name = \"l2\"; role = \"client\"; peer_name = \"b\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\";
+		ca = \"$tmp/cert.pem\"; qkd = { policy = \"off\"; };
+	},
+	{
+		role = \"client\"; peer_name = \"b\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\";
+		ca = \"$tmp/cert.pem\"; qkd = { policy = \"off\"; };
+		name = \"l1\";
+	}
+);"
+expect_error "watermarks in the wrong order" 6 "low_watermark \\(50\\) must be below high_watermark \\(10\\)" \
+"links = ( {
+	name = \"l1\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\";
+		low_watermark = 50;
+		high_watermark = 10; };
+} );"
+expect_error "kme without https and with a bad role" 6 "kme role 'primary' must be \"master\"" \
+"links = ( {
+	name = \"l1\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\"; kme = {
+		url = \"http://kme\"; sae_id = \"A\"; peer_sae_id = \"B\";
+		role = \"primary\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\"; }; };
+} );"
+
+# 22: every error is reported, not just the first, and a key file readable
+# by others is refused when the links are set up.
+printf '%s\n' "links = ( {
+	name = \"bad name!\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"maybe\"; }; } );
+log_level = \"loud\";" >"$tmp/multi.conf"
+if ! "$qktlsd" -t -c "$tmp/multi.conf" >"$tmp/out" 2>&1 &&
+   grep -q "multi.conf:2: link name 'bad name!' must be" "$tmp/out" &&
+   grep -q "multi.conf:4: policy 'maybe' must be" "$tmp/out" &&
+   grep -q "multi.conf:5: log_level 'loud' must be" "$tmp/out" &&
+   grep -q "multi.conf: 3 errors" "$tmp/out"; then
+	tap_ok "all errors of a file are reported with their lines"
+else
+	sed 's/^/# /' "$tmp/out"; tap_fail "all errors of a file are reported with their lines"
+fi
+tap_done

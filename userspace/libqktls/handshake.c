@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The application side of the qktlsd hand-off (SCM_RIGHTS over a Unix
+ * SOCK_SEQPACKET socket), and record helpers for kTLS sockets.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/tls.h>
+
+#include <qktls/handshake.h>
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+static int fail(struct qktls_result *out, int err, const char *fmt, const char *arg)
+{
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->status = err;
+		snprintf(out->error, sizeof(out->error), fmt, arg ? arg : "",
+			 strerror(-err));
+	}
+	return err;
+}
+
+int qktls_handshake_at(const char *agent, int fd, const char *link,
+		       enum qktls_role role, struct qktls_result *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qktls_agent_request req;
+	struct qktls_agent_reply rep;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int s, err;
+
+	if (!agent || fd < 0 || !link ||
+	    (role != QKTLS_ROLE_CLIENT && role != QKTLS_ROLE_SERVER))
+		return fail(out, -EINVAL, "qktls_handshake: invalid argument%s (%s)", NULL);
+	if (strlen(link) >= QKTLS_LINK_NAME_MAX)
+		return fail(out, -EINVAL, "link name '%s' is too long (%s)", link);
+	if (strlen(agent) >= sizeof(sa.sun_path))
+		return fail(out, -EINVAL, "agent socket path '%s' is too long (%s)", agent);
+	strcpy(sa.sun_path, agent);
+
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail(out, -errno, "cannot create a Unix socket%s: %s", NULL);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		close(s);
+		return fail(out, err, "cannot reach qktlsd at %s: %s", agent);
+	}
+
+	memset(&req, 0, sizeof(req));
+	req.version = QKTLS_AGENT_PROTO_VERSION;
+	req.role = role;
+	strcpy(req.link, link);
+	memset(&cbuf, 0, sizeof(cbuf));
+	cmsg = CMSG_FIRSTHDR(&mh);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	do
+		n = sendmsg(s, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(req)) {
+		err = n < 0 ? -errno : -EIO;
+		close(s);
+		return fail(out, err, "cannot send the socket to qktlsd%s: %s", NULL);
+	}
+
+	do
+		n = recv(s, &rep, sizeof(rep), 0);
+	while (n < 0 && errno == EINTR);
+	err = n < 0 ? -errno : 0;
+	close(s);
+	if (n < 0)
+		return fail(out, err, "no reply from qktlsd%s: %s", NULL);
+	if (n != (ssize_t)sizeof(rep) || rep.version != QKTLS_AGENT_PROTO_VERSION)
+		return fail(out, -EPROTO, "malformed reply from qktlsd%s (%s)", NULL);
+	/* Strings from the agent are NUL-terminated by construction; make sure. */
+	rep.result.group[sizeof(rep.result.group) - 1] = '\0';
+	rep.result.suite_name[sizeof(rep.result.suite_name) - 1] = '\0';
+	rep.result.peer_subject[sizeof(rep.result.peer_subject) - 1] = '\0';
+	rep.result.qkd_ref[sizeof(rep.result.qkd_ref) - 1] = '\0';
+	rep.result.qkd_note[sizeof(rep.result.qkd_note) - 1] = '\0';
+	rep.result.error[sizeof(rep.result.error) - 1] = '\0';
+	if (rep.result.status > 0)
+		rep.result.status = -EPROTO;
+	if (out)
+		*out = rep.result;
+	return rep.result.status;
+}
+
+int qktls_handshake(int fd, const char *link, enum qktls_role role,
+		    struct qktls_result *out)
+{
+	const char *agent = getenv(QKTLS_AGENT_SOCKET_ENV);
+
+	return qktls_handshake_at(agent && *agent ? agent : QKTLS_AGENT_SOCKET_DEFAULT,
+				  fd, link, role, out);
+}
+
+ssize_t qktls_recv_record(int fd, void *buf, size_t len, uint8_t *type,
+			  int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(unsigned char))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	if (fd < 0 || (!buf && len) || !type)
+		return -EINVAL;
+	do
+		n = recvmsg(fd, &mh, flags);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	*type = QKTLS_RECORD_APPLICATION_DATA;
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+		if (cmsg->cmsg_level == SOL_TLS &&
+		    cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
+			*type = *CMSG_DATA(cmsg);
+	return n;
+}
+
+int qktls_send_record(int fd, uint8_t type, const void *buf, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(unsigned char))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+
+	if (fd < 0 || (!buf && len))
+		return -EINVAL;
+	memset(&cbuf, 0, sizeof(cbuf));
+	cmsg = CMSG_FIRSTHDR(&mh);
+	cmsg->cmsg_level = SOL_TLS;
+	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*CMSG_DATA(cmsg) = type;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int qktls_send_close_notify(int fd)
+{
+	static const uint8_t alert[2] = { 1 /* warning */, 0 /* close_notify */ };
+
+	return qktls_send_record(fd, QKTLS_RECORD_ALERT, alert, sizeof(alert));
+}

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qktlsd: the qktls handshake agent.
+ *
+ * Applications hand a connected TCP socket over the agent's Unix socket
+ * (SOCK_SEQPACKET, SCM_RIGHTS) with their role and a link name; each
+ * hand-off runs in its own thread, bounded by the configured handshake
+ * timeout, so a slow or hostile peer holds up nobody else.  See qktlsd(8).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+#include <poll.h>
+
+#include "qktlsd.h"
+
+static struct qd_config *cfg;
+static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t active_cond = PTHREAD_COND_INITIALIZER;
+static unsigned int active;
+
+struct job {
+	int ufd;
+};
+
+static bool creds_allowed(const struct qd_link *l, const struct ucred *uc)
+{
+	struct passwd pw, *pwp = NULL;
+	gid_t groups[64];
+	int ngroups = 64;
+	char buf[4096];
+
+	for (int i = 0; i < l->n_uids; i++)
+		if (l->uids[i] == uc->uid)
+			return true;
+	for (int i = 0; i < l->n_gids; i++)
+		if (l->gids[i] == uc->gid)
+			return true;
+	if (!l->n_gids || getpwuid_r(uc->uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
+		return false;
+	/* Supplementary groups of the caller's user, as the group database has them. */
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ngroups) < 0)
+		return false;
+	for (int i = 0; i < ngroups; i++)
+		for (int j = 0; j < l->n_gids; j++)
+			if (groups[i] == l->gids[j])
+				return true;
+	return false;
+}
+
+static bool addr_equal(const struct sockaddr_storage *a,
+		       const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *p6 = (const void *)peer;
+
+	if (a->ss_family == AF_INET && peer->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)peer)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6 && peer->ss_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+			       &p6->sin6_addr, sizeof(struct in6_addr));
+	if (a->ss_family == AF_INET && peer->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr))
+		return !memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			       &p6->sin6_addr.s6_addr[12], 4);
+	return false;
+}
+
+/* A connected TCP socket whose peer the link allows; 0 or an error text. */
+static int check_socket(const struct qd_link *l, int fd, struct qktls_result *r)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(int);
+	int type = 0, proto = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) || type != SOCK_STREAM ||
+	    (len = sizeof(int), getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len)) ||
+	    proto != IPPROTO_TCP) {
+		snprintf(r->error, sizeof(r->error), "the descriptor is not a TCP socket");
+		return -EINVAL;
+	}
+	len = sizeof(peer);
+	if (getpeername(fd, (struct sockaddr *)&peer, &len)) {
+		snprintf(r->error, sizeof(r->error), "the socket is not connected: %s",
+			 strerror(errno));
+		return -EINVAL;
+	}
+	if (!l->n_addrs)
+		return 0;
+	for (int i = 0; i < l->n_addrs; i++)
+		if (addr_equal(&l->addrs[i], &peer))
+			return 0;
+	snprintf(r->error, sizeof(r->error), "the socket's peer address is not "
+		 "among the peer_addresses of link %s", l->name);
+	return -EACCES;
+}
+
+static void serve(int ufd)
+{
+	struct qktls_agent_request req;
+	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
+	struct qktls_result *r = &rep.result;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct timeval tv = { .tv_sec = cfg->handshake_timeout };
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	struct cmsghdr *cmsg;
+	struct qd_link *l;
+	int fd = -1, nfds = 0;
+	ssize_t n;
+
+	setsockopt(ufd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(ufd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (getsockopt(ufd, SOL_SOCKET, SO_PEERCRED, &uc, &len)) {
+		qd_log(LOG_ERR, "SO_PEERCRED: %s", strerror(errno));
+		return;
+	}
+	memset(&req, 0, sizeof(req));
+	do
+		n = recvmsg(ufd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	for (cmsg = CMSG_FIRSTHDR(&mh); n >= 0 && cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			if (nfds++ == 0)
+				fd = f;
+			else
+				close(f);
+		}
+	}
+	if (n < 0) {
+		qd_log(LOG_WARNING, "pid %d: no request: %s", (int)uc.pid, strerror(errno));
+		goto out;
+	}
+	if (n != (ssize_t)sizeof(req) || req.version != QKTLS_AGENT_PROTO_VERSION ||
+	    nfds != 1 || (mh.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+		r->status = -EINVAL;
+		snprintf(r->error, sizeof(r->error), "malformed request: expected one "
+			 "qktls_agent_request of version %d with exactly one socket",
+			 QKTLS_AGENT_PROTO_VERSION);
+		goto reply;
+	}
+	req.link[sizeof(req.link) - 1] = '\0';
+	l = qd_config_link(cfg, req.link);
+	if (!l) {
+		r->status = -ENOENT;
+		snprintf(r->error, sizeof(r->error), "no link named '%s'", req.link);
+		goto reply;
+	}
+	if (!creds_allowed(l, &uc)) {
+		r->status = -EACCES;
+		snprintf(r->error, sizeof(r->error), "uid %u gid %u may not use link %s "
+			 "(allowed_users / allowed_groups)", (unsigned int)uc.uid,
+			 (unsigned int)uc.gid, l->name);
+		pthread_mutex_lock(&l->lock);
+		l->n_refused++;
+		pthread_mutex_unlock(&l->lock);
+		goto reply;
+	}
+	if (req.role != l->role) {
+		r->status = -EINVAL;
+		snprintf(r->error, sizeof(r->error), "link %s is a %s link, the request "
+			 "asked for the other role", l->name,
+			 l->role == QKTLS_ROLE_CLIENT ? "client" : "server");
+		goto reply;
+	}
+	r->status = check_socket(l, fd, r);
+	if (r->status)
+		goto reply;
+	qd_log(LOG_DEBUG, "link %s: handshake for pid %d uid %u", l->name,
+	       (int)uc.pid, (unsigned int)uc.uid);
+	qd_tls_handshake(cfg, l, fd, r);
+reply:
+	if (r->status && r->status != -EPROTO && r->status != -ETIMEDOUT &&
+	    r->status != -ENOKEY && r->status != -EIO)
+		qd_log(LOG_WARNING, "pid %d uid %u link '%s': refused: %s", (int)uc.pid,
+		       (unsigned int)uc.uid, req.link, r->error);
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	do
+		n = send(ufd, &rep, sizeof(rep), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(rep))
+		qd_log(LOG_WARNING, "pid %d: cannot send the reply: %s", (int)uc.pid,
+		       n < 0 ? strerror(errno) : "short write");
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+static void *worker(void *arg)
+{
+	struct job *j = arg;
+
+	serve(j->ufd);
+	close(j->ufd);
+	free(j);
+	pthread_mutex_lock(&active_lock);
+	active--;
+	pthread_cond_broadcast(&active_cond);
+	pthread_mutex_unlock(&active_lock);
+	return NULL;
+}
+
+static void refuse_busy(int ufd)
+{
+	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
+
+	rep.result.status = -EBUSY;
+	snprintf(rep.result.error, sizeof(rep.result.error),
+		 "qktlsd is running %u handshakes already (max_handshakes)",
+		 cfg->max_handshakes);
+	send(ufd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
+	qd_log(LOG_WARNING, "%s", rep.result.error);
+}
+
+static void dispatch(int ufd)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	struct job *j;
+
+	pthread_mutex_lock(&active_lock);
+	if (active >= cfg->max_handshakes) {
+		pthread_mutex_unlock(&active_lock);
+		refuse_busy(ufd);
+		close(ufd);
+		return;
+	}
+	active++;
+	pthread_mutex_unlock(&active_lock);
+	j = malloc(sizeof(*j));
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (!j || (j->ufd = ufd, pthread_create(&t, &attr, worker, j))) {
+		qd_log(LOG_ERR, "cannot start a handshake thread");
+		free(j);
+		close(ufd);
+		pthread_mutex_lock(&active_lock);
+		active--;
+		pthread_mutex_unlock(&active_lock);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static int open_socket(const char *path, unsigned int mode)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	int s;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			qd_log(LOG_ERR, "cannot create %s: %s", dir, strerror(errno));
+			return -1;
+		}
+	}
+	/* A socket left by an earlier instance. */
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			qd_log(LOG_ERR, "%s exists and is not a socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(path, mode) || listen(s, 128)) {
+		qd_log(LOG_ERR, "cannot listen on %s: %s", path, strerror(errno));
+		if (s >= 0)
+			close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* systemd's readiness notification (Type=notify), without libsystemd. */
+static void notify_systemd(void)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int s;
+
+	if (!p || (p[0] != '/' && p[0] != '@') || strlen(p) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, p, strlen(p));
+	if (p[0] == '@')
+		sa.sun_path[0] = '\0';
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(p);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		sendto(s, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+		close(s);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: qktlsd [-c FILE] [--check-config] [--ready-fd N] [-d]\n"
+		"  -c, --config FILE   configuration (default %s)\n"
+		"  -t, --check-config  validate the configuration and exit\n"
+		"  -r, --ready-fd N    write \"READY\\n\" to descriptor N once listening\n"
+		"  -d, --debug         log level debug, to stderr\n"
+		"  -h, --help          this text\n", QKTLSD_CONF_DEFAULT);
+}
+
+static void setup_links_free(void)
+{
+	for (int i = 0; i < cfg->n_links; i++) {
+		qd_tls_link_free(&cfg->links[i]);
+		qd_keys_close(&cfg->links[i]);
+	}
+}
+
+static int setup_links(void)
+{
+	for (int i = 0; i < cfg->n_links; i++) {
+		struct qd_link *l = &cfg->links[i];
+
+		if (qd_keys_open(l) || qd_tls_link_init(cfg, l))
+			return -1;
+		if (l->policy != QD_POLICY_OFF && !l->key_file)
+			qd_log(LOG_WARNING, "link %s: QKD policy %s but no QKD key "
+			       "source (qkd.key_file): %s", l->name,
+			       qd_policy_name(l->policy),
+			       l->policy == QD_POLICY_REQUIRED ?
+			       "every handshake will be refused" :
+			       "every handshake falls back to X25519MLKEM768");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = QKTLSD_CONF_DEFAULT;
+	bool check = false, debug = false;
+	int ready_fd = -1, o, lfd, sfd, status = 0;
+	sigset_t mask;
+
+	while ((o = getopt_long(argc, argv, "c:tr:dh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'r':
+			ready_fd = atoi(optarg);
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	qd_log_setup(debug ? LOG_DEBUG : LOG_INFO, false);
+	cfg = qd_config_load(path);
+	if (!cfg)
+		return 1;
+	if (qd_tls_global_init() || setup_links()) {
+		qd_log(LOG_ERR, "%s: the links cannot be set up", path);
+		setup_links_free();
+		qd_config_free(cfg);
+		return 1;
+	}
+	if (check) {
+		printf("%s: configuration OK, %d link%s\n", path, cfg->n_links,
+		       cfg->n_links == 1 ? "" : "s");
+		setup_links_free();
+		qd_config_free(cfg);
+		return 0;
+	}
+	if (!debug)
+		qd_log_setup(cfg->log_level, cfg->log_syslog);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);	/* inherited by the workers */
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	lfd = open_socket(cfg->socket_path, cfg->socket_mode);
+	if (sfd < 0 || lfd < 0) {
+		setup_links_free();
+		qd_config_free(cfg);
+		return 1;
+	}
+	qd_log(LOG_NOTICE, "listening on %s, %d link%s", cfg->socket_path,
+	       cfg->n_links, cfg->n_links == 1 ? "" : "s");
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "READY\n", 6) != 6)
+			qd_log(LOG_WARNING, "--ready-fd %d: %s", ready_fd, strerror(errno));
+		close(ready_fd);
+	}
+	notify_systemd();
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = lfd, .events = POLLIN },
+			{ .fd = sfd, .events = POLLIN },
+		};
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			qd_log(LOG_ERR, "poll: %s", strerror(errno));
+			status = 1;
+			break;
+		}
+		if (p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				qd_log(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
+			break;
+		}
+		if (p[0].revents) {
+			int ufd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+			if (ufd >= 0)
+				dispatch(ufd);
+			else if (errno != EINTR && errno != EAGAIN)
+				qd_log(LOG_WARNING, "accept: %s", strerror(errno));
+		}
+	}
+	close(lfd);
+	unlink(cfg->socket_path);
+	/* Handshakes in progress end within handshake_timeout. */
+	pthread_mutex_lock(&active_lock);
+	while (active)
+		pthread_cond_wait(&active_cond, &active_lock);
+	pthread_mutex_unlock(&active_lock);
+	for (int i = 0; i < cfg->n_links; i++) {
+		struct qd_link *l = &cfg->links[i];
+
+		qd_log(LOG_NOTICE, "link %s: %llu handshakes ok (%llu with QKD, %llu "
+		       "fallbacks), %llu failed, %llu callers refused", l->name,
+		       (unsigned long long)l->n_ok, (unsigned long long)l->n_qkd,
+		       (unsigned long long)l->n_fallback,
+		       (unsigned long long)l->n_failed,
+		       (unsigned long long)l->n_refused);
+	}
+	setup_links_free();
+	qd_config_free(cfg);
+	close(sfd);
+	return status;
+}

@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# qktlsd: the handshake agent (libconfig, OpenSSL, the qktls provider and
+# libqktls).
+
+QKTLSD_SRCS := $(wildcard userspace/qktlsd/*.c)
+QKTLSD_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd/%.o,$(QKTLSD_SRCS))
+QKTLSD_PKGS := libconfig libssl libcrypto
+QKTLSD_HDRS := userspace/qktlsd/qktlsd.h userspace/include/qktls/handshake.h \
+	       userspace/include/qktls/provider.h userspace/include/qktls/ktls.h
+
+$(BUILD)/obj/qktlsd/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
+
+$(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) \
+		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) -lpthread
+
+PROGRAMS += $(BUILD)/bin/qktlsd

@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qktlsd.conf: parsed with libconfig, validated with the line number of
+ * every offending setting.  Unknown settings are errors (a typo must not
+ * silently weaken a link), and anything that looks like a PSK-only key
+ * exchange is refused with the reason (DESIGN.md section 2).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libconfig.h>
+
+#include "qktlsd.h"
+
+struct ctx {
+	const char *path;
+	int errors;
+};
+
+static void cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	qd_log(LOG_ERR, "%s:%d: %s", c->path,
+	       s ? (int)config_setting_source_line(s) : 0, msg);
+	c->errors++;
+}
+
+#define PSK_REFUSED \
+	"psk_ke (PSK-only key exchange) cannot be configured: every qktls link " \
+	"authenticates with X.509 certificates and runs an X25519MLKEM768 key " \
+	"exchange, and QKD keys are only an additional input to it (DESIGN.md " \
+	"section 2; the IETF critique of PSK-only QKD keying)"
+
+static bool looks_like_psk(const char *s)
+{
+	return s && strcasestr(s, "psk");
+}
+
+/* Every child of @g must be named in @allowed (NULL-terminated). */
+static void check_names(struct ctx *c, const config_setting_t *g,
+			const char *const *allowed, const char *where)
+{
+	int n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, i);
+		const char *name = config_setting_name(s);
+		bool ok = false;
+
+		if (!name)
+			continue;
+		for (const char *const *a = allowed; *a; a++)
+			ok |= !strcmp(name, *a);
+		if (ok)
+			continue;
+		if (looks_like_psk(name))
+			cerr(c, s, "'%s': " PSK_REFUSED, name);
+		else
+			cerr(c, s, "unknown setting '%s' in %s", name, where);
+	}
+}
+
+/* A string setting; NULL (and an error if @required) when absent or bad. */
+static char *get_str(struct ctx *c, const config_setting_t *g, const char *name,
+		     bool required, const char *where)
+{
+	const config_setting_t *s = config_setting_get_member(g, name);
+	const char *v;
+
+	if (!s) {
+		if (required)
+			cerr(c, g, "%s: missing required setting '%s'", where, name);
+		return NULL;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cerr(c, s, "'%s' must be a string", name);
+		return NULL;
+	}
+	v = config_setting_get_string(s);
+	if (!*v) {
+		cerr(c, s, "'%s' must not be empty", name);
+		return NULL;
+	}
+	return strdup(v);
+}
+
+static const config_setting_t *member(const config_setting_t *g, const char *n)
+{
+	return config_setting_get_member(g, n);
+}
+
+static unsigned int get_uint(struct ctx *c, const config_setting_t *g,
+			     const char *name, long long min, long long max,
+			     unsigned int def)
+{
+	const config_setting_t *s = member(g, name);
+	long long v;
+
+	if (!s)
+		return def;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		cerr(c, s, "'%s' must be an integer", name);
+		return def;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		cerr(c, s, "'%s' = %lld is out of range (%lld to %lld)", name, v,
+		     min, max);
+		return def;
+	}
+	return (unsigned int)v;
+}
+
+static bool get_bool(struct ctx *c, const config_setting_t *g,
+		     const char *name, bool def)
+{
+	const config_setting_t *s = member(g, name);
+
+	if (!s)
+		return def;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		cerr(c, s, "'%s' must be true or false", name);
+		return def;
+	}
+	return config_setting_get_bool(s);
+}
+
+/* A file that must be readable now. */
+static char *get_file(struct ctx *c, const config_setting_t *g,
+		      const char *name, bool required, const char *where)
+{
+	char *v = get_str(c, g, name, required, where);
+
+	if (v && access(v, R_OK)) {
+		cerr(c, member(g, name), "'%s': cannot read %s: %s", name, v,
+		     strerror(errno));
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A list or array of strings; calls @each for every element. */
+static void for_strings(struct ctx *c, const config_setting_t *g,
+			const char *name,
+			void (*each)(struct ctx *, const config_setting_t *,
+				     const char *, void *),
+			void *arg)
+{
+	const config_setting_t *s = member(g, name);
+	int n;
+
+	if (!s)
+		return;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		cerr(c, s, "'%s' must be a list of strings, e.g. [\"a\", \"b\"]", name);
+		return;
+	}
+	n = config_setting_length(s);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			cerr(c, e, "'%s' element %d must be a string", name, i + 1);
+		else
+			each(c, e, config_setting_get_string(e), arg);
+	}
+}
+
+static void add_user(struct ctx *c, const config_setting_t *e, const char *v,
+		     void *arg)
+{
+	struct qd_link *l = arg;
+	struct passwd *pw = getpwnam(v);
+
+	if (!pw) {
+		cerr(c, e, "allowed_users: no such user '%s'", v);
+		return;
+	}
+	if (l->n_uids == QD_MAX_IDS) {
+		cerr(c, e, "allowed_users: more than %d entries", QD_MAX_IDS);
+		return;
+	}
+	l->uids[l->n_uids++] = pw->pw_uid;
+}
+
+static void add_group(struct ctx *c, const config_setting_t *e, const char *v,
+		      void *arg)
+{
+	struct qd_link *l = arg;
+	struct group *gr = getgrnam(v);
+
+	if (!gr) {
+		cerr(c, e, "allowed_groups: no such group '%s'", v);
+		return;
+	}
+	if (l->n_gids == QD_MAX_IDS) {
+		cerr(c, e, "allowed_groups: more than %d entries", QD_MAX_IDS);
+		return;
+	}
+	l->gids[l->n_gids++] = gr->gr_gid;
+}
+
+static void add_addr(struct ctx *c, const config_setting_t *e, const char *v,
+		     void *arg)
+{
+	struct qd_link *l = arg;
+	struct sockaddr_storage *ss;
+
+	if (l->n_addrs == QD_MAX_ADDRS) {
+		cerr(c, e, "peer_addresses: more than %d entries", QD_MAX_ADDRS);
+		return;
+	}
+	ss = &l->addrs[l->n_addrs];
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, v, &((struct sockaddr_in *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, v, &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else {
+		cerr(c, e, "peer_addresses: '%s' is not an IPv4 or IPv6 address", v);
+		return;
+	}
+	l->n_addrs++;
+}
+
+static const char *const suites_ok[] = {
+	"TLS_AES_256_GCM_SHA384",
+	"TLS_AES_128_GCM_SHA256",
+	"TLS_CHACHA20_POLY1305_SHA256",
+	NULL
+};
+#define SUITES_DEFAULT \
+	"TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
+
+static void add_suite(struct ctx *c, const config_setting_t *e, const char *v,
+		      void *arg)
+{
+	char **list = arg;
+	bool ok = false;
+	char *n;
+
+	for (const char *const *s = suites_ok; *s; s++)
+		ok |= !strcmp(v, *s);
+	if (!ok) {
+		cerr(c, e, "cipher suite '%s' is not supported: use "
+		     "TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256 or "
+		     "TLS_CHACHA20_POLY1305_SHA256 (TLS 1.3 suites kTLS has)", v);
+		return;
+	}
+	if (*list && strstr(*list, v)) {
+		cerr(c, e, "cipher suite '%s' is listed twice", v);
+		return;
+	}
+	if (asprintf(&n, "%s%s%s", *list ? *list : "", *list ? ":" : "", v) < 0)
+		n = NULL;
+	free(*list);
+	*list = n;
+}
+
+static bool name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (!len || len >= QKTLS_LINK_NAME_MAX)
+		return false;
+	for (const char *p = n; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return false;
+	return true;
+}
+
+static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *l)
+{
+	static const char *const names[] = {
+		"url", "sae_id", "peer_sae_id", "role", "certificate",
+		"private_key", "ca", NULL
+	};
+	const char *w = "kme";
+	char *role;
+
+	if (!config_setting_is_group(g)) {
+		cerr(c, g, "'kme' must be a group { ... }");
+		return;
+	}
+	check_names(c, g, names, "kme");
+	l->has_kme = true;
+	l->kme.url = get_str(c, g, "url", true, w);
+	if (l->kme.url && strncmp(l->kme.url, "https://", 8))
+		cerr(c, member(g, "url"), "kme url '%s' must start with https:// "
+		     "(ETSI GS QKD 014 runs over mutually authenticated TLS)",
+		     l->kme.url);
+	l->kme.sae_id = get_str(c, g, "sae_id", true, w);
+	l->kme.peer_sae_id = get_str(c, g, "peer_sae_id", true, w);
+	role = get_str(c, g, "role", true, w);
+	if (role) {
+		if (!strcmp(role, "master"))
+			l->kme.master = true;
+		else if (strcmp(role, "slave"))
+			cerr(c, member(g, "role"), "kme role '%s' must be \"master\" "
+			     "(fetches enc_keys) or \"slave\" (fetches dec_keys)", role);
+		free(role);
+	}
+	l->kme.certificate = get_file(c, g, "certificate", true, w);
+	l->kme.private_key = get_file(c, g, "private_key", true, w);
+	l->kme.ca = get_file(c, g, "ca", true, w);
+}
+
+static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *l)
+{
+	static const char *const names[] = {
+		"policy", "key_file", "pool", "low_watermark", "high_watermark",
+		"kme", NULL
+	};
+	const config_setting_t *s;
+	char *policy;
+
+	if (!config_setting_is_group(g)) {
+		cerr(c, g, "'qkd' must be a group { policy = ...; ... }");
+		return;
+	}
+	check_names(c, g, names, "qkd");
+	policy = get_str(c, g, "policy", true, "qkd");
+	if (policy) {
+		s = member(g, "policy");
+		if (!strcmp(policy, "required"))
+			l->policy = QD_POLICY_REQUIRED;
+		else if (!strcmp(policy, "preferred"))
+			l->policy = QD_POLICY_PREFERRED;
+		else if (!strcmp(policy, "off"))
+			l->policy = QD_POLICY_OFF;
+		else if (looks_like_psk(policy))
+			cerr(c, s, "policy '%s': " PSK_REFUSED, policy);
+		else
+			cerr(c, s, "policy '%s' must be \"required\", \"preferred\" or \"off\"",
+			     policy);
+		free(policy);
+	}
+	l->key_file = get_file(c, g, "key_file", false, "qkd");
+	l->pool = get_str(c, g, "pool", false, "qkd");
+	if (l->pool && !name_ok(l->pool))
+		cerr(c, member(g, "pool"), "pool name '%s' must be 1 to 63 letters, "
+		     "digits, '.', '_' or '-'", l->pool);
+	l->low_watermark = get_uint(c, g, "low_watermark", 0, 1000000, 16);
+	l->high_watermark = get_uint(c, g, "high_watermark", 1, 1000000, 64);
+	if (l->low_watermark >= l->high_watermark)
+		cerr(c, member(g, "high_watermark") ? member(g, "high_watermark") : g,
+		     "low_watermark (%u) must be below high_watermark (%u)",
+		     l->low_watermark, l->high_watermark);
+	s = member(g, "kme");
+	if (s)
+		parse_kme(c, s, l);
+}
+
+static void parse_link(struct ctx *c, struct qd_config *cfg,
+		       const config_setting_t *g, struct qd_link *l)
+{
+	static const char *const names[] = {
+		"name", "role", "peer_name", "peer_addresses", "certificate",
+		"private_key", "ca", "mutual", "cipher_suites", "x25519",
+		"allowed_users", "allowed_groups", "qkd", NULL
+	};
+	const config_setting_t *s;
+	char where[96];
+	char *role;
+	int errs;
+
+	l->line = config_setting_source_line(g);
+	if (!config_setting_is_group(g)) {
+		cerr(c, g, "every element of 'links' must be a group { name = ...; ... }");
+		return;
+	}
+	l->name = get_str(c, g, "name", true, "link");
+	if (l->name && !name_ok(l->name))
+		cerr(c, member(g, "name"), "link name '%s' must be 1 to %d letters, "
+		     "digits, '.', '_' or '-'", l->name, QKTLS_LINK_NAME_MAX - 1);
+	if (l->name) {
+		for (struct qd_link *o = cfg->links; o < l; o++)
+			if (o->name && !strcmp(o->name, l->name))
+				cerr(c, member(g, "name"), "link '%s' is already defined at line %d",
+				     l->name, o->line);
+	}
+	snprintf(where, sizeof(where), "link '%s'", l->name ? l->name : "?");
+	check_names(c, g, names, where);
+
+	role = get_str(c, g, "role", true, where);
+	if (role) {
+		if (!strcmp(role, "client"))
+			l->role = QKTLS_ROLE_CLIENT;
+		else if (!strcmp(role, "server"))
+			l->role = QKTLS_ROLE_SERVER;
+		else
+			cerr(c, member(g, "role"), "role '%s' must be \"client\" or \"server\"",
+			     role);
+		free(role);
+	}
+	l->peer_name = get_str(c, g, "peer_name", true, where);
+	for_strings(c, g, "peer_addresses", add_addr, l);
+	l->certificate = get_file(c, g, "certificate", true, where);
+	l->private_key = get_file(c, g, "private_key", true, where);
+	l->ca = get_file(c, g, "ca", true, where);
+	l->mutual = get_bool(c, g, "mutual", true);
+	if (member(g, "mutual") && l->role == QKTLS_ROLE_CLIENT)
+		cerr(c, member(g, "mutual"), "'mutual' applies to server links only "
+		     "(a client always verifies the server)");
+	errs = c->errors;
+	for_strings(c, g, "cipher_suites", add_suite, &l->ciphersuites);
+	if (member(g, "cipher_suites") && !l->ciphersuites && errs == c->errors)
+		cerr(c, member(g, "cipher_suites"), "'cipher_suites' is empty");
+	if (!l->ciphersuites)
+		l->ciphersuites = strdup(SUITES_DEFAULT);
+	l->x25519 = get_bool(c, g, "x25519", false);
+	for_strings(c, g, "allowed_users", add_user, l);
+	for_strings(c, g, "allowed_groups", add_group, l);
+	if (!member(g, "allowed_users") && !member(g, "allowed_groups"))
+		l->uids[l->n_uids++] = 0;	/* default: root only */
+
+	s = member(g, "qkd");
+	if (s)
+		parse_qkd(c, s, l);
+	else
+		cerr(c, g, "%s: missing required group 'qkd' (at least "
+		     "qkd = { policy = \"required\" | \"preferred\" | \"off\"; })",
+		     where);
+	if (l->policy == QD_POLICY_OFF && l->key_file)
+		cerr(c, member(member(g, "qkd"), "key_file"),
+		     "qkd key_file is set but policy is \"off\"");
+}
+
+static void parse_global(struct ctx *c, struct qd_config *cfg,
+			 const config_setting_t *root)
+{
+	static const char *const names[] = {
+		"socket", "socket_mode", "log_level", "log_target",
+		"handshake_timeout", "max_handshakes", "qkd_group_id", "links", NULL
+	};
+	struct sockaddr_un sun;
+	const config_setting_t *s;
+	char *v;
+
+	check_names(c, root, names, "the global section");
+	cfg->socket_path = get_str(c, root, "socket", false, "global");
+	if (!cfg->socket_path)
+		cfg->socket_path = strdup(QKTLS_AGENT_SOCKET_DEFAULT);
+	else if (cfg->socket_path[0] != '/' ||
+		 strlen(cfg->socket_path) >= sizeof(sun.sun_path))
+		cerr(c, member(root, "socket"), "socket '%s' must be an absolute path "
+		     "shorter than %zu bytes", cfg->socket_path, sizeof(sun.sun_path));
+	cfg->socket_mode = get_uint(c, root, "socket_mode", 0, 0777, 0666);
+	v = get_str(c, root, "log_level", false, "global");
+	cfg->log_level = LOG_INFO;
+	if (v) {
+		cfg->log_level = qd_log_level_parse(v);
+		if (cfg->log_level < 0) {
+			cerr(c, member(root, "log_level"), "log_level '%s' must be error, "
+			     "warning, notice, info or debug", v);
+			cfg->log_level = LOG_INFO;
+		}
+		free(v);
+	}
+	v = get_str(c, root, "log_target", false, "global");
+	if (v) {
+		if (!strcmp(v, "syslog"))
+			cfg->log_syslog = true;
+		else if (strcmp(v, "stderr"))
+			cerr(c, member(root, "log_target"),
+			     "log_target '%s' must be \"stderr\" or \"syslog\"", v);
+		free(v);
+	}
+	cfg->handshake_timeout = get_uint(c, root, "handshake_timeout", 1, 600, 10);
+	cfg->max_handshakes = get_uint(c, root, "max_handshakes", 1, 4096, 64);
+	cfg->qkd_group_id = get_uint(c, root, "qkd_group_id", 0xFE00, 0xFEFF, 0xFE37);
+
+	s = member(root, "links");
+	if (!s) {
+		cerr(c, root, "missing required list 'links' (one group per link)");
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_LIST) {
+		cerr(c, s, "'links' must be a list of groups: links = ( { ... }, { ... } );");
+		return;
+	}
+	cfg->n_links = config_setting_length(s);
+	if (!cfg->n_links) {
+		cerr(c, s, "'links' is empty: configure at least one link");
+		return;
+	}
+	cfg->links = calloc(cfg->n_links, sizeof(*cfg->links));
+	if (!cfg->links) {
+		cerr(c, s, "out of memory");
+		cfg->n_links = 0;
+		return;
+	}
+	for (int i = 0; i < cfg->n_links; i++) {
+		pthread_mutex_init(&cfg->links[i].lock, NULL);
+		parse_link(c, cfg, config_setting_get_elem(s, i), &cfg->links[i]);
+	}
+}
+
+struct qd_config *qd_config_load(const char *path)
+{
+	struct ctx c = { .path = path };
+	struct qd_config *cfg;
+	config_t lc;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return NULL;
+	cfg->path = strdup(path);
+	config_init(&lc);
+	if (!config_read_file(&lc, path)) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			qd_log(LOG_ERR, "%s: cannot read: %s", path, strerror(errno));
+		else
+			qd_log(LOG_ERR, "%s:%d: syntax error: %s",
+			       config_error_file(&lc) ? config_error_file(&lc) : path,
+			       config_error_line(&lc), config_error_text(&lc));
+		config_destroy(&lc);
+		qd_config_free(cfg);
+		return NULL;
+	}
+	parse_global(&c, cfg, config_root_setting(&lc));
+	config_destroy(&lc);
+	if (c.errors) {
+		qd_log(LOG_ERR, "%s: %d error%s", path, c.errors, c.errors > 1 ? "s" : "");
+		qd_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+static void free_link(struct qd_link *l)
+{
+	free(l->name);
+	free(l->peer_name);
+	free(l->certificate);
+	free(l->private_key);
+	free(l->ca);
+	free(l->ciphersuites);
+	free(l->key_file);
+	free(l->pool);
+	free(l->kme.url);
+	free(l->kme.sae_id);
+	free(l->kme.peer_sae_id);
+	free(l->kme.certificate);
+	free(l->kme.private_key);
+	free(l->kme.ca);
+	pthread_mutex_destroy(&l->lock);
+}
+
+void qd_config_free(struct qd_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; i < cfg->n_links; i++)
+		free_link(&cfg->links[i]);
+	free(cfg->links);
+	free(cfg->socket_path);
+	free(cfg->path);
+	free(cfg);
+}
+
+struct qd_link *qd_config_link(struct qd_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_links; i++)
+		if (!strcmp(cfg->links[i].name, name))
+			return &cfg->links[i];
+	return NULL;
+}
+
+const char *qd_policy_name(enum qd_policy p)
+{
+	switch (p) {
+	case QD_POLICY_REQUIRED:
+		return "required";
+	case QD_POLICY_PREFERRED:
+		return "preferred";
+	case QD_POLICY_OFF:
+		return "off";
+	}
+	return "?";
+}

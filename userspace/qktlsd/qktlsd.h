@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * qktlsd: the qktls handshake agent.  Internal interfaces between its files:
+ *
+ *   log.c      levels, stderr or syslog
+ *   config.c   qktlsd.conf (libconfig) into struct qd_config, validated
+ *   keys.c     a link's QKD key source (key file into an in-memory store)
+ *   tls.c      per-link OpenSSL library context + provider + SSL_CTX, and
+ *              the handshake on a handed-over socket
+ *   install.c  traffic secrets into kTLS (libqktls)
+ *   agent.c    main, the Unix socket, one thread per hand-off
+ */
+#ifndef QKTLSD_H
+#define QKTLSD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <qktls/handshake.h>
+
+#define QKTLSD_CONF_DEFAULT	"/etc/qktls/qktlsd.conf"
+
+/* --- log.c ---------------------------------------------------------------- */
+/* Levels are syslog's: LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG. */
+void qd_log_setup(int level, bool use_syslog);
+void qd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int qd_log_level_parse(const char *name);	/* -1 if unknown */
+
+/* --- config.c ------------------------------------------------------------- */
+enum qd_policy {
+	QD_POLICY_OFF = 0,
+	QD_POLICY_PREFERRED,
+	QD_POLICY_REQUIRED,
+};
+
+#define QD_MAX_IDS	32
+#define QD_MAX_ADDRS	16
+
+struct qd_kme {
+	char *url;
+	char *sae_id;
+	char *peer_sae_id;
+	bool master;		/* role "master" (fetches enc_keys) or "slave" */
+	char *certificate;
+	char *private_key;
+	char *ca;
+};
+
+struct qd_link {
+	char *name;
+	enum qktls_role role;
+	char *peer_name;		/* expected peer identity (DNS name) */
+	struct sockaddr_storage addrs[QD_MAX_ADDRS];	/* allowed peer addresses */
+	int n_addrs;
+	char *certificate, *private_key, *ca;
+	bool mutual;			/* server: require a client certificate */
+	char *ciphersuites;		/* OpenSSL list, validated */
+	bool x25519;			/* also offer/accept plain X25519 */
+	uid_t uids[QD_MAX_IDS];
+	int n_uids;
+	gid_t gids[QD_MAX_IDS];
+	int n_gids;
+	enum qd_policy policy;
+	char *key_file;			/* QKD keys: "REFHEX KEYHEX" lines */
+	char *pool;			/* kernel pool name (next step) */
+	unsigned int low_watermark, high_watermark;
+	struct qd_kme kme;
+	bool has_kme;
+	int line;			/* where the link starts in the file */
+
+	/* Runtime (tls.c, keys.c). */
+	struct qd_keys *keys;
+	struct qd_tls *tls;
+	pthread_mutex_t lock;
+	uint64_t n_ok, n_failed, n_qkd, n_fallback, n_refused;
+};
+
+struct qd_config {
+	char *path;
+	char *socket_path;
+	unsigned int socket_mode;
+	int log_level;
+	bool log_syslog;
+	unsigned int handshake_timeout;	/* seconds, per handshake */
+	unsigned int max_handshakes;	/* running at once */
+	unsigned int qkd_group_id;	/* codepoint of the QKD hybrid */
+	struct qd_link *links;
+	int n_links;
+};
+
+/*
+ * Parse and validate @path.  Errors are printed as "PATH:LINE: message" to
+ * the log (every error found, not just the first).  Returns the config, or
+ * NULL if there was any error.
+ */
+struct qd_config *qd_config_load(const char *path);
+void qd_config_free(struct qd_config *cfg);
+struct qd_link *qd_config_link(struct qd_config *cfg, const char *name);
+const char *qd_policy_name(enum qd_policy p);
+
+/* --- keys.c --------------------------------------------------------------- */
+struct qd_hs;
+struct qktls_qkd_keys;
+
+/* Load the link's key file (if any) into a new key store.  -1 on error. */
+int qd_keys_open(struct qd_link *l);
+void qd_keys_close(struct qd_link *l);
+/* Keys the client side could still take. */
+size_t qd_keys_available(struct qd_link *l);
+/* The callbacks to give the provider. */
+const struct qktls_qkd_keys *qd_keys_callbacks(struct qd_link *l);
+/* The handshake the calling thread runs (for the callbacks), or NULL. */
+void qd_keys_set_current(struct qd_hs *hs);
+
+/* --- tls.c ---------------------------------------------------------------- */
+#define QD_SECRET_MAX	48
+
+/* One handshake in progress. */
+struct qd_hs {
+	struct qd_link *link;
+	int fd;
+	/* Set by the key callbacks. */
+	uint8_t qkd_ref[16];
+	bool qkd_ref_set, qkd_discarded;
+	/* Traffic secrets from the keylog callback; wiped after install. */
+	uint8_t cts[QD_SECRET_MAX], sts[QD_SECRET_MAX];
+	size_t cts_len, sts_len;
+};
+
+int qd_tls_global_init(void);
+/* Library context, provider and SSL_CTX for @l.  -1 with a log line on error. */
+int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l);
+void qd_tls_link_free(struct qd_link *l);
+/* Handshake on @fd (connected TCP), install kTLS; fills @r. */
+void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
+		      struct qktls_result *r);
+
+/* --- install.c ------------------------------------------------------------ */
+/* Install both directions; 0 or a negative libqktls error. */
+int qd_ktls_install(int fd, enum qktls_role role, uint16_t suite,
+		    const uint8_t *cts, const uint8_t *sts, size_t len);
+const char *qd_strerror(int err);
+
+#endif /* QKTLSD_H */
