@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include <qktls/kme.h>
+#include <sanitizer/lsan_interface.h>
 
 #include "kselftest_harness.h"
 #include "kme_sim.h"
@@ -54,6 +55,8 @@ FIXTURE_TEARDOWN(kme)
 	qk_kme_client_free(self->a);
 	qk_kme_client_free(self->b);
 	EXPECT_EQ(0, kt_sim_stop(&self->sim));
+	/* The harness ends each test with _exit(): look for leaks here. */
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
 static unsigned long stored(struct __test_metadata *_metadata,
@@ -744,6 +747,8 @@ FIXTURE_TEARDOWN(fault)
 	qk_kme_client_free(self->a);
 	qk_kme_client_free(self->b);
 	EXPECT_EQ(0, kt_sim_stop(&self->sim));
+	/* The harness ends each test with _exit(): look for leaks here. */
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
 }
 
 static enum qk_kme_err run_op(struct __test_metadata *_metadata,

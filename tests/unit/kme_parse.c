@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <qktls/kme.h>
+#include <sanitizer/lsan_interface.h>
 
 #include "kselftest_harness.h"
 
@@ -16,6 +17,9 @@
 /* 32 bytes 0x00..0x1f and 32 bytes 0x20..0x3f */
 #define K1 "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define K2 "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
+/* The harness ends each test with _exit(): look for leaks before. */
+#define NO_LEAKS() EXPECT_EQ(0, __lsan_do_recoverable_leak_check())
 
 static enum qk_kme_err parse(const char *body, const struct qk_kme_expect *e,
 			     struct qk_kme_keys *k, struct qk_kme_error *err)
@@ -47,6 +51,7 @@ TEST(two_keys)
 	qk_kme_keys_free(&k);
 	EXPECT_EQ(0, k.count);
 	EXPECT_EQ(NULL, k.material);
+	NO_LEAKS();
 }
 
 /* dec_keys: IDs compared without case, result in the order asked. */
@@ -64,6 +69,7 @@ TEST(ids_reordered)
 	EXPECT_EQ(32, k.keys[0].key[0]);
 	EXPECT_STREQ(ID1, k.keys[1].id);
 	qk_kme_keys_free(&k);
+	NO_LEAKS();
 }
 
 struct bad {
@@ -131,6 +137,7 @@ TEST(bad_containers)
 		EXPECT_EQ(NULL, k.keys);
 		EXPECT_EQ(NULL, k.material);
 	}
+	NO_LEAKS();
 }
 
 TEST(mismatched_ids)
@@ -146,6 +153,7 @@ TEST(mismatched_ids)
 	ids[0] = ID1;
 	EXPECT_EQ(QK_KME_OK, parse(body, &e, &k, &err));
 	qk_kme_keys_free(&k);
+	NO_LEAKS();
 }
 
 TEST(status)
@@ -184,6 +192,7 @@ TEST(status)
 	free(bad);
 	EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_parse_status("{", 1, &st, &err));
 	EXPECT_EQ(NULL, st.status_extension);
+	NO_LEAKS();
 }
 
 TEST(etsi_errors)
@@ -205,6 +214,7 @@ TEST(etsi_errors)
 	body = "{\"message\":\"a\\nb\\u001b\"}";
 	EXPECT_EQ(QK_KME_E_BAD_REQUEST, qk_kme_parse_error(400, body, strlen(body), &err));
 	EXPECT_STREQ("a?b?", err.message);
+	NO_LEAKS();
 }
 
 TEST(error_names)
@@ -218,6 +228,7 @@ TEST(error_names)
 	EXPECT_TRUE(qk_kme_is_uuid(ID2));
 	EXPECT_FALSE(qk_kme_is_uuid(ID1 "0"));
 	EXPECT_FALSE(qk_kme_is_uuid("0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a0g"));
+	NO_LEAKS();
 }
 
 /* A key source with only some operations: the rest are "unsupported". */
@@ -261,6 +272,7 @@ TEST(key_source_ops)
 	EXPECT_EQ(QK_KME_E_UNSUPPORTED, qk_key_source_status(&src, "peer", &st, &err));
 	qk_key_source_free(&src);
 	EXPECT_EQ(-1, calls);
+	NO_LEAKS();
 }
 
 TEST_HARNESS_MAIN
