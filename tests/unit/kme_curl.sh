@@ -8,7 +8,7 @@
 work=$(mktemp -d)
 trap 'sim_stop >/dev/null 2>&1; rm -rf "$work"' EXIT
 
-tap_plan 28
+tap_plan 30
 if ! sim_start "$work" --rate 0 --b-sae SAE_B --b-sae SAE_C --max-sae-id-count 1; then
 	tap_fail "simulator starts" "see its log above"
 	tap_done
@@ -160,5 +160,19 @@ if [ "$rc" = 0 ] && ! grep -Eq 'Sanitizer|runtime error' "$work/sim.log"; then
 else
 	sed 's/^/# /' "$work/sim.log" | grep -v ': kme-\|control:' | tail -n 40
 	tap_fail "simulator shuts down cleanly (exit 0, no sanitizer report)" "exit $rc"
+fi
+# SAE identity through a CN mapping: mapped CNs take the mapped ID, others
+# are unknown.
+mkdir "$work/map" && ln -s "$work/pki" "$work/map/pki"
+if sim_start "$work/map" --map SAE_A=ALICE --map SAE_B=BOB --a-sae ALICE --b-sae BOB; then
+	st=$(as sae-a "$URL_A/api/v1/keys/BOB/status")
+	check "--map: the certificate's CN is mapped to the SAE ID" \
+		'.master_SAE_ID == "ALICE" and .slave_SAE_ID == "BOB"' "$st"
+	msg=$(as sae-c "$URL_B/api/v1/keys/ALICE/status")
+	check "--map: an unmapped CN is refused" '.message | test("maps to no SAE")' "$msg"
+	sim_stop
+else
+	tap_fail "--map: the certificate's CN is mapped to the SAE ID" "no simulator"
+	tap_fail "--map: an unmapped CN is refused" "no simulator"
 fi
 tap_done
