@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -289,8 +290,9 @@ int control_start(struct sim *s, const char *path)
 	strcpy(ctl_path, path);
 	unlink(path);
 	ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Only the simulator's user may arm faults (mode set before listen). */
 	if (ctl_fd < 0 || bind(ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(ctl_fd, 8)) {
+	    chmod(path, 0600) || listen(ctl_fd, 8)) {
 		fprintf(stderr, "qktls-kme-sim: control socket %s: %s\n", path,
 			strerror(errno));
 		return -1;
