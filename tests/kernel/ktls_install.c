@@ -294,6 +294,12 @@ static int pass_data(int from, int to, int dir, int phase)
 	return memcmp(in, out, 16384) ? -3 : 0;
 }
 
+TEST_F(ktls, rekey_supported_matches_kernel)
+{
+	/* uname says what to expect; the library asks the kernel itself. */
+	EXPECT_EQ(self->rekey ? 1 : 0, qktls_ktls_rekey_supported());
+}
+
 TEST_F(ktls, install_both_directions)
 {
 	ASSERT_EQ(0, install_all(self, variant->suite));

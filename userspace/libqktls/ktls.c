@@ -4,6 +4,7 @@
  * TLS_RX, and the TLS 1.3 rekey (a second TLS_TX / TLS_RX, Linux >= 6.14).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -231,4 +232,20 @@ int qktls_ktls_send_key_update(int fd, bool update_requested)
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)sizeof(msg) ? 0 : -EIO;
+}
+
+int qktls_ktls_rekey_supported(void)
+{
+	FILE *f = fopen("/proc/net/tls_stat", "re");
+	char name[64];
+	long val;
+	int ret = 0;
+
+	if (!f)
+		return errno == ENOENT ? -QKTLS_E_NOKTLS : -errno;
+	while (fscanf(f, "%63s %ld", name, &val) == 2)
+		if (!strcmp(name, "TlsTxRekeyOk"))
+			ret = 1;
+	fclose(f);
+	return ret;
 }

@@ -71,6 +71,19 @@ int qktls_ktls_rekey(int fd, enum qktls_dir dir, uint16_t suite,
 		     const uint8_t *secret, size_t secret_len);
 
 /**
+ * qktls_ktls_rekey_supported() - can this kernel rekey kTLS?
+ *
+ * Asks the kernel rather than its version: kTLS lists its rekey counters
+ * (TlsTxRekeyOk ...) in /proc/net/tls_stat exactly when it has rekey
+ * (Linux 6.14 and later).  Use it before sending a KeyUpdate, or to refuse a
+ * rekey policy up front.
+ *
+ * Return: 1 if it can, 0 if not, -QKTLS_E_NOKTLS if kTLS is not loaded,
+ * another negative error otherwise.
+ */
+int qktls_ktls_rekey_supported(void);
+
+/**
  * qktls_ktls_send_key_update() - send a KeyUpdate handshake record
  * @fd:               a kTLS socket with a TX key
  * @update_requested: ask the peer to update its own sending key too
