@@ -12,7 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 qktlsd=$top/build/bin/qktlsd
 
-cases=22
+cases=24
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -23,7 +23,9 @@ trap 'rm -rf "$tmp"' EXIT
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj /CN=a.test \
 	-days 1 2>"$tmp/req.err" || { cat "$tmp/req.err"; exit 1; }
-(umask 077; echo "$(openssl rand -hex 16) $(openssl rand -hex 32)" >"$tmp/qkd.keys")
+(umask 077
+ echo "$(openssl rand -hex 16) $(openssl rand -hex 32)" >"$tmp/qkd.keys"
+ echo "$(openssl rand -hex 16) $(openssl rand -hex 32)" >"$tmp/qkd2.keys")
 
 # good_link: the opening 8 lines of a server link (an opening brace and 7
 # settings); the cases add lines after it and close it.
@@ -86,7 +88,7 @@ $(good_link)
 		ca = "$tmp/cert.pem";
 		qkd = {
 			policy = "required";
-			key_file = "$tmp/qkd.keys";
+			key_file = "$tmp/qkd2.keys";
 			pool = "l2-pool";
 			low_watermark = 8;
 			high_watermark = 32;
@@ -241,7 +243,31 @@ expect_error "kme without https and with a bad role" 6 "kme role 'primary' must 
 		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\"; }; };
 } );"
 
-# 22: every error is reported, not just the first, and a key file readable
+expect_error "one key file for two links is refused" 16 "key_file $tmp/qkd.keys is also the key file of link 'l1' \\(line 2\\): a QKD key may serve one link only" \
+"links = (
+$L
+	},
+	{
+		name = \"l2\"; role = \"client\"; peer_name = \"b\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\";
+		ca = \"$tmp/cert.pem\";
+		qkd = { policy = \"required\";
+			key_file = \"$tmp/qkd.keys\"; };
+	}
+);"
+
+# 24: a key file others can read is refused when the links are set up.
+printf 'links = (\n%s\n\t}\n);\n' "$(good_link)" >"$tmp/perm.conf"
+chmod 644 "$tmp/qkd.keys"
+if ! "$qktlsd" -t -c "$tmp/perm.conf" >"$tmp/out" 2>&1 &&
+   grep -q "link l1: key file $tmp/qkd.keys is accessible to group or others (mode 0644)" "$tmp/out"; then
+	tap_ok "a key file readable by others is refused"
+else
+	sed 's/^/# /' "$tmp/out"; tap_fail "a key file readable by others is refused"
+fi
+chmod 600 "$tmp/qkd.keys"
+
+# 23: every error is reported, not just the first, and a key file readable
 # by others is refused when the links are set up.
 printf '%s\n' "links = ( {
 	name = \"bad name!\"; role = \"client\"; peer_name = \"b\";

@@ -19,3 +19,10 @@ $(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS)
 		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) -lpthread
 
 PROGRAMS += $(BUILD)/bin/qktlsd
+
+# The application the agent's VM tests hand sockets over with (libqktls).
+QKTLSD_APP := $(BUILD)/tests/helpers/qktlsd_app
+$(QKTLSD_APP): tests/helpers/qktlsd_app.c $(LIBQKTLS) userspace/include/qktls/handshake.h
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(CFLAGS) -o $@ $< $(LIBQKTLS) -lpthread
+KERNEL_TESTS += $(QKTLSD_APP)

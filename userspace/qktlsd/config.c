@@ -447,6 +447,17 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	if (l->policy == QD_POLICY_OFF && l->key_file)
 		cerr(c, member(member(g, "qkd"), "key_file"),
 		     "qkd key_file is set but policy is \"off\"");
+	/* A QKD key must go into one handshake only: one key file, one link. */
+	for (struct qd_link *o = cfg->links; l->key_file && o < l; o++) {
+		char a[PATH_MAX], b[PATH_MAX];
+
+		if (o->key_file && realpath(o->key_file, a) && realpath(l->key_file, b) &&
+		    !strcmp(a, b))
+			cerr(c, member(member(g, "qkd"), "key_file"),
+			     "key_file %s is also the key file of link '%s' (line %d): "
+			     "a QKD key may serve one link only", l->key_file,
+			     o->name ? o->name : "?", o->line);
+	}
 }
 
 static void parse_global(struct ctx *c, struct qd_config *cfg,

@@ -413,6 +413,9 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 				 "QKD policy required: %s; refusing the connection", why);
 			r->status = -ENOKEY;
 			qd_log(LOG_ERR, "link %s: %s", l->name, r->error);
+			pthread_mutex_lock(&l->lock);
+			l->n_failed++;
+			pthread_mutex_unlock(&l->lock);
 			return;
 		}
 		snprintf(r->qkd_note, sizeof(r->qkd_note),

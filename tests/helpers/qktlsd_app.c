@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * qktlsd_app: an application that hands its TCP socket to qktlsd with
+ * libqktls's qktls_handshake() and then talks over the kTLS socket with
+ * plain read()/write(), for the agent's tests.
+ *
+ *   qktlsd_app server --agent SOCK --link L [--mode M] [--bytes N]
+ *       listens on 127.0.0.1 (free port), prints "ACCEPT 127.0.0.1:PORT",
+ *       accepts one connection and hands it over
+ *   qktlsd_app client --agent SOCK --link L --port P [--mode M] [--bytes N]
+ *
+ * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE and
+ * ERROR lines (the struct qktls_result), and exits 3 if the hand-off failed.
+ * Modes:
+ *   exchange  both sides write N pattern bytes at once (the server's first
+ *             byte right after its handshake) while reading the peer's N and
+ *             checking each byte; then each sends close_notify and reads
+ *             until it gets the peer's (qktls_recv_record); prints
+ *             "DATA ok N" and "CLOSE_NOTIFY"
+ *   line      (server, for openssl s_client) writes "hello from qktlsd app",
+ *             reads a line, prints "GOT line", answers "bye line", sends
+ *             close_notify
+ *   none      stop after the hand-off
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <qktls/handshake.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "qktlsd_app: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+/* Pattern byte i of stream @seed (differs per direction). */
+static uint8_t pat(unsigned int seed, size_t i)
+{
+	uint32_t x = (uint32_t)(i / 4) * 2654435761u + seed * 40503u + 1;
+
+	x ^= x >> 13;
+	x *= 0x5bd1e995u;
+	x ^= x >> 15;
+	return (uint8_t)(x >> (8 * (i % 4)));
+}
+
+struct writer {
+	int fd;
+	unsigned int seed;
+	size_t n;
+	int err;
+};
+
+static void *write_all(void *arg)
+{
+	struct writer *w = arg;
+	uint8_t buf[16384];
+	size_t off = 0;
+
+	while (off < w->n) {
+		size_t chunk = w->n - off < sizeof(buf) ? w->n - off : sizeof(buf);
+		ssize_t k;
+
+		for (size_t i = 0; i < chunk; i++)
+			buf[i] = pat(w->seed, off + i);
+		k = write(w->fd, buf, chunk);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			w->err = errno ? errno : EIO;
+			return NULL;
+		}
+		off += k;
+	}
+	return NULL;
+}
+
+static int exchange(int fd, bool server, size_t n)
+{
+	struct writer w = { .fd = fd, .seed = server ? 1 : 2, .n = n };
+	uint8_t buf[16384], type;
+	unsigned int peer_seed = server ? 2 : 1;
+	size_t off = 0;
+	pthread_t t;
+	ssize_t k;
+
+	if (pthread_create(&t, NULL, write_all, &w))
+		die("pthread_create");
+	while (off < n) {
+		k = read(fd, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			fprintf(stderr, "qktlsd_app: read after %zu of %zu bytes: %s\n",
+				off, n, k ? strerror(errno) : "end of stream");
+			return -1;
+		}
+		for (ssize_t i = 0; i < k; i++)
+			if (buf[i] != pat(peer_seed, off + i)) {
+				fprintf(stderr, "qktlsd_app: byte %zu differs\n", off + i);
+				return -1;
+			}
+		off += k;
+	}
+	pthread_join(t, NULL);
+	if (w.err) {
+		fprintf(stderr, "qktlsd_app: write: %s\n", strerror(w.err));
+		return -1;
+	}
+	printf("DATA ok %zu\n", n);
+	fflush(stdout);
+	if (qktls_send_close_notify(fd)) {
+		fprintf(stderr, "qktlsd_app: cannot send close_notify\n");
+		return -1;
+	}
+	k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
+	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0) {
+		printf("CLOSE_NOTIFY\n");
+		return 0;
+	}
+	fprintf(stderr, "qktlsd_app: expected close_notify, got %zd bytes of type %u\n",
+		k, type);
+	return -1;
+}
+
+static int read_line(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	while (len + 1 < size) {
+		ssize_t k = read(fd, buf + len, 1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		if (buf[len++] == '\n')
+			break;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static int line_mode(int fd)
+{
+	static const char hello[] = "hello from qktlsd app\n";
+	char line[256], reply[300];
+
+	if (write(fd, hello, sizeof(hello) - 1) != sizeof(hello) - 1)
+		die("write");
+	if (read_line(fd, line, sizeof(line)))
+		die("read");
+	line[strcspn(line, "\r\n")] = '\0';
+	printf("GOT %s\n", line);
+	snprintf(reply, sizeof(reply), "bye %s\n", line);
+	if (write(fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
+		die("write");
+	return qktls_send_close_notify(fd) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "link", required_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *agent = NULL, *link = NULL, *mode = "exchange";
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct qktls_result r;
+	size_t bytes = 1 << 20;
+	int port = 0, o, fd, ret;
+	bool server;
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': agent = optarg; break;
+		case 'l': link = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'm': mode = optarg; break;
+		case 'b': bytes = strtoul(optarg, NULL, 0); break;
+		default: return 2;
+		}
+	}
+	if (optind != argc - 1 || !agent || !link ||
+	    (strcmp(argv[optind], "server") && strcmp(argv[optind], "client"))) {
+		fprintf(stderr, "usage: qktlsd_app server|client --agent SOCK --link L [...]\n");
+		return 2;
+	}
+	server = !strcmp(argv[optind], "server");
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket");
+	if (server) {
+		socklen_t len = sizeof(sa);
+		int lfd = fd;
+
+		if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1) ||
+		    getsockname(lfd, (struct sockaddr *)&sa, &len))
+			die("listen");
+		printf("ACCEPT 127.0.0.1:%d\n", ntohs(sa.sin_port));
+		fflush(stdout);
+		fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			die("accept");
+		close(lfd);
+	} else {
+		sa.sin_port = htons(port);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+			die("connect");
+	}
+
+	ret = qktls_handshake_at(agent, fd, link, server ? QKTLS_ROLE_SERVER :
+				 QKTLS_ROLE_CLIENT, &r);
+	printf("STATUS %d\nGROUP %s\nSUITE %s\nPEER %s\nQKD %s\nNOTE %s\nERROR %s\n",
+	       r.status, r.group, r.suite_name, r.peer_subject,
+	       r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error);
+	fflush(stdout);
+	if (ret) {
+		close(fd);
+		return 3;
+	}
+	if (!strcmp(mode, "exchange"))
+		ret = exchange(fd, server, bytes);
+	else if (!strcmp(mode, "line"))
+		ret = line_mode(fd);
+	close(fd);
+	return ret ? 1 : 0;
+}
