@@ -25,6 +25,14 @@ enum qktls_nl_mcgrps {
 
 static struct genl_family qktls_nl_family;
 
+/*
+ * Events may come from work items (expiry) while the module unloads:
+ * qktls_nl_exit() waits for senders in flight and stops new ones before
+ * the family, and with it its multicast group, goes away.
+ */
+static DECLARE_RWSEM(qktls_nl_events_lock);
+static bool qktls_nl_events_on;
+
 /* --- policies -------------------------------------------------------------- */
 
 static const struct nla_policy qktls_key_add_nl_policy[QKTLS_KEY_A_MATERIAL + 1] = {
@@ -166,11 +174,13 @@ void qktls_nl_pool_event(struct qktls_pool *pool, u8 cmd, u32 expired)
 	struct sk_buff *skb;
 	void *hdr;
 
-	if (!genl_has_listeners(&qktls_nl_family, net, QKTLS_NLGRP_EVENTS))
-		return;
+	down_read(&qktls_nl_events_lock);
+	if (!qktls_nl_events_on ||
+	    !genl_has_listeners(&qktls_nl_family, net, QKTLS_NLGRP_EVENTS))
+		goto out;
 	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!skb)
-		return;
+		goto out;
 	hdr = genlmsg_put(skb, 0, 0, &qktls_nl_family, 0, cmd);
 	if (!hdr)
 		goto fail;
@@ -195,9 +205,11 @@ void qktls_nl_pool_event(struct qktls_pool *pool, u8 cmd, u32 expired)
 	genlmsg_end(skb, hdr);
 	genlmsg_multicast_netns(&qktls_nl_family, net, skb, 0,
 				QKTLS_NLGRP_EVENTS, GFP_KERNEL);
-	return;
+	goto out;
 fail:
 	nlmsg_free(skb);
+out:
+	up_read(&qktls_nl_events_lock);
 }
 
 /* --- helpers --------------------------------------------------------------- */
@@ -507,6 +519,12 @@ static int qktls_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 		err = -EINVAL;
 		goto out;
 	}
+	/* Refuse a batch that cannot fit before allocating for it. */
+	err = qktls_pool_batch_fits(pool, n, &why);
+	if (err) {
+		qktls_nl_add_error(extack, NULL, err, why, pool);
+		goto out;
+	}
 	err = -ENOMEM;
 	keys = kvcalloc(n, sizeof(*keys), GFP_KERNEL);
 	where = kvcalloc(n, sizeof(*where), GFP_KERNEL);
@@ -620,11 +638,11 @@ static int qktls_nl_key_del_doit(struct sk_buff *skb, struct genl_info *info)
 		goto out;
 	}
 	err = qktls_pool_del_keys(pool, ids[0], n, &bad);
-	if (err == -EINVAL)
+	if (err && bad >= n)
+		NL_SET_ERR_MSG(info->extack, "no such pool");
+	else if (err == -EINVAL)
 		NL_SET_ERR_MSG_ATTR(info->extack, where[bad],
 				    "key ID named twice");
-	else if (err && pool->dead)
-		NL_SET_ERR_MSG(info->extack, "no such pool");
 	else if (err)
 		NL_SET_ERR_MSG_ATTR(info->extack, where[bad],
 				    "no key with this ID in the pool");
@@ -925,7 +943,14 @@ static struct genl_family qktls_nl_family __ro_after_init = {
  */
 int qktls_nl_init(void)
 {
-	return genl_register_family(&qktls_nl_family);
+	int err = genl_register_family(&qktls_nl_family);
+
+	if (!err) {
+		down_write(&qktls_nl_events_lock);
+		qktls_nl_events_on = true;
+		up_write(&qktls_nl_events_lock);
+	}
+	return err;
 }
 
 /**
@@ -933,5 +958,8 @@ int qktls_nl_init(void)
  */
 void qktls_nl_exit(void)
 {
+	down_write(&qktls_nl_events_lock);
+	qktls_nl_events_on = false;
+	up_write(&qktls_nl_events_lock);
 	genl_unregister_family(&qktls_nl_family);
 }

@@ -444,6 +444,41 @@ out:
 }
 
 /**
+ * qktls_pool_batch_fits() - could a batch of @n keys fit in the pool at all?
+ * @pool: the pool
+ * @n: keys in the batch
+ * @why: if not, why
+ *
+ * A cheap check before allocating for a batch; qktls_pool_add() checks
+ * again, under the pool's lock, against the keys held.
+ *
+ * Return: 0, -ENOSPC (capacity) or -ENOMEM (memory limits).
+ */
+int qktls_pool_batch_fits(struct qktls_pool *pool, unsigned int n,
+			  enum qktls_pool_err *why)
+{
+	u64 need = (u64)n * qktls_key_mem_size();
+	int err = 0;
+
+	*why = QKTLS_ERR_NONE;
+	mutex_lock(&pool->lock);
+	if (n > pool->capacity) {
+		*why = QKTLS_ERR_CAPACITY;
+		err = -ENOSPC;
+	} else if (need > READ_ONCE(qktls_pool_max_mem_bytes)) {
+		*why = QKTLS_ERR_POOL_MEM;
+		err = -ENOMEM;
+	} else if (need > READ_ONCE(qktls_max_mem_bytes)) {
+		*why = QKTLS_ERR_GLOBAL_MEM;
+		err = -ENOMEM;
+	}
+	if (err)
+		pool->stats.add_rejected++;
+	mutex_unlock(&pool->lock);
+	return err;
+}
+
+/**
  * qktls_pool_add() - add a batch of keys to a pool, all or nothing
  * @pool: the pool
  * @keys: the keys, from qktls_key_alloc(), with ID, length, material and
@@ -550,7 +585,7 @@ out:
  * @pool: the pool
  * @ids: the IDs, @n times QKTLS_KEY_ID_LEN bytes
  * @n: number of IDs
- * @bad: on error, the index in @ids at fault
+ * @bad: on error, the index in @ids at fault, or @n if the pool was deleted
  *
  * Return: 0, -ENOENT (pool deleted, or an ID it does not hold), -EINVAL
  * (an ID named twice).
@@ -563,7 +598,7 @@ int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 	u32 before;
 	int err = 0;
 
-	*bad = 0;
+	*bad = n;
 	mutex_lock(&pool->lock);
 	if (pool->dead) {
 		err = -ENOENT;

@@ -252,6 +252,8 @@ struct qktls_pool *qktls_pool_get(struct qktls_net *qn, const char *name);
 void qktls_pool_put(struct qktls_pool *pool);
 int qktls_pool_set(struct qktls_pool *pool, const struct qktls_pool_params *p,
 		   enum qktls_pool_err *why);
+int qktls_pool_batch_fits(struct qktls_pool *pool, unsigned int n,
+			  enum qktls_pool_err *why);
 int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
 		   unsigned int n, unsigned int *bad, enum qktls_pool_err *why);
 int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,

@@ -285,6 +285,10 @@ TEST_F(cmds, key_add_and_errors)
 	qk_add_keys(&self->q, "nope", TAG, 4, 1, 32, &self->r);
 	EXPECT_ERR(&self->r, -ENOENT);
 	qk_reply_free(&self->r);
+	/* Larger than the pool could ever hold: refused before allocating. */
+	qk_add_keys(&self->q, "t", TAG, 4, 11, 32, &self->r);
+	EXPECT_ERR(&self->r, -ENOSPC);
+	qk_reply_free(&self->r);
 
 	/* Duplicate inside the batch. */
 	m = qk_msg(&self->q, QKTLS_CMD_KEY_ADD, false);
@@ -345,8 +349,8 @@ TEST_F(cmds, key_add_and_errors)
 	ASSERT_EQ(0, qk_pool_get(&self->q, "t", &p, &self->r));
 	qk_reply_free(&self->r);
 	EXPECT_EQ(4, p.count) TH_LOG("refused batches added nothing");
-	/* Batches the pool saw and refused: length, two duplicates, full. */
-	EXPECT_EQ(4, p.stats[QKTLS_STATS_A_ADD_REJECTED]);
+	/* Batches the pool saw and refused: length, two duplicates, full twice. */
+	EXPECT_EQ(5, p.stats[QKTLS_STATS_A_ADD_REJECTED]);
 }
 
 TEST_F(cmds, batch_atomicity)

@@ -211,6 +211,52 @@ TEST_F(sec, other_netns)
 	qk_reply_free(&self->r);
 }
 
+/*
+ * GENL_UNS_ADMIN_PERM: an unprivileged user owns the network namespace it
+ * creates with its own user namespace, and may manage pools there, only.
+ */
+static int userns_checks(void)
+{
+	struct count_pools c = { 0 };
+	struct qk_reply r;
+	struct qk q;
+	int bad = 0;
+
+	if (setgid(65534) || setuid(65534))
+		return 100;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+		return 200;	/* unprivileged user namespaces are off */
+	if (qk_open(&q))
+		return 101;
+	qk_pool_new(&q, "mine", 4, 32, &r);
+	bad += r.err != 0;
+	qk_reply_free(&r);
+	qk_add_keys(&q, "mine", TAG, 0, 2, 32, &r);
+	bad += r.err != 0;
+	qk_reply_free(&r);
+	qk_xfer(&q, qk_msg(&q, QKTLS_CMD_POOL_GET, true), &r, count_cb, &c);
+	bad += r.err != 0 || c.n != 1 || c.named_sec != 0;
+	qk_reply_free(&r);
+	bad += qk_subscribe(&q) != 0;
+	qk_close(&q);
+	return bad;
+}
+
+TEST_F(sec, user_namespace_owner)
+{
+	pid_t pid = fork();
+	int st;
+
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(userns_checks());
+	st = wait_child(pid);
+	if (st == 200)
+		SKIP(return, "unprivileged user namespaces are disabled");
+	EXPECT_EQ(0, st);
+	pool_untouched(_metadata, &self->q);
+}
+
 TEST_F(sec, events_stay_in_their_netns)
 {
 	struct qk ev;
