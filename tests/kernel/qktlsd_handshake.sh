@@ -22,7 +22,11 @@
 #  10  the same stock client against a required server link: refused
 #  11  a client certificate from another CA is refused by the server
 #  12  a local user the link does not allow is refused (SO_PEERCRED)
-#  13  the agents stop cleanly on SIGTERM
+#  13  a peer that stalls mid-handshake holds up only its own hand-off:
+#      another handshake through the same agent completes meanwhile
+#  14  a stalled handshake ends with ETIMEDOUT after handshake_timeout
+#  15  16 handshakes at once, each with 64 KiB both ways verified
+#  16  the agents stop cleanly on SIGTERM and log their counters
 # Only 127.0.0.1 and Unix sockets under a temporary directory are used.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,9 +34,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/bin/qktlsd
 app=$top/build/tests/helpers/qktlsd_app
 
-tap_plan 13
+tap_plan 16
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || ! command -v openssl >/dev/null; then
-	for i in $(seq 13); do tap_skip "qktlsd $i" "qktlsd, qktlsd_app or openssl missing"; done
+	for i in $(seq 16); do tap_skip "qktlsd $i" "qktlsd, qktlsd_app or openssl missing"; done
 	tap_done
 fi
 
@@ -70,6 +74,14 @@ done
 umask 022
 
 # --- configurations ------------------------------------------------------
+cat >"$tmp/short.conf" <<EOT
+socket = "$tmp/short.sock";
+log_level = "debug";
+handshake_timeout = 3;
+links = ( { name = "s-short"; role = "server"; peer_name = "client.test";
+	certificate = "$tmp/server.pem"; private_key = "$tmp/server.key";
+	ca = "$tmp/ca.pem"; qkd = { policy = "off"; }; } );
+EOT
 link() {	# NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]
 	local kf=
 	[ -n "$6" ] && kf="key_file = \"$tmp/$6\";"
@@ -166,7 +178,7 @@ pair() {
 }
 val() { sed -n "s/^$1 //p" "$2"; }
 
-if start_agent server && start_agent client; then
+if start_agent server && start_agent client && start_agent short; then
 	tap_ok "two qktlsd instances start and report ready"
 else
 	show "$tmp/server.log" "$tmp/client.log"
@@ -313,19 +325,100 @@ else
 	tap_fail "a local user the link does not allow is refused (SO_PEERCRED)" "client $crc server $src"
 fi
 
-# 13: clean stop, with the counters logged.
+# wait_log FILE REGEX: wait (on the file's growth, at most 60 s) for a line.
+wait_log() {
+	timeout 60 tail -n +1 -f "$1" | grep -q -m1 -E "$2"
+}
+
+# 13: a stalled peer: the test connects to an app server and sends nothing.
+if start_server stall "$app" server --agent "$tmp/server.sock" --link s-off; then
+	stall_pid=$srv_pid stall_drain=$drain_pid
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	wait_log "$tmp/server.log" "link s-off: handshake for pid $stall_pid "
+	pair during s-off c-off
+	if [ $crc -eq 0 ] && [ $src -eq 0 ] && grep -qx "DATA ok 1048576" "$tmp/during-c.out" &&
+	   kill -0 "$stall_pid" 2>/dev/null; then
+		ok13=1
+	else
+		ok13=0
+	fi
+	exec 5>&-	# the stalled peer goes away: that hand-off ends now
+	rc=0
+	wait "$stall_pid" || rc=$?
+	wait "$stall_drain"
+	if [ $ok13 = 1 ] && [ $rc -eq 3 ] &&
+	   grep -q "^ERROR TLS handshake failed" "$tmp/stall.out"; then
+		tap_ok "a stalled peer holds up only its own hand-off"
+	else
+		show "$tmp/during-c.out" "$tmp/during-c.err" "$tmp/during-s.out" "$tmp/stall.out"
+		tap_fail "a stalled peer holds up only its own hand-off" "stalled app $rc"
+	fi
+else
+	show "$tmp/stall.out" "$tmp/stall.err"
+	tap_fail "a stalled peer holds up only its own hand-off"
+fi
+
+# 14: the handshake deadline (3 s on this agent).
+if start_server tmo "$app" server --agent "$tmp/short.sock" --link s-short; then
+	exec 5<>"/dev/tcp/127.0.0.1/$port"
+	rc=0
+	wait_server || rc=$?
+	exec 5>&-
+	if [ $rc -eq 3 ] && [ "$(val STATUS "$tmp/tmo.out")" = -110 ] &&
+	   grep -q "^ERROR TLS handshake timed out after 3 s" "$tmp/tmo.out"; then
+		tap_ok "a stalled handshake times out with ETIMEDOUT"
+	else
+		show "$tmp/tmo.out" "$tmp/tmo.err" "$tmp/short.log"
+		tap_fail "a stalled handshake times out with ETIMEDOUT" "app $rc"
+	fi
+else
+	show "$tmp/tmo.out" "$tmp/tmo.err"
+	tap_fail "a stalled handshake times out with ETIMEDOUT"
+fi
+
+# 15: 16 connections at once.
+spids=() sdrains=() cpids=() ports=() n=16 bad=0
+for i in $(seq $n); do
+	if start_server "many$i-s" "$app" server --agent "$tmp/server.sock" \
+		--link s-off --bytes 65536; then
+		spids+=("$srv_pid") sdrains+=("$drain_pid") ports+=("$port")
+	else
+		bad=1
+	fi
+done
+for i in $(seq 0 $((${#ports[@]} - 1))); do
+	"$app" client --agent "$tmp/client.sock" --link c-off --port "${ports[$i]}" \
+		--bytes 65536 >"$tmp/many$i-c.out" 2>"$tmp/many$i-c.err" &
+	cpids+=($!)
+done
+for p in "${cpids[@]}" "${spids[@]}"; do wait "$p" || bad=1; done
+for p in "${sdrains[@]}"; do wait "$p"; done
+okc=$(cat "$tmp"/many*-c.out | grep -cx "DATA ok 65536")
+oks=$(cat "$tmp"/many*-s.out | grep -cx "DATA ok 65536")
+if [ $bad -eq 0 ] && [ "$okc" = $n ] && [ "$oks" = $n ]; then
+	tap_ok "$n concurrent handshakes, 64 KiB each way verified on each"
+else
+	for i in $(seq $n); do show "$tmp/many$i-s.out" "$tmp/many$i-s.err"; done
+	show "$tmp"/many*-c.err
+	tap_fail "$n concurrent handshakes, 64 KiB each way verified on each" "clients ok $okc servers ok $oks"
+fi
+
+# 16: clean stop, with the counters logged.
 rc=0
-kill -TERM "$server_pid" "$client_pid"
+kill -TERM "$server_pid" "$client_pid" "$short_pid"
 wait "$server_pid" || rc=$?
 wait "$client_pid" || rc=$?
+wait "$short_pid" || rc=$?
 pids=()
 if [ $rc -eq 0 ] && [ ! -e "$tmp/server.sock" ] &&
    grep -q "link c-pref: 1 handshakes ok (1 with QKD, 0 fallbacks)" "$tmp/client.log" &&
    grep -q "link c-empty: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.log" &&
-   grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.log"; then
+   grep -q "link c-req-empty: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/client.log" &&
+   grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.log" &&
+   grep -q "link s-short: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/short.log"; then
 	tap_ok "the agents stop on SIGTERM and log their counters"
 else
-	show "$tmp/server.log" "$tmp/client.log"
+	show "$tmp/server.log" "$tmp/client.log" "$tmp/short.log"
 	tap_fail "the agents stop on SIGTERM and log their counters" "exit status $rc"
 fi
 tap_done

@@ -138,6 +138,7 @@ static void serve(int ufd)
 	do
 		n = recvmsg(ufd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	req.link[sizeof(req.link) - 1] = '\0';	/* logged even if malformed */
 	for (cmsg = CMSG_FIRSTHDR(&mh); n >= 0 && cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg)) {
 		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -163,7 +164,6 @@ static void serve(int ufd)
 			 QKTLS_AGENT_PROTO_VERSION);
 		goto reply;
 	}
-	req.link[sizeof(req.link) - 1] = '\0';
 	l = qd_config_link(cfg, req.link);
 	if (!l) {
 		r->status = -ENOENT;
@@ -427,6 +427,7 @@ int main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);	/* inherited by the workers */
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	lfd = open_socket(cfg->socket_path, cfg->socket_mode);
@@ -460,8 +461,21 @@ int main(int argc, char **argv)
 		if (p[1].revents) {
 			struct signalfd_siginfo si;
 
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
-				qd_log(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				/*
+				 * Reloading would read the QKD key files again
+				 * and hand out keys already used; until keys
+				 * come from the kernel pools, changes need a
+				 * restart.
+				 */
+				qd_log(LOG_WARNING, "SIGHUP: reloading the configuration "
+				       "is not supported yet (a key file must never be "
+				       "loaded twice); restart qktlsd to apply changes");
+				continue;
+			}
+			qd_log(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
 			break;
 		}
 		if (p[0].revents) {

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The hand-off between libqktls and qktlsd, without kTLS (in the build
+ * root): the library's argument checks and errors when no agent listens;
+ * the exact request it sends (one datagram, one descriptor that is the
+ * caller's socket) and how it takes a reply, checked against a fake agent;
+ * and the real qktlsd refusing bad hand-offs before any TLS byte: unknown
+ * link, wrong role, a descriptor that is not a TCP socket, an unconnected
+ * socket, a peer address the link does not list, a request without a
+ * descriptor or with two, and a truncated request; and SIGHUP does not stop
+ * it.  The TLS handshakes
+ * themselves are tested in the VM (tests/kernel/qktlsd_handshake.sh).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include <qktls/handshake.h>
+
+#define QKTLSD_BIN "build/bin/qktlsd"
+
+/* A connected TCP pair on 127.0.0.1: @c connected, @s accepted. */
+static int tcp_pair(int *c, int *s)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len))
+		return -1;
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&sa, sizeof(sa)))
+		return -1;
+	*s = accept(l, NULL, NULL);
+	close(l);
+	return *s < 0 ? -1 : 0;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) || listen(s, 4))
+		return -1;
+	return s;
+}
+
+TEST(bad_arguments)
+{
+	struct qktls_result r;
+	char longname[QKTLS_LINK_NAME_MAX + 1];
+
+	EXPECT_EQ(-EINVAL, qktls_handshake_at("/x", -1, "l", QKTLS_ROLE_CLIENT, &r));
+	EXPECT_EQ(-EINVAL, r.status);
+	EXPECT_NE(0, r.error[0]);
+	EXPECT_EQ(-EINVAL, qktls_handshake_at("/x", 0, NULL, QKTLS_ROLE_CLIENT, &r));
+	EXPECT_EQ(-EINVAL, qktls_handshake_at("/x", 0, "l", 7, &r));
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	EXPECT_EQ(-EINVAL, qktls_handshake_at("/x", 0, longname, QKTLS_ROLE_CLIENT, &r));
+	EXPECT_NE(NULL, strstr(r.error, "too long"));
+	/* NULL result is allowed. */
+	EXPECT_EQ(-EINVAL, qktls_handshake_at("/x", -1, "l", QKTLS_ROLE_CLIENT, NULL));
+}
+
+TEST(no_agent)
+{
+	struct qktls_result r;
+	int c, s;
+
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	EXPECT_EQ(-ENOENT, qktls_handshake_at("/nonexistent/qktlsd.sock", c, "l",
+					      QKTLS_ROLE_CLIENT, &r));
+	EXPECT_NE(NULL, strstr(r.error, "cannot reach qktlsd at /nonexistent/qktlsd.sock"));
+	/* The environment variable picks the socket. */
+	setenv(QKTLS_AGENT_SOCKET_ENV, "/nonexistent/env.sock", 1);
+	EXPECT_EQ(-ENOENT, qktls_handshake(c, "l", QKTLS_ROLE_CLIENT, &r));
+	EXPECT_NE(NULL, strstr(r.error, "/nonexistent/env.sock"));
+	unsetenv(QKTLS_AGENT_SOCKET_ENV);
+	close(c);
+	close(s);
+}
+
+/* A fake agent: checks the request and answers with @reply_len bytes. */
+struct fake {
+	int lfd;
+	ino_t want_ino;
+	size_t reply_len;
+	int ok;		/* request as expected */
+};
+
+static void *fake_agent(void *arg)
+{
+	struct fake *f = arg;
+	struct qktls_agent_request req;
+	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
+	};
+	struct cmsghdr *cmsg;
+	struct stat st;
+	int u, fd = -1, nfd = 0;
+	ssize_t n;
+
+	u = accept(f->lfd, NULL, NULL);
+	if (u < 0)
+		return NULL;
+	n = recvmsg(u, &mh, 0);
+	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
+		if (cmsg->cmsg_type == SCM_RIGHTS) {
+			nfd += (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+		}
+	f->ok = n == sizeof(req) && nfd == 1 && fd >= 0 && !fstat(fd, &st) &&
+		st.st_ino == f->want_ino && req.version == QKTLS_AGENT_PROTO_VERSION &&
+		req.role == QKTLS_ROLE_SERVER && !strcmp(req.link, "dc1-dc2");
+	if (fd >= 0)
+		close(fd);
+	rep.result.status = 0;
+	rep.result.qkd_used = 1;
+	rep.result.suite = 0x1302;
+	strcpy(rep.result.group, "qktls-X25519MLKEM768");
+	strcpy(rep.result.suite_name, "TLS_AES_256_GCM_SHA384");
+	strcpy(rep.result.qkd_ref, "00112233445566778899aabbccddeeff");
+	/* Unterminated: the library must terminate it. */
+	memset(rep.result.error, 'x', sizeof(rep.result.error));
+	send(u, &rep, f->reply_len, MSG_NOSIGNAL);
+	close(u);
+	return NULL;
+}
+
+TEST(request_and_reply)
+{
+	char dir[] = "/tmp/qktls-handoff-XXXXXX", path[128];
+	struct fake f = { .reply_len = sizeof(struct qktls_agent_reply) };
+	struct qktls_result r;
+	struct stat st;
+	pthread_t t;
+	int c, s;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	f.lfd = listen_unix(path);
+	ASSERT_LE(0, f.lfd);
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	ASSERT_EQ(0, fstat(s, &st));
+	f.want_ino = st.st_ino;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, fake_agent, &f));
+	EXPECT_EQ(0, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(1, f.ok);
+	EXPECT_EQ(1U, r.qkd_used);
+	EXPECT_EQ(0x1302, r.suite);
+	EXPECT_STREQ("qktls-X25519MLKEM768", r.group);
+	EXPECT_STREQ("00112233445566778899aabbccddeeff", r.qkd_ref);
+	EXPECT_EQ(sizeof(r.error) - 1, strlen(r.error));
+
+	/* A short reply is a protocol error, not garbage. */
+	f.reply_len = 10;
+	ASSERT_EQ(0, pthread_create(&t, NULL, fake_agent, &f));
+	EXPECT_EQ(-EPROTO, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	pthread_join(t, NULL);
+	EXPECT_NE(NULL, strstr(r.error, "malformed reply"));
+
+	close(f.lfd);
+	close(c);
+	close(s);
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST(recv_record_plain_socket)
+{
+	uint8_t buf[8], type = 0;
+	int c, s;
+
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	ASSERT_EQ(3, write(c, "abc", 3));
+	/* Without kTLS there is no record type: application data. */
+	EXPECT_EQ(3, qktls_recv_record(s, buf, sizeof(buf), &type, 0));
+	EXPECT_EQ(QKTLS_RECORD_APPLICATION_DATA, type);
+	EXPECT_EQ(-EINVAL, qktls_recv_record(s, buf, sizeof(buf), NULL, 0));
+	EXPECT_EQ(-EAGAIN, qktls_recv_record(s, buf, sizeof(buf), &type, MSG_DONTWAIT));
+	close(c);
+	close(s);
+}
+
+/* The real agent with one server link, on a socket in a temporary directory. */
+FIXTURE(agent) {
+	char dir[64];
+	char sock[128];
+	pid_t pid;
+};
+
+FIXTURE_SETUP(agent)
+{
+	char cmd[1024], conf[128], line[16] = "";
+	int p[2];
+	FILE *f;
+
+	if (access(QKTLSD_BIN, X_OK))
+		SKIP(return, QKTLSD_BIN " not built");
+	strcpy(self->dir, "/tmp/qktlsd-unit-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+		 "-nodes -keyout %s/k.pem -out %s/c.pem -subj /CN=a.test -days 1 "
+		 "2>/dev/null", self->dir, self->dir);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(self->sock, sizeof(self->sock), "%s/agent.sock", self->dir);
+	snprintf(conf, sizeof(conf), "%s/qktlsd.conf", self->dir);
+	f = fopen(conf, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "socket = \"%s\";\nlinks = (\n", self->sock);
+	fprintf(f, "{ name = \"srv\"; role = \"server\"; peer_name = \"a.test\";\n"
+		"  certificate = \"%1$s/c.pem\"; private_key = \"%1$s/k.pem\"; ca = \"%1$s/c.pem\";\n"
+		"  qkd = { policy = \"off\"; }; },\n", self->dir);
+	fprintf(f, "{ name = \"far\"; role = \"server\"; peer_name = \"a.test\";\n"
+		"  peer_addresses = [ \"192.0.2.1\" ];\n"
+		"  certificate = \"%1$s/c.pem\"; private_key = \"%1$s/k.pem\"; ca = \"%1$s/c.pem\";\n"
+		"  qkd = { policy = \"off\"; }; }\n);\n", self->dir);
+	fclose(f);
+
+	ASSERT_EQ(0, pipe(p));
+	self->pid = fork();
+	ASSERT_LE(0, self->pid);
+	if (!self->pid) {
+		char fdarg[16];
+
+		close(p[0]);
+		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
+		execl(QKTLSD_BIN, "qktlsd", "-c", conf, "--ready-fd", fdarg,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	fclose(f);
+	ASSERT_STREQ("READY\n", line);
+}
+
+FIXTURE_TEARDOWN(agent)
+{
+	char cmd[256];
+	int status = -1;
+
+	if (self->pid > 0) {
+		kill(self->pid, SIGTERM);
+		waitpid(self->pid, &status, 0);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		EXPECT_NE(0, access(self->sock, F_OK));	/* removed on exit */
+	}
+	if (self->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+		if (system(cmd))
+			TH_LOG("cannot remove %s", self->dir);
+	}
+}
+
+TEST_F(agent, unknown_link)
+{
+	struct qktls_result r;
+	int c, s;
+
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	EXPECT_EQ(-ENOENT, qktls_handshake_at(self->sock, s, "nope", QKTLS_ROLE_SERVER, &r));
+	EXPECT_STREQ("no link named 'nope'", r.error);
+	close(c);
+	close(s);
+}
+
+TEST_F(agent, sighup_keeps_serving)
+{
+	struct qktls_result r;
+	int c, s;
+
+	/* Reload is not supported yet: SIGHUP must not stop the agent. */
+	ASSERT_EQ(0, kill(self->pid, SIGHUP));
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	EXPECT_EQ(-ENOENT, qktls_handshake_at(self->sock, s, "nope", QKTLS_ROLE_SERVER, &r));
+	EXPECT_EQ(0, kill(self->pid, 0));
+	close(c);
+	close(s);
+}
+
+TEST_F(agent, wrong_role)
+{
+	struct qktls_result r;
+	int c, s;
+
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	EXPECT_EQ(-EINVAL, qktls_handshake_at(self->sock, c, "srv", QKTLS_ROLE_CLIENT, &r));
+	EXPECT_NE(NULL, strstr(r.error, "link srv is a server link"));
+	close(c);
+	close(s);
+}
+
+TEST_F(agent, not_tcp)
+{
+	struct qktls_result r;
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	EXPECT_EQ(-EINVAL, qktls_handshake_at(self->sock, sv[0], "srv", QKTLS_ROLE_SERVER, &r));
+	EXPECT_STREQ("the descriptor is not a TCP socket", r.error);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+TEST_F(agent, not_connected)
+{
+	struct qktls_result r;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	ASSERT_LE(0, s);
+	EXPECT_EQ(-EINVAL, qktls_handshake_at(self->sock, s, "srv", QKTLS_ROLE_SERVER, &r));
+	EXPECT_NE(NULL, strstr(r.error, "the socket is not connected"));
+	close(s);
+}
+
+TEST_F(agent, peer_address_not_listed)
+{
+	struct qktls_result r;
+	int c, s;
+
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	EXPECT_EQ(-EACCES, qktls_handshake_at(self->sock, s, "far", QKTLS_ROLE_SERVER, &r));
+	EXPECT_NE(NULL, strstr(r.error, "not among the peer_addresses of link far"));
+	close(c);
+	close(s);
+}
+
+/* Raw requests: @nfds descriptors (0..2), @len bytes of request. */
+static int raw_request(const char *path, int nfds, size_t len,
+		       struct qktls_agent_reply *rep)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct qktls_agent_request req = {
+		.version = QKTLS_AGENT_PROTO_VERSION, .role = QKTLS_ROLE_SERVER,
+		.link = "srv",
+	};
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = &req, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int fds[2], c = -1, s = -1, u, ret;
+
+	if (nfds) {
+		if (tcp_pair(&c, &s))
+			return -1;
+		fds[0] = s;
+		fds[1] = c;
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+		CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+		CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), fds, sizeof(int) * nfds);
+	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	u = socket(AF_UNIX, SOCK_SEQPACKET, 0);
+	if (u < 0 || connect(u, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    sendmsg(u, &mh, 0) != (ssize_t)len)
+		return -1;
+	ret = recv(u, rep, sizeof(*rep), 0) == sizeof(*rep) ? 0 : -1;
+	close(u);
+	if (c >= 0) {
+		close(c);
+		close(s);
+	}
+	return ret;
+}
+
+TEST_F(agent, malformed_requests)
+{
+	struct qktls_agent_reply rep;
+
+	ASSERT_EQ(0, raw_request(self->sock, 0, sizeof(struct qktls_agent_request), &rep));
+	EXPECT_EQ(-EINVAL, rep.result.status);
+	EXPECT_NE(NULL, strstr(rep.result.error, "malformed request"));
+	ASSERT_EQ(0, raw_request(self->sock, 2, sizeof(struct qktls_agent_request), &rep));
+	EXPECT_EQ(-EINVAL, rep.result.status);
+	EXPECT_NE(NULL, strstr(rep.result.error, "exactly one socket"));
+	ASSERT_EQ(0, raw_request(self->sock, 1, 8, &rep));
+	EXPECT_EQ(-EINVAL, rep.result.status);
+}
+
+TEST_HARNESS_MAIN
