@@ -29,6 +29,12 @@ static atomic64_t qktls_mem_used = ATOMIC64_INIT(0);
 /* Largest hash table a pool may get, in buckets. */
 #define QKTLS_MAX_BUCKETS	BIT(24)
 
+/**
+ * qktls_net() - the qktls state of a network namespace
+ * @net: the namespace
+ *
+ * Return: its state, valid as long as @net is.
+ */
 struct qktls_net *qktls_net(const struct net *net)
 {
 	return net_generic(net, qktls_net_id);
