@@ -20,6 +20,11 @@
  *   line      (server, for openssl s_client) writes "hello from qktlsd app",
  *             reads a line, prints "GOT line", answers "bye line", sends
  *             close_notify
+ *   ping      (client, for openssl s_server -rev) writes "ping", reads the
+ *             answer line with qktls_recv_record(), skipping the
+ *             NewSessionTicket handshake records a stock server sends
+ *             after the handshake; prints "TICKETS n" and "REPLY line",
+ *             sends close_notify
  *   none      stop after the hand-off
  */
 #include <arpa/inet.h>
@@ -167,6 +172,40 @@ static int line_mode(int fd)
 	return qktls_send_close_notify(fd) ? -1 : 0;
 }
 
+static int ping_mode(int fd)
+{
+	char line[256];
+	uint8_t buf[4096], type;
+	size_t len = 0;
+	int tickets = 0;
+
+	if (write(fd, "ping\n", 5) != 5)
+		die("write");
+	while (!memchr(line, '\n', len)) {
+		ssize_t k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
+
+		if (k <= 0) {
+			fprintf(stderr, "qktlsd_app: no reply: %s\n",
+				k ? strerror((int)-k) : "end of stream");
+			return -1;
+		}
+		if (type == QKTLS_RECORD_HANDSHAKE && buf[0] == 4) {
+			tickets++;	/* NewSessionTicket: not used, resumption is off */
+			continue;
+		}
+		if (type != QKTLS_RECORD_APPLICATION_DATA ||
+		    len + k >= sizeof(line)) {
+			fprintf(stderr, "qktlsd_app: unexpected record of type %u\n", type);
+			return -1;
+		}
+		memcpy(line + len, buf, k);
+		len += k;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	printf("TICKETS %d\nREPLY %s\n", tickets, line);
+	return qktls_send_close_notify(fd) ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -237,6 +276,8 @@ int main(int argc, char **argv)
 		ret = exchange(fd, server, bytes);
 	else if (!strcmp(mode, "line"))
 		ret = line_mode(fd);
+	else if (!strcmp(mode, "ping"))
+		ret = ping_mode(fd);
 	close(fd);
 	return ret ? 1 : 0;
 }

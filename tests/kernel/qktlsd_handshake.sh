@@ -26,7 +26,10 @@
 #      another handshake through the same agent completes meanwhile
 #  14  a stalled handshake ends with ETIMEDOUT after handshake_timeout
 #  15  16 handshakes at once, each with 64 KiB both ways verified
-#  16  the agents stop cleanly on SIGTERM and log their counters
+#  16  a qktlsd client link (preferred) against stock openssl s_server
+#      -groups X25519MLKEM768: data both ways through kTLS, the server's
+#      NewSessionTickets read and skipped with qktls_recv_record()
+#  17  the agents stop cleanly on SIGTERM and log their counters
 # Only 127.0.0.1 and Unix sockets under a temporary directory are used.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,9 +37,9 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/bin/qktlsd
 app=$top/build/tests/helpers/qktlsd_app
 
-tap_plan 16
+tap_plan 17
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || ! command -v openssl >/dev/null; then
-	for i in $(seq 16); do tap_skip "qktlsd $i" "qktlsd, qktlsd_app or openssl missing"; done
+	for i in $(seq 17); do tap_skip "qktlsd $i" "qktlsd, qktlsd_app or openssl missing"; done
 	tap_done
 fi
 
@@ -64,7 +67,7 @@ mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	{ cat "$tmp/req.err"; exit 1; }
 umask 077
 # One key file per link pair (the same file on both ends of a pair).
-for f in pref req; do
+for f in pref req stock; do
 	for i in $(seq 8); do
 		echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
 	done >"$tmp/$f.keys"
@@ -118,7 +121,8 @@ $(link c-off client server.test client off "" \
 $(link c-empty client server.test client preferred empty.keys),
 $(link c-req-empty client server.test client required empty2.keys),
 $(link c-rogue client server.test rogue preferred ""),
-$(link c-root client server.test client off "" 'allowed_users = [ "root" ];')
+$(link c-root client server.test client off "" 'allowed_users = [ "root" ];'),
+$(link c-stock client server.test client preferred stock.keys)
 );
 EOT
 
@@ -403,7 +407,31 @@ else
 	tap_fail "$n concurrent handshakes, 64 KiB each way verified on each" "clients ok $okc servers ok $oks"
 fi
 
-# 16: clean stop, with the counters logged.
+# 16: a qktlsd client against stock s_server (mutual authentication, the
+# default two session tickets, -rev answers a line reversed).
+if start_server sserver timeout 120 openssl s_server -accept 127.0.0.1:0 -tls1_3 \
+	-groups X25519MLKEM768 -cert "$tmp/server.pem" -key "$tmp/server.key" \
+	-CAfile "$tmp/ca.pem" -Verify 1 -verify_return_error -naccept 1 -rev; then
+	"$app" client --agent "$tmp/client.sock" --link c-stock --port "$port" \
+		--mode ping >"$tmp/stock-c.out" 2>"$tmp/stock-c.err"
+	crc=$?
+	wait_server && src=0 || src=$?
+	c=$tmp/stock-c.out
+	if [ $crc -eq 0 ] && [ "$(val GROUP "$c")" = X25519MLKEM768 ] &&
+	   [ "$(val PEER "$c")" = CN=server.test ] && [ "$(val QKD "$c")" = - ] &&
+	   grep -q "^NOTE the peer did not negotiate qktls-X25519MLKEM768" "$c" &&
+	   grep -qx "REPLY gnip" "$c"; then
+		tap_ok "qktlsd client against stock s_server -groups X25519MLKEM768: data both ways over kTLS ($(val TICKETS "$c") tickets skipped)"
+	else
+		show "$c" "$tmp/stock-c.err" "$tmp/sserver.out" "$tmp/sserver.err"
+		tap_fail "qktlsd client against stock s_server -groups X25519MLKEM768: data both ways over kTLS" "app $crc s_server $src"
+	fi
+else
+	show "$tmp/sserver.out" "$tmp/sserver.err"
+	tap_fail "qktlsd client against stock s_server -groups X25519MLKEM768: data both ways over kTLS"
+fi
+
+# 17: clean stop, with the counters logged.
 rc=0
 kill -TERM "$server_pid" "$client_pid" "$short_pid"
 wait "$server_pid" || rc=$?
@@ -415,6 +443,7 @@ if [ $rc -eq 0 ] && [ ! -e "$tmp/server.sock" ] &&
    grep -q "link c-empty: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.log" &&
    grep -q "link c-req-empty: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/client.log" &&
    grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.log" &&
+   grep -q "link c-stock: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.log" &&
    grep -q "link s-short: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/short.log"; then
 	tap_ok "the agents stop on SIGTERM and log their counters"
 else

@@ -80,6 +80,7 @@ static void discard_key(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN])
 static int load_file(struct qd_link *l, struct qd_keys *k)
 {
 	char line[QKTLS_QKD_REF_LEN * 2 + QKTLS_QKD_KEY_MAX * 2 + 8];
+	char iobuf[4096];	/* stdio's buffer holds key bytes: ours, wiped */
 	struct stat st;
 	int n = 0, ret = 0;
 	FILE *f;
@@ -90,11 +91,12 @@ static int load_file(struct qd_link *l, struct qd_keys *k)
 		       l->key_file, strerror(errno));
 		return -1;
 	}
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
 	if (!fstat(fileno(f), &st) && (st.st_mode & 077)) {
 		qd_log(LOG_ERR, "link %s: key file %s is accessible to group or "
 		       "others (mode %04o): it holds QKD keys; chmod 600 it",
 		       l->name, l->key_file, (unsigned int)(st.st_mode & 07777));
-		fclose(f);
+		fclose(f);	/* nothing was read yet */
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -126,6 +128,8 @@ static int load_file(struct qd_link *l, struct qd_keys *k)
 			break;
 	}
 	fclose(f);
+	OPENSSL_cleanse(iobuf, sizeof(iobuf));
+	OPENSSL_cleanse(line, sizeof(line));
 	if (!ret)
 		qd_log(LOG_INFO, "link %s: %zu QKD keys from %s", l->name,
 		       qktls_memkeys_available(k->mk), l->key_file);
