@@ -207,10 +207,16 @@ static void side_free(struct side *s)
 
 typedef void (*tamper_fn)(unsigned char *buf, size_t *len);
 
-/* Move what @from wrote to @to's input, through @tamper if given. */
+/*
+ * Move what @from wrote to @to's input, through @tamper if given.  The
+ * buffer is on the stack, one per call: concurrent_handshakes pumps from
+ * eight threads at once, and a shared (static) buffer let another thread
+ * overwrite the bytes between BIO_read and BIO_write.  64 bytes of room
+ * are left for tamper_share to lengthen a key share.
+ */
 static void pump(struct side *from, struct side *to, tamper_fn tamper)
 {
-	static unsigned char buf[65536];
+	unsigned char buf[65536];
 	BIO *w = SSL_get_wbio(from->ssl);
 	int n = BIO_read(w, buf, sizeof(buf) - 64);
 
