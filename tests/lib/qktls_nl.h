@@ -103,9 +103,10 @@ static inline int qk_subscribe(struct qk *q)
 	return 0;
 }
 
-static inline struct nl_msg *qk_msg(struct qk *q, uint8_t cmd, bool dump)
+static inline struct nl_msg *qk_msg_size(struct qk *q, uint8_t cmd, bool dump,
+					 size_t size)
 {
-	struct nl_msg *msg = nlmsg_alloc_size(1 << 20);
+	struct nl_msg *msg = nlmsg_alloc_size(size);
 
 	if (!msg)
 		return NULL;
@@ -115,6 +116,11 @@ static inline struct nl_msg *qk_msg(struct qk *q, uint8_t cmd, bool dump)
 		return NULL;
 	}
 	return msg;
+}
+
+static inline struct nl_msg *qk_msg(struct qk *q, uint8_t cmd, bool dump)
+{
+	return qk_msg_size(q, cmd, dump, 16384);
 }
 
 static inline void qk_append(struct qk_reply *r, const void *buf, size_t len)
@@ -325,7 +331,8 @@ static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
 			      uint64_t first, unsigned int n, size_t len,
 			      struct qk_reply *r)
 {
-	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_KEY_ADD, false);
+	struct nl_msg *msg = qk_msg_size(q, QKTLS_CMD_KEY_ADD, false,
+					 1024 + (size_t)n * (len + 64));
 	uint8_t id[QKTLS_KEY_ID_LEN], m[QKTLS_KEY_MAX_LEN];
 	unsigned int i;
 
