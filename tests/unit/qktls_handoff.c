@@ -31,7 +31,8 @@
 
 #include <qktls/handshake.h>
 
-#define QKTLSD_BIN "build/bin/qktlsd"
+/* The sanitizer build of the agent (userspace/qktlsd/build.mk). */
+#define QKTLSD_BIN "build/tests/helpers/qktlsd-san"
 
 /* A connected TCP pair on 127.0.0.1: @c connected, @s accepted. */
 static int tcp_pair(int *c, int *s)

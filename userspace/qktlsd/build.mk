@@ -57,6 +57,21 @@ install-qktlsd: $(BUILD)/bin/qktlsd $(LIBQKTLS) $(LIBQKTLS_PC)
 .PHONY: install-qktlsd
 
 # Unit test of the hand-off (library side and the real agent's refusals;
-# it runs build/bin/qktlsd, built by `make userspace`, and skips without it).
+# it runs the sanitizer build of the agent below).
 DEPS_qktls_handoff   := $(LIBQKTLS_SAN)
 LDLIBS_qktls_handoff := $(LIBQKTLS_LIBS)
+
+# The agent built with ASan/UBSan, which the unit tests run instead of the
+# plain one (leaks and undefined behaviour on every path they drive).
+QKTLSD_SAN      := $(BUILD)/tests/helpers/qktlsd-san
+QKTLSD_SAN_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd-san/%.o,$(QKTLSD_SRCS))
+
+$(BUILD)/obj/qktlsd-san/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
+
+$(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN)
+	@mkdir -p $(@D)
+	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) \
+		$(LIBQKTLS_SAN) $(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) -lpthread
+UNIT_TESTS += $(QKTLSD_SAN)
