@@ -41,9 +41,10 @@
  * QKTLS_CMD_POOL_SET
  *   Change QKTLS_A_POOL_PEER, QKTLS_A_POOL_CAPACITY,
  *   QKTLS_A_POOL_LOW_WATERMARK or QKTLS_A_POOL_KEY_LIFETIME of the pool
- *   named by QKTLS_A_POOL_NAME.  The key length range cannot change.  A
- *   capacity below the number of keys held is refused (-EBUSY).  All or
- *   nothing.  Reply: the pool.
+ *   named by QKTLS_A_POOL_NAME.  An empty QKTLS_A_POOL_PEER clears the
+ *   peer.  The key length range cannot change.  A capacity below the
+ *   number of keys held is refused (-EBUSY).  All or nothing.  Reply: the
+ *   pool.
  *
  * QKTLS_CMD_POOL_GET
  *   do: the pool named by QKTLS_A_POOL_NAME; dump: every pool of the
@@ -67,7 +68,7 @@
  * QKTLS_CMD_KEY_DEL
  *   Delete the keys whose QKTLS_KEY_A_ID the QKTLS_A_KEY entries name, from
  *   the pool QKTLS_A_POOL_NAME.  All or nothing: an unknown ID (-ENOENT)
- *   deletes none.
+ *   or an ID named twice (-EINVAL) deletes none.
  *
  * QKTLS_CMD_KEY_FLUSH
  *   Delete every key of the pool QKTLS_A_POOL_NAME.
@@ -81,7 +82,8 @@
  *
  * QKTLS_CMD_KEY_TAKE
  *   Consume one key of pool QKTLS_A_POOL_NAME and wipe it: the one whose ID
- *   a QKTLS_A_KEY entry names, or the oldest without one.  Exactly once:
+ *   a QKTLS_A_KEY entry names (at most one entry, else -EINVAL), or the
+ *   oldest without one.  Exactly once:
  *   of concurrent takers of the same key, one succeeds and the others get
  *   -ENOENT.  For operators (discard keys) and tests; the kernel's own
  *   users consume keys internally.  Reply: QKTLS_A_POOL_NAME and one
