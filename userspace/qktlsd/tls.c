@@ -245,7 +245,6 @@ static int attempt(struct qd_config *cfg, struct qd_link *l, struct qd_hs *hs,
 	SSL *ssl;
 	int ret;
 
-	(void)cfg;
 	ERR_clear_error();
 	ssl = SSL_new(l->tls->ctx);
 	if (!ssl || !SSL_set_fd(ssl, hs->fd) ||
