@@ -14,6 +14,12 @@
 #include <openssl/params.h>
 
 #include <qktls/keysched.h>
+#include <linux/qktls.h>
+
+/* The QKD key limits of libqktls are the kernel pools' limits. */
+_Static_assert(QKTLS_QKD_KEY_MIN == QKTLS_KEY_MIN_LEN, "QKD key minimum");
+_Static_assert(QKTLS_QKD_KEY_MAX == QKTLS_KEY_MAX_LEN, "QKD key maximum");
+_Static_assert(QKTLS_QKD_REF_LEN == QKTLS_KEY_ID_LEN, "QKD key ID length");
 
 #define TLS13_LABEL_PREFIX	"tls13 "
 #define TLS13_LABEL_MAX		255	/* opaque label<7..255> */

@@ -47,7 +47,7 @@ install-qktlsd: $(BUILD)/bin/qktlsd $(LIBQKTLS) $(LIBQKTLS_PC)
 	install -d $(DESTDIR)$(PREFIX)/include/qktls
 	install -m 0644 userspace/include/qktls/error.h \
 		userspace/include/qktls/handshake.h userspace/include/qktls/keysched.h \
-		userspace/include/qktls/ktls.h $(DESTDIR)$(PREFIX)/include/qktls/
+		userspace/include/qktls/ktls.h userspace/include/qktls/qkd.h $(DESTDIR)$(PREFIX)/include/qktls/
 	install -D -m 0644 Documentation/man/qktlsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/qktlsd.8
 	install -D -m 0644 Documentation/man/qktlsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/qktlsd.conf.5
 	install -D -m 0644 Documentation/man/libqktls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libqktls.3

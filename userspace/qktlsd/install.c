@@ -4,8 +4,6 @@
  * application traffic keys start with record sequence number 0 in both
  * directions, and no record is sent under them before kTLS takes over (no
  * session tickets), so both directions are installed with sequence 0.
- * (A separate file because <qktls/keysched.h> and <qktls/provider.h> each
- * define their own QKTLS_QKD_KEY_MAX.)
  */
 #include <qktls/ktls.h>
 

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include <qktls/error.h>
+#include <qktls/qkd.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,9 +41,6 @@ extern "C" {
 #define QKTLS_MAX_KEY_LEN	32
 #define QKTLS_IV_LEN		12	/* all three suites */
 
-/* QKD key material accepted by qktls_next_secret_qkd(), in bytes. */
-#define QKTLS_QKD_KEY_MIN	16
-#define QKTLS_QKD_KEY_MAX	512
 
 /*
  * The QKD update label, without the "tls13 " prefix HKDF-Expand-Label adds.

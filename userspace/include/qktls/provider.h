@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/types.h>
+#include <qktls/qkd.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,9 +38,6 @@ extern "C" {
 
 #define QKTLS_PROVIDER_NAME		"qktls"
 
-#define QKTLS_QKD_REF_LEN		16	/* key reference / key ID, bytes */
-#define QKTLS_QKD_KEY_MIN		16	/* shortest QKD key accepted */
-#define QKTLS_QKD_KEY_MAX		64	/* longest QKD key accepted */
 #define QKTLS_QKD_MLKEM768_KEY_LEN	32	/* qkd_mlkem768 needs exactly this */
 
 #define QKTLS_GROUP_HYBRID		"qktls-X25519MLKEM768"
