@@ -4,18 +4,21 @@
  * libqktls's qktls_handshake() and then talks over the kTLS socket with
  * plain read()/write(), for the agent's tests.
  *
- *   qktlsd_app server --agent SOCK --link L [--mode M] [--bytes N]
+ *   qktlsd_app server --agent SOCK --link L [--mode M] [--bytes N] [--stream S]
  *       listens on 127.0.0.1 (free port), prints "ACCEPT 127.0.0.1:PORT",
  *       accepts one connection and hands it over
  *   qktlsd_app client --agent SOCK --link L --port P [--mode M] [--bytes N]
+ *                     [--stream S]
  *
  * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE and
  * ERROR lines (the struct qktls_result), and exits 3 if the hand-off failed.
  * Modes:
  *   exchange  both sides write N pattern bytes at once (the server's first
- *             byte right after its handshake) while reading the peer's N and
- *             checking each byte; then each sends close_notify and reads
- *             until it gets the peer's (qktls_recv_record); prints
+ *             byte right after its handshake; the pattern differs per
+ *             direction and per --stream number, 0 by default) while
+ *             reading the peer's N and checking each byte; then each
+ *             sends close_notify and reads until it gets the peer's
+ *             (qktls_recv_record); prints
  *             "DATA ok N" and "CLOSE_NOTIFY"
  *   line      (server, for openssl s_client) writes "hello from qktlsd app",
  *             reads a line, prints "GOT line", answers "bye line", sends
@@ -89,11 +92,11 @@ static void *write_all(void *arg)
 	return NULL;
 }
 
-static int exchange(int fd, bool server, size_t n)
+static int exchange(int fd, bool server, size_t n, unsigned int stream)
 {
-	struct writer w = { .fd = fd, .seed = server ? 1 : 2, .n = n };
+	struct writer w = { .fd = fd, .seed = 2 * stream + (server ? 1 : 2), .n = n };
 	uint8_t buf[16384], type;
-	unsigned int peer_seed = server ? 2 : 1;
+	unsigned int peer_seed = 2 * stream + (server ? 2 : 1);
 	size_t off = 0;
 	pthread_t t;
 	ssize_t k;
@@ -214,12 +217,14 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "bytes", required_argument, NULL, 'b' },
+		{ "stream", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *agent = NULL, *link = NULL, *mode = "exchange";
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct qktls_result r;
 	size_t bytes = 1 << 20;
+	unsigned int stream = 0;
 	int port = 0, o, fd, ret;
 	bool server;
 
@@ -230,6 +235,7 @@ int main(int argc, char **argv)
 		case 'p': port = atoi(optarg); break;
 		case 'm': mode = optarg; break;
 		case 'b': bytes = strtoul(optarg, NULL, 0); break;
+		case 's': stream = strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
@@ -273,7 +279,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	if (!strcmp(mode, "exchange"))
-		ret = exchange(fd, server, bytes);
+		ret = exchange(fd, server, bytes, stream);
 	else if (!strcmp(mode, "line"))
 		ret = line_mode(fd);
 	else if (!strcmp(mode, "ping"))

@@ -34,6 +34,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/qktlsd.sh"
 # The agent's sanitizer build when there is one: a leak or undefined
 # behaviour makes it exit non-zero, which case 17 catches.
 qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
@@ -55,16 +56,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-show() { sed 's/^/# /' "$@" 2>/dev/null; }
 
 # --- certificates: a CA, server and client certificates, a rogue client ---
-mkcert() {	# NAME CN [CA]
-	local extra=()
-	[ -n "${3:-}" ] && extra=(-CA "$tmp/$3.pem" -CAkey "$tmp/$3.key")
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$tmp/$1.key" -out "$tmp/$1.pem" -subj "/CN=$2" -days 1 \
-		-addext "subjectAltName=DNS:$2" "${extra[@]}" 2>>"$tmp/req.err"
-}
 mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	mkcert client client.test ca && mkcert rogue client.test ||
 	{ cat "$tmp/req.err"; exit 1; }
@@ -88,19 +81,6 @@ links = ( { name = "s-short"; role = "server"; peer_name = "client.test";
 	certificate = "$tmp/server.pem"; private_key = "$tmp/server.key";
 	ca = "$tmp/ca.pem"; qkd = { policy = "off"; }; } );
 EOT
-link() {	# NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]
-	local kf=
-	[ -n "$6" ] && kf="key_file = \"$tmp/$6\";"
-	cat <<EOT
-	{
-		name = "$1"; role = "$2"; peer_name = "$3";
-		certificate = "$tmp/$4.pem"; private_key = "$tmp/$4.key";
-		ca = "$tmp/ca.pem";
-		${7:-}
-		qkd = { policy = "$5"; $kf };
-	}
-EOT
-}
 cat >"$tmp/server.conf" <<EOT
 socket = "$tmp/server.sock";
 log_level = "debug";
@@ -129,44 +109,7 @@ $(link c-stock client server.test client preferred stock.keys)
 );
 EOT
 
-# start_agent NAME: run qktlsd on $tmp/NAME.conf, wait for READY.
-start_agent() {
-	local line=
-	mkfifo "$tmp/$1.ready"
-	"$qktlsd" -c "$tmp/$1.conf" --ready-fd 3 3>"$tmp/$1.ready" 2>"$tmp/$1.log" &
-	pids+=($!)
-	eval "${1}_pid=$!"
-	read -r -t 60 line <"$tmp/$1.ready"
-	[ "$line" = READY ]
-}
 
-# start_server NAME CMD...: run CMD (an app server), wait for its ACCEPT.
-start_server() {
-	local name=$1 line
-	shift
-	mkfifo "$tmp/$name.fifo"
-	"$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
-	srv_pid=$!
-	exec 3<"$tmp/$name.fifo"
-	port=
-	while IFS= read -r -t 60 line <&3; do
-		echo "$line" >>"$tmp/$name.out"
-		case $line in
-		ACCEPT*) port=${line##*:}; break ;;
-		esac
-	done
-	cat <&3 >>"$tmp/$name.out" &
-	drain_pid=$!
-	exec 3<&-
-	[ -n "$port" ]
-}
-# wait_server: exit status of the last app server.
-wait_server() {
-	local rc=0
-	wait "$srv_pid" || rc=$?
-	wait "$drain_pid"
-	return $rc
-}
 
 # pair NAME SERVERLINK CLIENTLINK [client-prefix...]: one connection between
 # two apps; sets $crc and $src to their exit statuses.
@@ -183,7 +126,6 @@ pair() {
 	crc=$?
 	wait_server && src=0 || src=$?
 }
-val() { sed -n "s/^$1 //p" "$2"; }
 
 if start_agent server && start_agent client && start_agent short; then
 	tap_ok "two qktlsd instances start and report ready"
@@ -332,10 +274,6 @@ else
 	tap_fail "a local user the link does not allow is refused (SO_PEERCRED)" "client $crc server $src"
 fi
 
-# wait_log FILE REGEX: wait (on the file's growth, at most 60 s) for a line.
-wait_log() {
-	timeout 60 tail -n +1 -f "$1" | grep -q -m1 -E "$2"
-}
 
 # 13: a stalled peer: the test connects to an app server and sends nothing.
 if start_server stall "$app" server --agent "$tmp/server.sock" --link s-off; then

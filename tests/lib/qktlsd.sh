@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Shell helpers shared by the qktlsd VM tests (source after tap.sh).  The
+# caller sets $tmp (a scratch directory), $qktlsd (the agent), $app
+# (build/tests/helpers/qktlsd_app) and an array pids (agents to kill on
+# exit).
+
+# show FILE...: files as TAP comments.
+show() { sed 's/^/# /' "$@" 2>/dev/null; }
+
+# mkcert NAME CN [CA]: an EC P-256 certificate in $tmp/NAME.{pem,key}.
+mkcert() {	# NAME CN [CA]
+	local extra=()
+	[ -n "${3:-}" ] && extra=(-CA "$tmp/$3.pem" -CAkey "$tmp/$3.key")
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$tmp/$1.key" -out "$tmp/$1.pem" -subj "/CN=$2" -days 1 \
+		-addext "subjectAltName=DNS:$2" "${extra[@]}" 2>>"$tmp/req.err"
+}
+
+# link NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]: one link of a config.
+link() {	# NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]
+	local kf=
+	[ -n "$6" ] && kf="key_file = \"$tmp/$6\";"
+	cat <<EOT
+	{
+		name = "$1"; role = "$2"; peer_name = "$3";
+		certificate = "$tmp/$4.pem"; private_key = "$tmp/$4.key";
+		ca = "$tmp/ca.pem";
+		${7:-}
+		qkd = { policy = "$5"; $kf };
+	}
+EOT
+}
+
+# start_agent NAME: run qktlsd on $tmp/NAME.conf, wait for READY.
+start_agent() {
+	local line=
+	mkfifo "$tmp/$1.ready"
+	"$qktlsd" -c "$tmp/$1.conf" --ready-fd 3 3>"$tmp/$1.ready" 2>"$tmp/$1.log" &
+	pids+=($!)
+	eval "${1}_pid=$!"
+	read -r -t 60 line <"$tmp/$1.ready"
+	[ "$line" = READY ]
+}
+
+# start_server NAME CMD...: run CMD (an app server), wait for its ACCEPT.
+start_server() {
+	local name=$1 line
+	shift
+	mkfifo "$tmp/$name.fifo"
+	"$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
+	srv_pid=$!
+	exec 3<"$tmp/$name.fifo"
+	port=
+	while IFS= read -r -t 60 line <&3; do
+		echo "$line" >>"$tmp/$name.out"
+		case $line in
+		ACCEPT*) port=${line##*:}; break ;;
+		esac
+	done
+	cat <&3 >>"$tmp/$name.out" &
+	drain_pid=$!
+	exec 3<&-
+	[ -n "$port" ]
+}
+# wait_server: exit status of the last app server.
+wait_server() {
+	local rc=0
+	wait "$srv_pid" || rc=$?
+	wait "$drain_pid"
+	return $rc
+}
+
+# val KEY FILE: the value of a "KEY value" line of an app's output.
+val() { sed -n "s/^$1 //p" "$2"; }
+
+# wait_log FILE REGEX: wait (on the file's growth, at most 60 s) for a line.
+wait_log() {
+	timeout 60 tail -n +1 -f "$1" | grep -q -m1 -E "$2"
+}
