@@ -10,7 +10,8 @@ $(BUILD)/obj/kme-sim/%.o: tools/kme-sim/%.c tools/kme-sim/sim.h tools/kme-sim/li
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(KMESIM_PKGS)) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/bin/qktls-kme-sim: $(KMESIM_OBJS)
+# The library gives the simulator its wiping jansson allocator.
+$(BUILD)/bin/qktls-kme-sim: $(KMESIM_OBJS) $(KME_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
 
@@ -25,7 +26,7 @@ $(BUILD)/obj/kme-sim-san/%.o: tools/kme-sim/%.c tools/kme-sim/sim.h tools/kme-si
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(shell $(PKG_CONFIG) --cflags $(KMESIM_PKGS)) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/kme/qktls-kme-sim: $(KMESIM_SAN_OBJS)
+$(BUILD)/tests/kme/qktls-kme-sim: $(KMESIM_SAN_OBJS) $(KME_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
 

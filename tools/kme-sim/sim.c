@@ -22,38 +22,11 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include <qktls/kme.h>
+
 #include "sim.h"
 
 #define VERSION "0.1"
-
-/* Key bytes pass through jansson as base64: wipe every block it frees. */
-#define WIPE_HDR 16
-
-static void *wipe_malloc(size_t n)
-{
-	unsigned char *p;
-
-	if (n > SIZE_MAX - WIPE_HDR)
-		return NULL;
-	p = malloc(n + WIPE_HDR);
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + WIPE_HDR;
-}
-
-static void wipe_free(void *ptr)
-{
-	unsigned char *p;
-	size_t n;
-
-	if (!ptr)
-		return;
-	p = (unsigned char *)ptr - WIPE_HDR;
-	memcpy(&n, p, sizeof(n));
-	OPENSSL_cleanse(ptr, n);
-	free(p);
-}
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -250,7 +223,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, sig, ret = 1;
 
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	/* Key bytes pass through jansson as base64: wipe what it frees. */
+	qk_json_use_wiping_alloc();
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->request_taken, NULL);
 	a->name = 'a';

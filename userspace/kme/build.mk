@@ -4,7 +4,8 @@
 # Two flavours: the plain library for programs, and one built with the
 # sanitizers for the unit tests.
 
-KME_SRCS    := userspace/kme/parse.c userspace/kme/client.c userspace/kme/source.c
+KME_SRCS    := userspace/kme/parse.c userspace/kme/client.c userspace/kme/source.c \
+	       userspace/kme/json-wipe.c
 KME_CFLAGS   = $(QK_CFLAGS) -fPIC $(shell $(PKG_CONFIG) --cflags libcurl jansson libcrypto)
 KME_LIBS     = $(shell $(PKG_CONFIG) --libs libcurl jansson libcrypto) -lpthread
 KME_LIB     := $(BUILD)/lib/libqktls-kme.a
@@ -39,14 +40,15 @@ LDLIBS_kme_client  = $(KME_LIBS)
 DEPS_kme_parse    := $(KME_LIB_SAN)
 LDLIBS_kme_parse   = $(KME_LIBS)
 
-# libFuzzer target for the response parser (clang; parse.c alone).
+# libFuzzer target for the response parser (clang; the parser and its
+# allocator alone, no network code).
 KME_FUZZ := $(BUILD)/fuzz/kme_parse
-$(KME_FUZZ): userspace/kme/fuzz_parse.c userspace/kme/parse.c $(KME_HDRS)
+$(KME_FUZZ): userspace/kme/fuzz_parse.c userspace/kme/parse.c userspace/kme/json-wipe.c $(KME_HDRS)
 	@mkdir -p $(@D)
 	clang $(QK_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=all \
 		$(shell $(PKG_CONFIG) --cflags jansson libcrypto) -o $@ \
-		userspace/kme/fuzz_parse.c userspace/kme/parse.c \
+		userspace/kme/fuzz_parse.c userspace/kme/parse.c userspace/kme/json-wipe.c \
 		$(shell $(PKG_CONFIG) --libs jansson libcrypto)
 UNIT_TESTS += $(KME_FUZZ)
 $(BUILD)/tests/unit/kme_client: tests/unit/kme_sim.h userspace/include/qktls/kme.h

@@ -21,39 +21,10 @@
 
 #include "kme-internal.h"
 
-/* --- a jansson allocator that wipes what it frees --------------------------- */
-
-#define WIPE_HDR 16	/* keeps max_align_t alignment of the payload */
-
-static void *wipe_malloc(size_t n)
-{
-	unsigned char *p;
-
-	if (n > SIZE_MAX - WIPE_HDR)
-		return NULL;
-	p = malloc(n + WIPE_HDR);
-	if (!p)
-		return NULL;
-	memcpy(p, &n, sizeof(n));
-	return p + WIPE_HDR;
-}
-
-static void wipe_free(void *ptr)
-{
-	unsigned char *p;
-	size_t n;
-
-	if (!ptr)
-		return;
-	p = (unsigned char *)ptr - WIPE_HDR;
-	memcpy(&n, p, sizeof(n));
-	OPENSSL_cleanse(ptr, n);
-	free(p);
-}
-
+/* Base64 keys pass through jansson: wipe every block it frees. */
 __attribute__((constructor)) static void qk_kme_install_json_alloc(void)
 {
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	qk_json_use_wiping_alloc();
 }
 
 /* --- errors -------------------------------------------------------------------- */

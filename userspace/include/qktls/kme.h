@@ -284,6 +284,13 @@ enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
 				   size_t len, struct qk_kme_error *err);
 /* True if @s is a UUID in the 8-4-4-4-12 hex form. */
 bool qk_kme_is_uuid(const char *s);
+/*
+ * Make jansson wipe every block it frees (keys pass through it as base64).
+ * The library does this itself when it is loaded; programs that use
+ * jansson for key-bearing JSON without the client (the simulator) call it
+ * before their first JSON call.
+ */
+void qk_json_use_wiping_alloc(void);
 
 /*
  * The general key source.  A source delivers keys shared with one peer:
