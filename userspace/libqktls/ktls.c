@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 
+#include <qktls/handshake.h>
 #include <qktls/ktls.h>
 
 #ifndef SOL_TLS
@@ -203,35 +204,10 @@ int qktls_ktls_send_key_update(int fd, bool update_requested)
 {
 	uint8_t msg[5] = { TLS_HANDSHAKE_KEY_UPDATE, 0, 0, 1,
 			   update_requested ? 1 : 0 };
-	union {
-		char buf[CMSG_SPACE(sizeof(unsigned char))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
-	struct msghdr mh = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = cbuf.buf,
-		.msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cmsg;
-	ssize_t n;
 
 	if (fd < 0)
 		return -QKTLS_E_ARG;
-	memset(&cbuf, 0, sizeof(cbuf));
-	cmsg = CMSG_FIRSTHDR(&mh);
-	cmsg->cmsg_level = SOL_TLS;
-	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(unsigned char));
-	*CMSG_DATA(cmsg) = TLS_RECORD_TYPE_HANDSHAKE;
-
-	do
-		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	return n == (ssize_t)sizeof(msg) ? 0 : -EIO;
+	return qktls_send_record(fd, TLS_RECORD_TYPE_HANDSHAKE, msg, sizeof(msg));
 }
 
 int qktls_ktls_rekey_supported(void)
