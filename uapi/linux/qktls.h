@@ -112,6 +112,85 @@
  *   Keys outlived QKTLS_A_POOL_KEY_LIFETIME and were wiped: as
  *   QKTLS_CMD_POOL_LOW_NTF plus QKTLS_A_EXPIRED_COUNT.
  *
+ * Attached sockets.  After a TLS 1.3 handshake, the agent (qktlsd) installs
+ * kTLS on a TCP socket and attaches it: the module then holds the traffic
+ * secrets of both directions and can rekey the socket from its pools, so
+ * neither secrets nor QKD keys return to userspace.  A socket is known by
+ * its socket cookie (SO_COOKIE, as ss(8) shows it).  An attachment ends when
+ * the socket is closed, on QKTLS_CMD_SOCK_DETACH, when its network
+ * namespace goes away or when the module is unloaded; its secrets are
+ * wiped then.  Rekey needs kTLS rekey (Linux 6.14 or later); on older
+ * kernels attach works and rekey fails with -EOPNOTSUPP.
+ *
+ * QKTLS_CMD_SOCK_ATTACH
+ *   Needs CAP_NET_ADMIN.  Request: QKTLS_A_SOCK_FD (a TCP socket of the
+ *   caller with TLS 1.3 kTLS installed in both directions),
+ *   QKTLS_A_SOCK_CIPHER (the installed cipher suite, IANA value: 0x1301,
+ *   0x1302 or 0x1303), QKTLS_A_SOCK_TX_SECRET and QKTLS_A_SOCK_RX_SECRET
+ *   (the current traffic secrets, Hash.length bytes), and optionally
+ *   QKTLS_A_SOCK_LINK (the link's name, for display),
+ *   QKTLS_A_SOCK_TX_POOL (the pool this end takes its QKD update keys from)
+ *   and QKTLS_A_SOCK_RX_POOL (the pool holding the keys the peer takes),
+ *   QKTLS_A_SOCK_QKD_UPDATE (the peer negotiated the QKD key update),
+ *   QKTLS_A_SOCK_REKEY_BYTES and QKTLS_A_SOCK_REKEY_SECONDS (rekey policy,
+ *   0 = none), QKTLS_A_SOCK_REKEY_REQUIRED (fail with -EOPNOTSUPP if this
+ *   kernel cannot rekey).  -EEXIST if the socket is attached already.
+ *   Reply: the socket, as QKTLS_CMD_SOCK_GET gives it.
+ *
+ * QKTLS_CMD_SOCK_DETACH
+ *   Forget a socket and wipe its secrets: QKTLS_A_SOCK_FD (no capability
+ *   needed: the caller holds the socket) or QKTLS_A_SOCK_ID (needs
+ *   CAP_NET_ADMIN).
+ *
+ * QKTLS_CMD_SOCK_GET
+ *   do: the socket named by QKTLS_A_SOCK_FD (no capability needed) or
+ *   QKTLS_A_SOCK_ID (CAP_NET_ADMIN); dump: every attached socket of the
+ *   namespace (CAP_NET_ADMIN).  Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK,
+ *   QKTLS_A_SOCK_CIPHER, QKTLS_A_SOCK_TX_POOL, QKTLS_A_SOCK_RX_POOL (if
+ *   set), QKTLS_A_SOCK_QKD_UPDATE, QKTLS_A_SOCK_REKEY_BYTES,
+ *   QKTLS_A_SOCK_REKEY_SECONDS, QKTLS_A_SOCK_REKEY_DUE (flag, set when the
+ *   policy says the next write should rekey TX) and QKTLS_A_SOCK_STATS
+ *   (nested enum qktls_sock_stats_attrs).  Never a secret.
+ *
+ * QKTLS_CMD_SOCK_REKEY
+ *   Rekey one direction of an attached socket, synchronously, in the
+ *   caller's thread, so the switch is ordered with that thread's own writes
+ *   (TX) or reads (RX).  No capability needed: the caller names a socket it
+ *   holds, QKTLS_A_SOCK_FD, and QKTLS_A_SOCK_DIRECTION
+ *   (QKTLS_SOCK_DIR_TX or QKTLS_SOCK_DIR_RX).
+ *   TX: with QKTLS_REKEY_QKD in QKTLS_A_SOCK_REKEY_FLAGS, take the oldest
+ *   key of the TX pool, send a QKTLS_HS_QKD_KEY_REF handshake record with
+ *   its ID, then a KeyUpdate record, and switch TX to
+ *   S' = HKDF-Extract(HKDF-Expand-Label(S, "qktls qkd upd", "", Hash.length),
+ *   K_qkd); without it, a standard RFC 8446 update (KeyUpdate record, then
+ *   S' = HKDF-Expand-Label(S, "traffic upd", "", Hash.length)).
+ *   QKTLS_REKEY_REQUEST_UPDATE sets update_requested in the KeyUpdate.
+ *   Reply: QKTLS_A_SOCK_KEY_REF (the ID of the QKD key used, if any).
+ *   RX: after the application read a KeyUpdate record (reads fail with
+ *   EKEYEXPIRED): QKTLS_A_SOCK_KEY_REF names the key the peer announced in
+ *   its QKTLS_HS_QKD_KEY_REF record (taken from the RX pool, exactly once);
+ *   without it, a standard update.  Errors: -ENOKEY (the pool has no such
+ *   key, or the TX pool is empty), -EOPNOTSUPP (no kTLS rekey in this
+ *   kernel, or QKD update not negotiated), -ENOENT (socket not attached).
+ *   On error the direction's key is unchanged: nothing is ever sent or
+ *   accepted under a key the peer does not have.
+ *
+ * Events for sockets, on the same group:
+ * QKTLS_CMD_SOCK_REKEY_NTF
+ *   A rekey finished: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK,
+ *   QKTLS_A_SOCK_DIRECTION, QKTLS_A_SOCK_KEY_REF (if QKD) and
+ *   QKTLS_A_SOCK_ERROR (0 or a negative errno).
+ * QKTLS_CMD_SOCK_REKEY_DUE_NTF
+ *   The socket's policy says TX should be rekeyed and it was not (sent once
+ *   per rekey period): QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK and
+ *   QKTLS_A_SOCK_STATS.
+ *
+ * Wire format of the QKD key update (Documentation/qktls/key-update.rst):
+ * negotiated by the TLS extension QKTLS_EXT_QKD_KEY_UPDATE in ClientHello
+ * and EncryptedExtensions (body: one byte, QKTLS_QKD_KEY_UPDATE_VERSION);
+ * the key reference travels in a handshake record holding one handshake
+ * message of type QKTLS_HS_QKD_KEY_REF whose body is the 16-byte key ID.
+ *
  * Module parameters bound memory whatever the input: max_mem_bytes (all
  * pools of all namespaces), pool_max_mem_bytes (one pool) and max_pools
  * (pools per namespace).
@@ -128,6 +207,26 @@
 #define QKTLS_KEY_ID_LEN	16
 #define QKTLS_KEY_MIN_LEN	16
 #define QKTLS_KEY_MAX_LEN	64
+#define QKTLS_SECRET_MAX_LEN	48	/* SHA-384 */
+
+/* Wire constants of the QKD key update (private-use code points). */
+#define QKTLS_EXT_QKD_KEY_UPDATE	0xff37	/* TLS extension type */
+#define QKTLS_QKD_KEY_UPDATE_VERSION	1
+#define QKTLS_HS_QKD_KEY_REF		0xe7	/* TLS handshake type */
+
+/**
+ * enum qktls_sock_dir - a direction of an attached socket
+ * @QKTLS_SOCK_DIR_TX: what this end sends (TLS_TX)
+ * @QKTLS_SOCK_DIR_RX: what this end receives (TLS_RX)
+ */
+enum qktls_sock_dir {
+	QKTLS_SOCK_DIR_TX = 1,
+	QKTLS_SOCK_DIR_RX = 2,
+};
+
+/* QKTLS_A_SOCK_REKEY_FLAGS */
+#define QKTLS_REKEY_QKD			(1U << 0) /* mix in a QKD key */
+#define QKTLS_REKEY_REQUEST_UPDATE	(1U << 1) /* KeyUpdate update_requested */
 
 /**
  * enum qktls_cmd - commands and events of the qktls family
@@ -147,6 +246,12 @@
  * @QKTLS_CMD_POOL_LOW_NTF: event: a pool went below its low watermark
  * @QKTLS_CMD_POOL_EMPTY_NTF: event: a pool's last key went
  * @QKTLS_CMD_KEYS_EXPIRED_NTF: event: keys expired and were wiped
+ * @QKTLS_CMD_SOCK_ATTACH: attach a kTLS socket and its secrets
+ * @QKTLS_CMD_SOCK_DETACH: forget a socket, wipe its secrets
+ * @QKTLS_CMD_SOCK_GET: get one attached socket, or dump all
+ * @QKTLS_CMD_SOCK_REKEY: rekey one direction of an attached socket
+ * @QKTLS_CMD_SOCK_REKEY_NTF: event: a rekey finished or failed
+ * @QKTLS_CMD_SOCK_REKEY_DUE_NTF: event: a socket's policy wants a rekey
  * @__QKTLS_CMD_MAX: internal
  * @QKTLS_CMD_MAX: highest command number
  */
@@ -167,6 +272,12 @@ enum qktls_cmd {
 	QKTLS_CMD_POOL_LOW_NTF,
 	QKTLS_CMD_POOL_EMPTY_NTF,
 	QKTLS_CMD_KEYS_EXPIRED_NTF,
+	QKTLS_CMD_SOCK_ATTACH,
+	QKTLS_CMD_SOCK_DETACH,
+	QKTLS_CMD_SOCK_GET,
+	QKTLS_CMD_SOCK_REKEY,
+	QKTLS_CMD_SOCK_REKEY_NTF,
+	QKTLS_CMD_SOCK_REKEY_DUE_NTF,
 
 	__QKTLS_CMD_MAX,
 	QKTLS_CMD_MAX = __QKTLS_CMD_MAX - 1
@@ -195,6 +306,24 @@ enum qktls_cmd {
  * @QKTLS_A_NS_KEY_BYTES: u64, key material in the namespace (stats)
  * @QKTLS_A_NS_MEM_BYTES: u64, kernel memory of the namespace's pools
  * @QKTLS_A_NS_MEM_LIMIT: u64, the max_mem_bytes module parameter
+ * @QKTLS_A_SOCK_FD: s32, a socket file descriptor of the caller
+ * @QKTLS_A_SOCK_ID: u64, an attached socket's cookie (SO_COOKIE)
+ * @QKTLS_A_SOCK_LINK: NUL-terminated string, the link's name (display)
+ * @QKTLS_A_SOCK_CIPHER: u16, TLS 1.3 cipher suite (IANA value)
+ * @QKTLS_A_SOCK_TX_SECRET: binary, current TX traffic secret (requests only)
+ * @QKTLS_A_SOCK_RX_SECRET: binary, current RX traffic secret (requests only)
+ * @QKTLS_A_SOCK_TX_POOL: NUL-terminated string, pool of this end's update keys
+ * @QKTLS_A_SOCK_RX_POOL: NUL-terminated string, pool of the peer's update keys
+ * @QKTLS_A_SOCK_QKD_UPDATE: flag, the peer negotiated the QKD key update
+ * @QKTLS_A_SOCK_REKEY_BYTES: u64, rekey TX after this many bytes; 0 = never
+ * @QKTLS_A_SOCK_REKEY_SECONDS: u32, rekey TX after this long; 0 = never
+ * @QKTLS_A_SOCK_REKEY_REQUIRED: flag, refuse to attach if rekey cannot work
+ * @QKTLS_A_SOCK_REKEY_DUE: flag, the policy wants a TX rekey now (replies)
+ * @QKTLS_A_SOCK_DIRECTION: u8, enum qktls_sock_dir
+ * @QKTLS_A_SOCK_REKEY_FLAGS: u32, QKTLS_REKEY_* bits
+ * @QKTLS_A_SOCK_KEY_REF: binary, QKTLS_KEY_ID_LEN bytes, a QKD key's ID
+ * @QKTLS_A_SOCK_ERROR: s32, 0 or a negative errno (events)
+ * @QKTLS_A_SOCK_STATS: nest, enum qktls_sock_stats_attrs (replies, events)
  * @__QKTLS_A_MAX: internal
  * @QKTLS_A_MAX: highest attribute number
  */
@@ -220,6 +349,24 @@ enum qktls_attrs {
 	QKTLS_A_NS_KEY_BYTES,
 	QKTLS_A_NS_MEM_BYTES,
 	QKTLS_A_NS_MEM_LIMIT,
+	QKTLS_A_SOCK_FD,
+	QKTLS_A_SOCK_ID,
+	QKTLS_A_SOCK_LINK,
+	QKTLS_A_SOCK_CIPHER,
+	QKTLS_A_SOCK_TX_SECRET,
+	QKTLS_A_SOCK_RX_SECRET,
+	QKTLS_A_SOCK_TX_POOL,
+	QKTLS_A_SOCK_RX_POOL,
+	QKTLS_A_SOCK_QKD_UPDATE,
+	QKTLS_A_SOCK_REKEY_BYTES,
+	QKTLS_A_SOCK_REKEY_SECONDS,
+	QKTLS_A_SOCK_REKEY_REQUIRED,
+	QKTLS_A_SOCK_REKEY_DUE,
+	QKTLS_A_SOCK_DIRECTION,
+	QKTLS_A_SOCK_REKEY_FLAGS,
+	QKTLS_A_SOCK_KEY_REF,
+	QKTLS_A_SOCK_ERROR,
+	QKTLS_A_SOCK_STATS,
 
 	__QKTLS_A_MAX,
 	QKTLS_A_MAX = __QKTLS_A_MAX - 1
@@ -281,6 +428,43 @@ enum qktls_stats_attrs {
 
 	__QKTLS_STATS_A_MAX,
 	QKTLS_STATS_A_MAX = __QKTLS_STATS_A_MAX - 1
+};
+
+/**
+ * enum qktls_sock_stats_attrs - counters nested in QKTLS_A_SOCK_STATS, u64
+ * @QKTLS_SOCK_STATS_A_UNSPEC: unused
+ * @QKTLS_SOCK_STATS_A_PAD: padding for 64-bit attributes
+ * @QKTLS_SOCK_STATS_A_TX_REKEYS: TX rekeys done (QKD and standard)
+ * @QKTLS_SOCK_STATS_A_RX_REKEYS: RX rekeys done (QKD and standard)
+ * @QKTLS_SOCK_STATS_A_TX_QKD_REKEYS: TX rekeys that mixed in a QKD key
+ * @QKTLS_SOCK_STATS_A_RX_QKD_REKEYS: RX rekeys that mixed in a QKD key
+ * @QKTLS_SOCK_STATS_A_KEYS_USED: QKD keys taken from the pools
+ * @QKTLS_SOCK_STATS_A_REKEY_ERRORS: rekey requests that failed
+ * @QKTLS_SOCK_STATS_A_LAST_ERROR: last failure, as a positive errno
+ * @QKTLS_SOCK_STATS_A_REKEYS_DUE: times the policy asked for a rekey
+ * @QKTLS_SOCK_STATS_A_REKEYS_OVERDUE: times a due rekey was not done in time
+ * @QKTLS_SOCK_STATS_A_TX_BYTES: bytes sent since the last TX rekey
+ * @QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS: milliseconds since the last TX rekey
+ * @__QKTLS_SOCK_STATS_A_MAX: internal
+ * @QKTLS_SOCK_STATS_A_MAX: highest attribute number
+ */
+enum qktls_sock_stats_attrs {
+	QKTLS_SOCK_STATS_A_UNSPEC,
+	QKTLS_SOCK_STATS_A_PAD,
+	QKTLS_SOCK_STATS_A_TX_REKEYS,
+	QKTLS_SOCK_STATS_A_RX_REKEYS,
+	QKTLS_SOCK_STATS_A_TX_QKD_REKEYS,
+	QKTLS_SOCK_STATS_A_RX_QKD_REKEYS,
+	QKTLS_SOCK_STATS_A_KEYS_USED,
+	QKTLS_SOCK_STATS_A_REKEY_ERRORS,
+	QKTLS_SOCK_STATS_A_LAST_ERROR,
+	QKTLS_SOCK_STATS_A_REKEYS_DUE,
+	QKTLS_SOCK_STATS_A_REKEYS_OVERDUE,
+	QKTLS_SOCK_STATS_A_TX_BYTES,
+	QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS,
+
+	__QKTLS_SOCK_STATS_A_MAX,
+	QKTLS_SOCK_STATS_A_MAX = __QKTLS_SOCK_STATS_A_MAX - 1
 };
 
 #endif /* _UAPI_LINUX_QKTLS_H */
