@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <libconfig.h>
+#include <linux/qktls.h>
 
 #include "qktlsd.h"
 
@@ -612,4 +613,12 @@ const char *qd_policy_name(enum qd_policy p)
 		return "off";
 	}
 	return "?";
+}
+
+void qd_link_pool_names(const struct qd_link *l, char *tx, char *rx)
+{
+	bool client = l->role == QKTLS_ROLE_CLIENT;
+
+	snprintf(tx, QKTLS_POOL_NAME_MAX, "%s.%s", l->pool, client ? "c2s" : "s2c");
+	snprintf(rx, QKTLS_POOL_NAME_MAX, "%s.%s", l->pool, client ? "s2c" : "c2s");
 }

@@ -37,6 +37,12 @@ enum qd_policy {
 	QD_POLICY_REQUIRED,
 };
 
+enum qd_key_update {
+	QD_KEY_UPDATE_OFF = 0,
+	QD_KEY_UPDATE_STANDARD,
+	QD_KEY_UPDATE_QKD,
+};
+
 #define QD_MAX_IDS	32
 #define QD_MAX_ADDRS	16
 
@@ -68,6 +74,15 @@ struct qd_link {
 	char *key_file;			/* QKD keys: "REFHEX KEYHEX" lines */
 	char *pool;			/* kernel pool name (next step) */
 	unsigned int low_watermark, high_watermark;
+	/*
+	 * Rekey (issue 6), parsed by config.c, used by install.c/tls.c:
+	 * key_update "qkd" negotiates the QKD key update extension,
+	 * "standard" only RFC 8446 updates, "off" none; rekey_bytes and
+	 * rekey_seconds (0 = never) become the attached socket's policy.
+	 */
+	enum qd_key_update key_update;
+	uint64_t rekey_bytes;
+	unsigned int rekey_seconds;
 	struct qd_kme kme;
 	bool has_kme;
 	int line;			/* where the link starts in the file */
@@ -101,6 +116,15 @@ struct qd_config *qd_config_load(const char *path);
 void qd_config_free(struct qd_config *cfg);
 struct qd_link *qd_config_link(struct qd_config *cfg, const char *name);
 const char *qd_policy_name(enum qd_policy p);
+
+/*
+ * The kernel pools of a link: keys for QKD updates of the client-to-server
+ * direction live in "<pool>.c2s", of the server-to-client one in
+ * "<pool>.s2c", so the two ends never pick the same key.  This end's TX
+ * pool is the one of the direction it sends (client: c2s), its RX pool the
+ * other.  Buffers of QKTLS_POOL_NAME_MAX bytes.
+ */
+void qd_link_pool_names(const struct qd_link *l, char *tx, char *rx);
 
 /* --- keys.c --------------------------------------------------------------- */
 struct qd_hs;
