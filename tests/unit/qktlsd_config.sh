@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=24
+cases=37
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -72,6 +72,7 @@ log_target = "stderr";
 handshake_timeout = 5;
 max_handshakes = 8;
 qkd_group_id = 0xFE37;
+sync_listen = "[::1]:7300";
 links = (
 $(good_link)
 		peer_addresses = [ "127.0.0.1", "::1" ];
@@ -80,6 +81,9 @@ $(good_link)
 		x25519 = true;
 		allowed_users = [ "root" ];
 		allowed_groups = [ "root" ];
+		key_update = "standard";
+		rekey_bytes = 17179869184L;
+		rekey_seconds = 3600;
 	},
 	{
 		name = "l2";
@@ -90,15 +94,38 @@ $(good_link)
 		ca = "$tmp/cert.pem";
 		qkd = {
 			policy = "required";
-			key_file = "$tmp/qkd2.keys";
-			pool = "l2-pool";
+			pool = "pool-name-of-27-characters";
 			low_watermark = 8;
 			high_watermark = 32;
+			key_size = 32;
+			wait_ms = 200;
 			kme = {
 				url = "https://127.0.0.1:8443";
 				sae_id = "SAE_A";
 				peer_sae_id = "SAE_B";
 				role = "master";
+				certificate = "$tmp/cert.pem";
+				private_key = "$tmp/key.pem";
+				ca = "$tmp/cert.pem";
+				timeout_ms = 2000;
+				peer_agent = "b.test:7300";
+			};
+		};
+	},
+	{
+		name = "l3";
+		role = "server";
+		peer_name = "c.test";
+		certificate = "$tmp/cert.pem";
+		private_key = "$tmp/key.pem";
+		ca = "$tmp/cert.pem";
+		qkd = {
+			policy = "preferred";
+			kme = {
+				url = "https://127.0.0.1:8443";
+				sae_id = "SAE_C";
+				peer_sae_id = "SAE_D";
+				role = "slave";
 				certificate = "$tmp/cert.pem";
 				private_key = "$tmp/key.pem";
 				ca = "$tmp/cert.pem";
@@ -257,6 +284,72 @@ $L
 			key_file = \"$tmp/qkd.keys\"; };
 	}
 );"
+
+# The key update, rekey and feeding settings (issue 5 items 5 and 6).
+K="qkd = { policy = \"preferred\"; kme = {
+		url = \"https://kme:443\"; sae_id = \"A\"; peer_sae_id = \"B\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";"
+H="links = ( {
+	name = \"l1\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";"
+expect_error "bad key_update value" 4 "key_update 'sometimes' must be \"qkd\", \"standard\" or \"off\"" \
+"$H
+	key_update = \"sometimes\";
+	qkd = { policy = \"off\"; }; } );"
+expect_error "key_update qkd needs a QKD policy" 4 "key_update \"qkd\" needs QKD keys, but the link's qkd policy is \"off\"" \
+"$H
+	key_update = \"qkd\";
+	qkd = { policy = \"off\"; }; } );"
+expect_error "negative rekey_bytes" 4 "'rekey_bytes' = -1 must not be negative" \
+"$H
+	rekey_bytes = -1;
+	qkd = { policy = \"off\"; }; } );"
+expect_error "rekey_bytes as a string" 4 "'rekey_bytes' must be an integer" \
+"$H
+	rekey_bytes = \"16M\";
+	qkd = { policy = \"off\"; }; } );"
+expect_error "rekey with key_update off" 5 "rekey_bytes/rekey_seconds are set but key_update is \"off\"" \
+"$H
+	key_update = \"off\";
+	rekey_seconds = 60;
+	qkd = { policy = \"off\"; }; } );"
+expect_error "a pool name leaves room for .c2s" 5 "pool name 'pool-name-of-28-characters-x' must be 1 to 27 letters" \
+"$H
+	qkd = { policy = \"preferred\";
+		pool = \"pool-name-of-28-characters-x\"; }; } );"
+expect_error "key_size out of range" 5 "'key_size' = 8 is out of range \\(16 to 64\\)" \
+"$H
+	qkd = { policy = \"preferred\";
+		key_size = 8; }; } );"
+expect_error "master without peer_agent" 4 "kme role \"master\" needs 'peer_agent'" \
+"$H
+	$K role = \"master\"; }; }; } );"
+expect_error "bad peer_agent" 7 "peer_agent 'b.test' must be \"HOST:PORT\"" \
+"$H
+	$K role = \"master\";
+		peer_agent = \"b.test\"; }; }; } );"
+expect_error "slave without sync_listen" 1 "link 'l1' has kme role \"slave\": set the global 'sync_listen'" \
+"$H
+	$K role = \"slave\"; }; }; } );"
+expect_error "bad sync_listen" 1 "sync_listen '1.2.3.4:99999' must be" \
+"sync_listen = \"1.2.3.4:99999\";
+$H
+	$K role = \"slave\"; }; }; } );"
+expect_error "key_file and kme together" 4 "qkd key_file and kme are alternatives" \
+"$H
+	$K role = \"slave\"; };
+		key_file = \"$tmp/qkd2.keys\"; }; } );
+sync_listen = \"0.0.0.0:7300\";"
+expect_error "two links on one pool" 11 "pool 'p' is also the pool of link 'l1' \\(line 1\\)" \
+"$H
+	qkd = { policy = \"preferred\"; pool = \"p\"; };
+	},
+	{
+	name = \"l2\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\";
+		wait_ms = 10;
+		pool = \"p\"; }; } );"
 
 # 24: a key file others can read is refused when the links are set up.
 printf 'links = (\n%s\n\t}\n);\n' "$(good_link)" >"$tmp/perm.conf"

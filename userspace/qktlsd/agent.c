@@ -351,9 +351,9 @@ static int setup_links(void)
 
 		if (qd_keys_open(l) || qd_tls_link_init(cfg, l))
 			return -1;
-		if (l->policy != QD_POLICY_OFF && !l->key_file)
+		if (l->policy != QD_POLICY_OFF && !l->key_file && !l->has_kme)
 			qd_log(LOG_WARNING, "link %s: QKD policy %s but no QKD key "
-			       "source (qkd.key_file): %s", l->name,
+			       "source (qkd.key_file or qkd.kme): %s", l->name,
 			       qd_policy_name(l->policy),
 			       l->policy == QD_POLICY_REQUIRED ?
 			       "every handshake will be refused" :

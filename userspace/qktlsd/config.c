@@ -133,6 +133,29 @@ static unsigned int get_uint(struct ctx *c, const config_setting_t *g,
 	return (unsigned int)v;
 }
 
+/* A non-negative 64-bit integer (0 when absent). */
+static uint64_t get_u64(struct ctx *c, const config_setting_t *g,
+			const char *name, uint64_t def)
+{
+	const config_setting_t *s = member(g, name);
+	long long v;
+
+	if (!s)
+		return def;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		cerr(c, s, "'%s' must be an integer (bytes; 64-bit values "
+		     "need an L suffix, e.g. 17179869184L)", name);
+		return def;
+	}
+	v = config_setting_get_int64(s);
+	if (v < 0) {
+		cerr(c, s, "'%s' = %lld must not be negative", name, v);
+		return def;
+	}
+	return (uint64_t)v;
+}
+
 static bool get_bool(struct ctx *c, const config_setting_t *g,
 		     const char *name, bool def)
 {
@@ -281,11 +304,11 @@ static void add_suite(struct ctx *c, const config_setting_t *e, const char *v,
 	*list = n;
 }
 
-static bool name_ok(const char *n)
+static bool chars_ok(const char *n, size_t max)
 {
 	size_t len = strlen(n);
 
-	if (!len || len >= QKTLS_LINK_NAME_MAX)
+	if (!len || len > max)
 		return false;
 	for (const char *p = n; *p; p++)
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
@@ -293,11 +316,43 @@ static bool name_ok(const char *n)
 	return true;
 }
 
+static bool name_ok(const char *n)
+{
+	return chars_ok(n, QKTLS_LINK_NAME_MAX - 1);
+}
+
+static bool pool_name_ok(const char *n)
+{
+	return chars_ok(n, QD_POOL_BASE_MAX);
+}
+
+/* "HOST:PORT" or "[IPV6]:PORT" with a numeric port 1 to 65535. */
+static bool addr_ok(const char *a)
+{
+	const char *colon, *host_end;
+	char *end;
+	long port;
+
+	if (a[0] == '[') {
+		host_end = strchr(a, ']');
+		if (!host_end || host_end == a + 1 || host_end[1] != ':')
+			return false;
+		colon = host_end + 1;
+	} else {
+		colon = strrchr(a, ':');
+		if (!colon || colon == a || memchr(a, ':', colon - a))
+			return false;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	return !errno && *end == '\0' && end != colon + 1 && port > 0 && port < 65536;
+}
+
 static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *l)
 {
 	static const char *const names[] = {
 		"url", "sae_id", "peer_sae_id", "role", "certificate",
-		"private_key", "ca", NULL
+		"private_key", "ca", "peer_agent", "timeout_ms", NULL
 	};
 	const char *w = "kme";
 	char *role;
@@ -327,13 +382,25 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 	l->kme.certificate = get_file(c, g, "certificate", true, w);
 	l->kme.private_key = get_file(c, g, "private_key", true, w);
 	l->kme.ca = get_file(c, g, "ca", true, w);
+	l->kme.timeout_ms = get_uint(c, g, "timeout_ms", 100, 600000, 5000);
+	l->kme.peer_agent = get_str(c, g, "peer_agent", false, w);
+	if (l->kme.peer_agent && !addr_ok(l->kme.peer_agent))
+		cerr(c, member(g, "peer_agent"), "peer_agent '%s' must be "
+		     "\"HOST:PORT\" or \"[IPV6]:PORT\"", l->kme.peer_agent);
+	if (l->kme.master && !l->kme.peer_agent && !member(g, "peer_agent"))
+		cerr(c, g, "kme role \"master\" needs 'peer_agent' (\"HOST:PORT\" "
+		     "of the slave agent's sync_listen, where the key IDs are sent)");
+	if (!l->kme.master && member(g, "peer_agent"))
+		cerr(c, member(g, "peer_agent"), "'peer_agent' applies to kme role "
+		     "\"master\" only (the slave agent listens on the global "
+		     "sync_listen)");
 }
 
 static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *l)
 {
 	static const char *const names[] = {
 		"policy", "key_file", "pool", "low_watermark", "high_watermark",
-		"kme", NULL
+		"key_size", "wait_ms", "kme", NULL
 	};
 	const config_setting_t *s;
 	char *policy;
@@ -361,11 +428,16 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 	}
 	l->key_file = get_file(c, g, "key_file", false, "qkd");
 	l->pool = get_str(c, g, "pool", false, "qkd");
-	if (l->pool && !name_ok(l->pool))
-		cerr(c, member(g, "pool"), "pool name '%s' must be 1 to 63 letters, "
-		     "digits, '.', '_' or '-'", l->pool);
-	l->low_watermark = get_uint(c, g, "low_watermark", 0, 1000000, 16);
-	l->high_watermark = get_uint(c, g, "high_watermark", 1, 1000000, 64);
+	if (l->pool && !pool_name_ok(l->pool))
+		cerr(c, member(g, "pool"), "pool name '%s' must be 1 to %d letters, "
+		     "digits, '.', '_' or '-' (the kernel pools are named "
+		     "POOL.c2s and POOL.s2c, at most %d characters)", l->pool,
+		     QD_POOL_BASE_MAX, QKTLS_POOL_NAME_MAX - 1);
+	l->low_watermark = get_uint(c, g, "low_watermark", 0, 100000, 16);
+	l->high_watermark = get_uint(c, g, "high_watermark", 1, 100000, 64);
+	l->key_size = get_uint(c, g, "key_size", QKTLS_KEY_MIN_LEN,
+			       QKTLS_KEY_MAX_LEN, 32);
+	l->qkd_wait_ms = get_uint(c, g, "wait_ms", 0, 60000, 500);
 	if (l->low_watermark >= l->high_watermark)
 		cerr(c, member(g, "high_watermark") ? member(g, "high_watermark") : g,
 		     "low_watermark (%u) must be below high_watermark (%u)",
@@ -381,11 +453,12 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	static const char *const names[] = {
 		"name", "role", "peer_name", "peer_addresses", "certificate",
 		"private_key", "ca", "mutual", "cipher_suites", "x25519",
-		"allowed_users", "allowed_groups", "qkd", NULL
+		"allowed_users", "allowed_groups", "qkd", "key_update",
+		"rekey_bytes", "rekey_seconds", NULL
 	};
 	const config_setting_t *s;
 	char where[96];
-	char *role;
+	char *role, *ku;
 	int errs;
 
 	l->line = config_setting_source_line(g);
@@ -448,6 +521,55 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	if (l->policy == QD_POLICY_OFF && l->key_file)
 		cerr(c, member(member(g, "qkd"), "key_file"),
 		     "qkd key_file is set but policy is \"off\"");
+	if (l->key_file && l->has_kme)
+		cerr(c, member(member(g, "qkd"), "kme"), "qkd key_file and kme "
+		     "are alternatives: static keys from a file, or keys fed "
+		     "from the KME");
+	if (l->has_kme && l->policy == QD_POLICY_OFF)
+		cerr(c, member(member(g, "qkd"), "kme"), "qkd kme is set but "
+		     "policy is \"off\"");
+	if (l->has_kme && !l->pool && l->name) {
+		if (pool_name_ok(l->name))
+			l->pool = strdup(l->name);
+		else
+			cerr(c, member(g, "qkd"), "%s: the link name is too long to "
+			     "name its kernel pools: set qkd pool (1 to %d "
+			     "characters)", where, QD_POOL_BASE_MAX);
+	}
+	for (struct qd_link *o = cfg->links; l->pool && o < l; o++)
+		if (o->pool && !strcmp(o->pool, l->pool))
+			cerr(c, member(member(g, "qkd"), "pool") ?
+			     member(member(g, "qkd"), "pool") : g,
+			     "pool '%s' is also the pool of link '%s' (line %d): "
+			     "a QKD key may serve one link only", l->pool,
+			     o->name ? o->name : "?", o->line);
+
+	ku = get_str(c, g, "key_update", false, where);
+	l->key_update = l->policy != QD_POLICY_OFF ? QD_KEY_UPDATE_QKD :
+						     QD_KEY_UPDATE_STANDARD;
+	if (ku) {
+		s = member(g, "key_update");
+		if (!strcmp(ku, "qkd"))
+			l->key_update = QD_KEY_UPDATE_QKD;
+		else if (!strcmp(ku, "standard"))
+			l->key_update = QD_KEY_UPDATE_STANDARD;
+		else if (!strcmp(ku, "off"))
+			l->key_update = QD_KEY_UPDATE_OFF;
+		else
+			cerr(c, s, "key_update '%s' must be \"qkd\", \"standard\" "
+			     "or \"off\"", ku);
+		if (l->key_update == QD_KEY_UPDATE_QKD && l->policy == QD_POLICY_OFF)
+			cerr(c, s, "key_update \"qkd\" needs QKD keys, but the "
+			     "link's qkd policy is \"off\"");
+		free(ku);
+	}
+	l->rekey_bytes = get_u64(c, g, "rekey_bytes", 0);
+	l->rekey_seconds = get_uint(c, g, "rekey_seconds", 0, 86400 * 365, 0);
+	if (l->key_update == QD_KEY_UPDATE_OFF &&
+	    (l->rekey_bytes || l->rekey_seconds))
+		cerr(c, member(g, "rekey_bytes") ? member(g, "rekey_bytes") :
+		     member(g, "rekey_seconds"), "rekey_bytes/rekey_seconds are "
+		     "set but key_update is \"off\"");
 	/* A QKD key must go into one handshake only: one key file, one link. */
 	for (struct qd_link *o = cfg->links; l->key_file && o < l; o++) {
 		char a[PATH_MAX], b[PATH_MAX];
@@ -466,7 +588,8 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 {
 	static const char *const names[] = {
 		"socket", "socket_mode", "log_level", "log_target",
-		"handshake_timeout", "max_handshakes", "qkd_group_id", "links", NULL
+		"handshake_timeout", "max_handshakes", "qkd_group_id", "links",
+		"sync_listen", NULL
 	};
 	struct sockaddr_un sun;
 	const config_setting_t *s;
@@ -505,6 +628,11 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 	cfg->max_handshakes = get_uint(c, root, "max_handshakes", 1, 4096, 64);
 	cfg->qkd_group_id = get_uint(c, root, "qkd_group_id", 0xFE00, 0xFEFF, 0xFE37);
 
+	cfg->sync_listen = get_str(c, root, "sync_listen", false, "global");
+	if (cfg->sync_listen && !addr_ok(cfg->sync_listen))
+		cerr(c, member(root, "sync_listen"), "sync_listen '%s' must be "
+		     "\"HOST:PORT\" or \"[IPV6]:PORT\"", cfg->sync_listen);
+
 	s = member(root, "links");
 	if (!s) {
 		cerr(c, root, "missing required list 'links' (one group per link)");
@@ -526,8 +654,26 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 		return;
 	}
 	for (int i = 0; i < cfg->n_links; i++) {
-		pthread_mutex_init(&cfg->links[i].lock, NULL);
-		parse_link(c, cfg, config_setting_get_elem(s, i), &cfg->links[i]);
+		struct qd_link *l = &cfg->links[i];
+
+		pthread_mutex_init(&l->lock, NULL);
+		parse_link(c, cfg, config_setting_get_elem(s, i), l);
+		if (l->has_kme && !l->kme.master && !cfg->sync_listen)
+			cerr(c, config_setting_get_elem(s, i), "link '%s' has kme role "
+			     "\"slave\": set the global 'sync_listen' (\"HOST:PORT\" "
+			     "where the master's agent sends the key IDs)",
+			     l->name ? l->name : "?");
+		for (struct qd_link *o = cfg->links; l->has_kme && o < l; o++)
+			if (o->has_kme && o->kme.sae_id && l->kme.sae_id &&
+			    o->kme.peer_sae_id && l->kme.peer_sae_id &&
+			    !strcmp(o->kme.sae_id, l->kme.sae_id) &&
+			    !strcmp(o->kme.peer_sae_id, l->kme.peer_sae_id))
+				cerr(c, config_setting_get_elem(s, i), "link '%s': "
+				     "SAE pair %s/%s is also used by link '%s' (line "
+				     "%d): the agents tell links apart by it",
+				     l->name ? l->name : "?", l->kme.sae_id,
+				     l->kme.peer_sae_id, o->name ? o->name : "?",
+				     o->line);
 	}
 }
 
@@ -579,6 +725,7 @@ static void free_link(struct qd_link *l)
 	free(l->kme.certificate);
 	free(l->kme.private_key);
 	free(l->kme.ca);
+	free(l->kme.peer_agent);
 	pthread_mutex_destroy(&l->lock);
 }
 
@@ -590,6 +737,7 @@ void qd_config_free(struct qd_config *cfg)
 		free_link(&cfg->links[i]);
 	free(cfg->links);
 	free(cfg->socket_path);
+	free(cfg->sync_listen);
 	free(cfg->path);
 	free(cfg);
 }

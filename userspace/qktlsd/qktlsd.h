@@ -20,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <linux/qktls.h>
+
 #include <qktls/handshake.h>
 
 #define QKTLSD_CONF_DEFAULT	"/etc/qktls/qktlsd.conf"
@@ -54,7 +56,12 @@ struct qd_kme {
 	char *certificate;
 	char *private_key;
 	char *ca;
+	unsigned int timeout_ms;	/* per KME call */
+	char *peer_agent;	/* master: "HOST:PORT" of the slave agent */
 };
+
+/* Longest qkd.pool: room for ".c2s" within QKTLS_POOL_NAME_MAX. */
+#define QD_POOL_BASE_MAX	(QKTLS_POOL_NAME_MAX - 1 - 4)
 
 struct qd_link {
 	char *name;
@@ -72,8 +79,10 @@ struct qd_link {
 	int n_gids;
 	enum qd_policy policy;
 	char *key_file;			/* QKD keys: "REFHEX KEYHEX" lines */
-	char *pool;			/* kernel pool name (next step) */
+	char *pool;			/* kernel pools POOL.c2s, POOL.s2c */
 	unsigned int low_watermark, high_watermark;
+	unsigned int key_size;		/* QKD key bytes asked from the KME */
+	unsigned int qkd_wait_ms;	/* client: wait for a key when empty */
 	/*
 	 * Rekey (issue 6), parsed by config.c, used by install.c/tls.c:
 	 * key_update "qkd" negotiates the QKD key update extension,
@@ -103,6 +112,7 @@ struct qd_config {
 	unsigned int handshake_timeout;	/* seconds, per handshake */
 	unsigned int max_handshakes;	/* running at once */
 	unsigned int qkd_group_id;	/* codepoint of the QKD hybrid */
+	char *sync_listen;		/* "HOST:PORT" for master agents */
 	struct qd_link *links;
 	int n_links;
 };
