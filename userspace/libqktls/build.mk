@@ -2,13 +2,15 @@
 #
 # libqktls: the application library.  Every userspace/libqktls/*.c goes into
 # $(BUILD)/lib/libqktls.a; the unit tests link $(BUILD)/lib/san/libqktls.a,
-# the same objects built with ASan/UBSan.  Users link $(LIBQKTLS_LIBS) too.
+# the same objects built with ASan/UBSan.  Users link $(LIBQKTLS_LIBS) too
+# (OpenSSL's libcrypto, and libnl-genl-3 for the calls to qktls.ko).
 
 LIBQKTLS_SRCS   := $(wildcard userspace/libqktls/*.c)
 LIBQKTLS_OBJS   := $(patsubst userspace/libqktls/%.c,$(BUILD)/obj/libqktls/%.o,$(LIBQKTLS_SRCS))
 LIBQKTLS_SOBJS  := $(patsubst userspace/libqktls/%.c,$(BUILD)/obj/libqktls-san/%.o,$(LIBQKTLS_SRCS))
-LIBQKTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcrypto 2>/dev/null)
-LIBQKTLS_LIBS   := $(or $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null),-lcrypto)
+LIBQKTLS_PKGS   := libcrypto libnl-genl-3.0
+LIBQKTLS_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(LIBQKTLS_PKGS) 2>/dev/null)
+LIBQKTLS_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(LIBQKTLS_PKGS) 2>/dev/null),-lcrypto -lnl-genl-3 -lnl-3)
 LIBQKTLS        := $(BUILD)/lib/libqktls.a
 LIBQKTLS_SAN    := $(BUILD)/lib/san/libqktls.a
 

@@ -27,6 +27,14 @@ static const char *const messages[QKTLS_E_MAX - QKTLS_E_BASE] = {
 		"installed kTLS key is of another TLS version or cipher",
 	[QKTLS_E_ARG - QKTLS_E_BASE] =
 		"invalid argument",
+	[QKTLS_E_NOMODULE - QKTLS_E_BASE] =
+		"qktls.ko is not loaded (no generic netlink family \"qktls\")",
+	[QKTLS_E_NOTATTACHED - QKTLS_E_BASE] =
+		"socket not attached to qktls.ko (plain kTLS: the module cannot rekey it)",
+	[QKTLS_E_NOQKDUPDATE - QKTLS_E_BASE] =
+		"QKD key update not negotiated with the peer",
+	[QKTLS_E_RECORD - QKTLS_E_BASE] =
+		"unexpected TLS record from the peer",
 };
 
 const char *qktls_strerror(int err)

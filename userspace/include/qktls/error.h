@@ -42,6 +42,14 @@ enum qktls_error {
 	QKTLS_E_MISMATCH,
 	/* A NULL pointer, bad direction or other invalid argument. */
 	QKTLS_E_ARG,
+	/* qktls.ko is not loaded (no generic netlink family "qktls"). */
+	QKTLS_E_NOMODULE,
+	/* The socket is not attached to qktls.ko (plain kTLS). */
+	QKTLS_E_NOTATTACHED,
+	/* A QKD key update without the peer having negotiated it. */
+	QKTLS_E_NOQKDUPDATE,
+	/* The peer sent a record the protocol does not allow there. */
+	QKTLS_E_RECORD,
 
 	QKTLS_E_MAX
 };
