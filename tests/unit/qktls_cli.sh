@@ -54,7 +54,7 @@ out_has() {
 	fi
 }
 
-tap_plan 52
+tap_plan 76
 
 [ -x "$q" ] || { tap_fail "qktls is built" "missing $q"; tap_done; }
 
@@ -66,6 +66,10 @@ out_has "qktls key help documents the hex format" 'ID KEY \[INDEX\]' "$q" key he
 out_has "qktls stats help" 'qktls \[-j \[-p\]\] stats' "$q" stats help
 out_has "qktls monitor help" 'qktls \[-j\] monitor' "$q" monitor help
 out_has "qktls help key" 'qktls key flush POOL' "$q" help key
+out_has "qktls help lists sock" '^  sock .*show \| detach' "$q" help
+out_has "qktls sock help" 'qktls sock detach ID' "$q" sock help
+out_has "qktls help sock" 'qktls \[-j \[-p\] \| -s\] sock show \[ID\]' "$q" help sock
+out_has "qktls monitor help names the socket events" 'sock ID' "$q" monitor help
 out_has "qktls pool add help" 'qktls pool add NAME' "$q" pool add help
 out_has "qktls --version" '^qktls [0-9][^ ]* \(qktls generic netlink family version 1\)$' "$q" --version
 out_has "qktls -V" '^qktls ' "$q" -V
@@ -103,6 +107,27 @@ expect "key del, bad ID" 2 '"1234" is not a key ID' "$q" key del p 1234
 expect "key take, bad ID" 2 'is not a key ID' "$q" key take p 0011-22
 expect "stats takes no argument" 2 'stats: unknown argument "x"' "$q" stats x
 expect "monitor, unknown argument" 2 'monitor: unknown argument "foo"' "$q" monitor foo
+expect "monitor, count twice" 2 'monitor: "count" given twice' "$q" monitor count 1 count 2
+expect "monitor, pool twice" 2 'monitor: "pool" given twice' "$q" monitor pool a pool b
+expect "monitor, sock without a value" 2 'monitor: "sock" needs a value' "$q" monitor sock
+expect "monitor, bad socket ID" 2 'monitor: "x1" is not a socket ID' "$q" monitor sock x1
+expect "monitor, pool and sock together" 2 '"pool" and "sock" exclude each other' "$q" monitor pool a sock 1
+
+# --- sock: socket IDs are cookies, decimal or 0x hex, never 0 ------------------
+expect "sock without a command" 2 'sock: missing command' "$q" sock
+expect "unknown sock command" 2 'sock: unknown command "attach"' "$q" sock attach 1
+expect "sock show, two IDs" 2 'sock show: unknown argument "2"' "$q" sock show 1 2
+expect "sock show, not a number" 2 'sock show: "abc" is not a socket ID \(a decimal number, or 0x and hex digits\)' "$q" sock show abc
+expect "sock show, a sign" 2 '"\+1" is not a socket ID' "$q" sock show +1
+expect "sock show, 0x and nothing" 2 '"0x" is not a socket ID' "$q" sock show 0x
+expect "sock show, bad hex digit" 2 '"0x1g" is not a socket ID' "$q" sock show 0x1g
+expect "sock show, ID 0" 2 'socket ID 0 names no socket' "$q" sock show 0
+expect "sock show, 65-bit hex" 2 'socket ID 0x10000000000000000 is out of range' "$q" sock show 0x10000000000000000
+expect "sock show, 65-bit decimal" 2 'socket ID 18446744073709551616 is out of range' "$q" sock show 18446744073709551616
+expect "sock show, -s with -j" 2 '-s and -j exclude each other' "$q" -j -s sock show
+expect "sock detach without an ID" 2 'sock detach: missing socket ID' "$q" sock detach
+expect "sock detach, extra argument" 2 'sock detach: unknown argument "2"' "$q" sock detach 1 2
+expect "sock detach, negative ID" 2 'sock detach: "-5" is not a socket ID' "$q" sock detach -5
 
 # --- key input errors: file:line, exit status 1, no key material echoed -----
 printf '# keys\n\n%s %s\n%s\n' "$id" "$secret" "$id" >"$tmp/k1"
@@ -128,6 +153,12 @@ if "$q" stats >"$tmp/out" 2>"$tmp/err"; then
 	tap_skip "without the module: a clear error" "the qktls family is registered on this host"
 else
 	expect "without the module: a clear error" 1 'generic netlink family "qktls" not found: is the qktls module loaded\?' "$q" pool list
+fi
+# A valid hex ID passes the parser and reaches the (missing) family.
+if "$q" stats >/dev/null 2>&1; then
+	tap_skip "sock show 0x1f parses" "the qktls family is registered on this host"
+else
+	expect "sock show 0x1f parses" 1 'generic netlink family "qktls" not found' "$q" sock show 0x1F
 fi
 
 tap_done

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# qktls: the admin tool (libnl-genl-3, jansson, OpenSSL for wiping).
+# qktls: the admin tool (libnl-genl-3, jansson, OpenSSL for wiping, libqktls
+# for the names of the cipher suites).
 
 QKTLS_TOOL_SRCS := $(wildcard tools/qktls/*.c)
 QKTLS_TOOL_OBJS := $(patsubst tools/qktls/%.c,$(BUILD)/obj/tools/qktls/%.o,$(QKTLS_TOOL_SRCS))
@@ -11,7 +12,7 @@ $(BUILD)/obj/tools/qktls/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux/qkt
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLS_TOOL_PKGS)) -c -o $@ $<
 
-$(BUILD)/bin/qktls: $(QKTLS_TOOL_OBJS)
+$(BUILD)/bin/qktls: $(QKTLS_TOOL_OBJS) $(LIBQKTLS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
 
@@ -23,6 +24,6 @@ $(BUILD)/obj/tools/qktls-san/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLS_TOOL_PKGS)) -c -o $@ $<
 
-$(BUILD)/tools/qktls-san: $(QKTLS_SAN_OBJS)
+$(BUILD)/tools/qktls-san: $(QKTLS_SAN_OBJS) $(LIBQKTLS_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))

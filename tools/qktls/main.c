@@ -2,7 +2,7 @@
 /*
  * qktls: admin tool for qktls.ko key pools (generic netlink "qktls").
  *
- *	qktls [OPTIONS] { pool | key | stats | monitor | help } ...
+ *	qktls [OPTIONS] { pool | key | sock | stats | monitor | help } ...
  *
  * Options come before the command, as in iproute2.
  */
@@ -14,6 +14,7 @@
 
 bool qk_json;
 bool qk_pretty;
+bool qk_stats;
 
 static void usage(FILE *f)
 {
@@ -22,11 +23,13 @@ static void usage(FILE *f)
 	      "OBJECT and COMMAND:\n"
 	      "  pool    add | set | del | show | list   key pools of this netns\n"
 	      "  key     add | del | flush | list | take  keys of a pool\n"
+	      "  sock    show | detach                    attached kTLS sockets\n"
 	      "  stats                                   totals of this netns\n"
 	      "  monitor                                 print events as they come\n"
 	      "OPTIONS:\n"
 	      "  -j, --json      JSON output (read commands and monitor)\n"
 	      "  -p, --pretty    indent JSON output\n"
+	      "  -s, --stats     every counter (sock show)\n"
 	      "  -V, --version   print the version and exit\n"
 	      "  -h, --help      print this help and exit\n"
 	      "Key material goes into the kernel and never comes out: no command\n"
@@ -45,6 +48,8 @@ static int do_help(int argc, char **argv)
 		usage_pool(stdout);
 	else if (!strcmp(argv[0], "key"))
 		usage_key(stdout);
+	else if (!strcmp(argv[0], "sock"))
+		usage_sock(stdout);
 	else if (!strcmp(argv[0], "stats"))
 		usage_stats(stdout);
 	else if (!strcmp(argv[0], "monitor"))
@@ -66,6 +71,8 @@ int main(int argc, char **argv)
 			qk_json = true;
 		} else if (!strcmp(o, "-p") || !strcmp(o, "--pretty")) {
 			qk_pretty = true;
+		} else if (!strcmp(o, "-s") || !strcmp(o, "--stats")) {
+			qk_stats = true;
 		} else if (!strcmp(o, "-jp") || !strcmp(o, "-pj")) {
 			qk_json = qk_pretty = true;
 		} else if (!strcmp(o, "-V") || !strcmp(o, "--version")) {
@@ -93,6 +100,8 @@ int main(int argc, char **argv)
 		return do_pool(argc, argv);
 	if (!strcmp(cmd, "key"))
 		return do_key(argc, argv);
+	if (!strcmp(cmd, "sock"))
+		return do_sock(argc, argv);
 	if (!strcmp(cmd, "stats"))
 		return do_stats(argc, argv);
 	if (!strcmp(cmd, "monitor"))

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * qktls monitor: print the events of the "events" multicast group, one
- * line each (with -j, one JSON object per line), as they arrive.
+ * line each (with -j, one JSON object per line), as they arrive: pool
+ * events and the attached sockets' rekey events.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,14 +15,17 @@
 
 void usage_monitor(FILE *f)
 {
-	fputs("Usage: qktls [-j] monitor [pool NAME] [count EVENTS]\n"
+	fputs("Usage: qktls [-j] monitor [pool NAME | sock ID] [count EVENTS]\n"
 	      "Print qktls events as they happen, one per line, until interrupted\n"
-	      "or after EVENTS events.  \"pool NAME\" shows only that pool's.\n"
-	      "Once subscribed it says \"listening\" on stderr.\n", f);
+	      "or after EVENTS events: pools (created, deleted, low, empty, keys\n"
+	      "expired) and attached sockets (rekey done or failed, rekey due).\n"
+	      "\"pool NAME\" shows only that pool's events, \"sock ID\" only that\n"
+	      "socket's.  Once subscribed it says \"listening\" on stderr.\n", f);
 }
 
 struct mon_state {
 	const char *pool;
+	uint64_t sock;		/* 0 = every socket */
 	uint64_t count;		/* 0 = no limit */
 	uint64_t seen;
 	int err;
@@ -40,6 +44,10 @@ static const char *event_name(uint8_t cmd)
 		return "pool-empty";
 	case QKTLS_CMD_KEYS_EXPIRED_NTF:
 		return "keys-expired";
+	case QKTLS_CMD_SOCK_REKEY_NTF:
+		return "sock-rekey";
+	case QKTLS_CMD_SOCK_REKEY_DUE_NTF:
+		return "sock-rekey-due";
 	}
 	return NULL;
 }
@@ -55,6 +63,88 @@ static const struct {
 	{ QKTLS_A_EXPIRED_COUNT, "expired_count", "expired" },
 };
 
+/* Print @o (and free it) on one line, whatever -p says. */
+static int print_compact(json_t *o)
+{
+	int ret = 0;
+
+	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ||
+	    putchar('\n') == EOF || fflush(stdout))
+		ret = -EIO;
+	json_decref(o);
+	return ret;
+}
+
+static bool is_sock_event(uint8_t cmd)
+{
+	return cmd == QKTLS_CMD_SOCK_REKEY_NTF ||
+	       cmd == QKTLS_CMD_SOCK_REKEY_DUE_NTF;
+}
+
+static const char *dir_name(struct nlattr *a)
+{
+	switch (qk_attr_uint(a)) {
+	case QKTLS_SOCK_DIR_TX:
+		return "tx";
+	case QKTLS_SOCK_DIR_RX:
+		return "rx";
+	}
+	return "?";
+}
+
+/*
+ * sock-rekey id 7 link dc1 dir tx key-ref UUID result ok
+ * sock-rekey id 7 link dc1 dir tx result ENOKEY
+ * sock-rekey-due id 7 link dc1 tx-rekeys 3 ... (the socket's counters)
+ */
+static int print_sock_event(const char *name, uint8_t cmd, struct nlattr **tb)
+{
+	int32_t err = (int32_t)qk_attr_uint(tb[QKTLS_A_SOCK_ERROR]);
+	char ref[37] = "", ebuf[24];
+	json_t *o;
+
+	if (tb[QKTLS_A_SOCK_KEY_REF])
+		qk_format_key_id(nla_data(tb[QKTLS_A_SOCK_KEY_REF]), ref);
+	if (!qk_json) {
+		printf("%s id %llu", name,
+		       (unsigned long long)qk_attr_uint(tb[QKTLS_A_SOCK_ID]));
+		if (tb[QKTLS_A_SOCK_LINK] && nla_len(tb[QKTLS_A_SOCK_LINK]) > 1)
+			printf(" link %s", nla_get_string(tb[QKTLS_A_SOCK_LINK]));
+		if (cmd == QKTLS_CMD_SOCK_REKEY_NTF) {
+			printf(" dir %s", dir_name(tb[QKTLS_A_SOCK_DIRECTION]));
+			if (ref[0])
+				printf(" key-ref %s", ref);
+			printf(" result %s", err ? qk_errno_name(err < 0 ? -(int64_t)err : err, ebuf) : "ok");
+		}
+		if (tb[QKTLS_A_SOCK_STATS])
+			qk_counters_print(tb[QKTLS_A_SOCK_STATS], qk_sock_counters, " ");
+		else
+			putchar('\n');
+		return fflush(stdout) ? -EIO : 0;
+	}
+	o = json_object();
+	if (!o)
+		return -ENOMEM;
+	qk_json_set_str(o, "event", name);
+	qk_json_set_uint(o, "id", qk_attr_uint(tb[QKTLS_A_SOCK_ID]));
+	if (tb[QKTLS_A_SOCK_LINK])
+		qk_json_set_str(o, "link", nla_get_string(tb[QKTLS_A_SOCK_LINK]));
+	if (cmd == QKTLS_CMD_SOCK_REKEY_NTF) {
+		qk_json_set_str(o, "direction", dir_name(tb[QKTLS_A_SOCK_DIRECTION]));
+		if (ref[0])
+			qk_json_set_str(o, "key_ref", ref);
+		json_object_set_new(o, "error", json_integer(err));
+		if (err)
+			qk_json_set_str(o, "error_name",
+					qk_errno_name(err < 0 ? -(int64_t)err : err, ebuf));
+	}
+	if (tb[QKTLS_A_SOCK_STATS])
+		json_object_set_new(o, "stats",
+				    qk_counters_json(tb[QKTLS_A_SOCK_STATS],
+						     qk_sock_counters));
+	return print_compact(o);
+}
+
 static int print_event(uint8_t cmd, struct nlattr **tb)
 {
 	const char *name = event_name(cmd);
@@ -68,6 +158,8 @@ static int print_event(uint8_t cmd, struct nlattr **tb)
 		snprintf(unknown, sizeof(unknown), "event-%u", cmd);
 		name = unknown;
 	}
+	if (is_sock_event(cmd))
+		return print_sock_event(name, cmd, tb);
 	if (!qk_json) {
 		printf("%s %s id %llu", name, pool,
 		       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_ID]));
@@ -92,14 +184,7 @@ static int print_event(uint8_t cmd, struct nlattr **tb)
 		if (tb[event_fields[i].attr])
 			qk_json_set_uint(o, event_fields[i].json,
 					 qk_attr_uint(tb[event_fields[i].attr]));
-	/* One object per line, whatever -p says. */
-	if (json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 ||
-	    putchar('\n') == EOF || fflush(stdout)) {
-		json_decref(o);
-		return -EIO;
-	}
-	json_decref(o);
-	return 0;
+	return print_compact(o);
 }
 
 static int event_cb(struct nl_msg *msg, void *arg)
@@ -114,6 +199,8 @@ static int event_cb(struct nl_msg *msg, void *arg)
 	}
 	if (st->pool && (!tb[QKTLS_A_POOL_NAME] ||
 			 strcmp(nla_get_string(tb[QKTLS_A_POOL_NAME]), st->pool)))
+		return NL_OK;
+	if (st->sock && qk_attr_uint(tb[QKTLS_A_SOCK_ID]) != st->sock)
 		return NL_OK;
 	if (print_event(gh->cmd, tb)) {
 		qk_err("monitor: cannot write the output");
@@ -132,16 +219,30 @@ int do_monitor(int argc, char **argv)
 	int i, grp, ret = EXIT_FAILURE;
 
 	for (i = 0; i < argc; i += 2) {
-		if (qk_is_help(argv[i])) {
+		const char *kw = argv[i];
+		bool twice;
+
+		if (qk_is_help(kw)) {
 			usage_monitor(stdout);
 			return 0;
 		}
-		if (strcmp(argv[i], "pool") && strcmp(argv[i], "count"))
-			return qk_usage_err("monitor", "monitor: unknown argument \"%s\"", argv[i]);
+		if (!strcmp(kw, "pool"))
+			twice = st.pool;
+		else if (!strcmp(kw, "sock"))
+			twice = st.sock;
+		else if (!strcmp(kw, "count"))
+			twice = st.count;
+		else
+			return qk_usage_err("monitor", "monitor: unknown argument \"%s\"", kw);
+		if (twice)
+			return qk_usage_err("monitor", "monitor: \"%s\" given twice", kw);
 		if (i + 1 == argc)
-			return qk_usage_err("monitor", "monitor: \"%s\" needs a value", argv[i]);
-		if (!strcmp(argv[i], "pool")) {
+			return qk_usage_err("monitor", "monitor: \"%s\" needs a value", kw);
+		if (!strcmp(kw, "pool")) {
 			st.pool = argv[i + 1];
+		} else if (!strcmp(kw, "sock")) {
+			if (qk_parse_sock_id("monitor", argv[i + 1], &st.sock))
+				return QK_EXIT_USAGE;
 		} else {
 			if (qk_parse_u64("count", argv[i + 1], &st.count))
 				return QK_EXIT_USAGE;
@@ -149,6 +250,8 @@ int do_monitor(int argc, char **argv)
 				return qk_usage_err("monitor", "monitor: count must be at least 1");
 		}
 	}
+	if (st.pool && st.sock)
+		return qk_usage_err("monitor", "monitor: \"pool\" and \"sock\" exclude each other (socket events name no pool)");
 	if (qk_nl_open(&nl))
 		return EXIT_FAILURE;
 	grp = genl_ctrl_resolve_grp(nl.sk, QKTLS_GENL_NAME, QKTLS_MCGRP_EVENTS);

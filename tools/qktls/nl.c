@@ -29,14 +29,18 @@ struct nla_policy qk_policy[QKTLS_A_MAX + 1] = {
 	[QKTLS_A_POOL_PEER] = { .type = NLA_STRING },
 	[QKTLS_A_POOL_STATS] = { .type = NLA_NESTED },
 	[QKTLS_A_KEY] = { .type = NLA_NESTED },
+	[QKTLS_A_SOCK_LINK] = { .type = NLA_STRING },
+	[QKTLS_A_SOCK_TX_POOL] = { .type = NLA_STRING },
+	[QKTLS_A_SOCK_RX_POOL] = { .type = NLA_STRING },
+	[QKTLS_A_SOCK_KEY_REF] = { .minlen = QKTLS_KEY_ID_LEN,
+				   .maxlen = QKTLS_KEY_ID_LEN },
+	[QKTLS_A_SOCK_STATS] = { .type = NLA_NESTED },
 };
 
 struct nla_policy qk_key_policy[QKTLS_KEY_A_MAX + 1] = {
 	[QKTLS_KEY_A_ID] = { .minlen = QKTLS_KEY_ID_LEN,
 			     .maxlen = QKTLS_KEY_ID_LEN },
 };
-
-struct nla_policy qk_stats_policy[QKTLS_STATS_A_MAX + 1];
 
 uint64_t qk_attr_uint(const struct nlattr *a)
 {

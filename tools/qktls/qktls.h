@@ -4,7 +4,7 @@
  *
  * Shared declarations: global options, the netlink layer (nl.c), argument
  * and number parsing (parse.c), output helpers (json.c) and the command
- * entry points (pool.c, key.c, stats.c, monitor.c).
+ * entry points (pool.c, key.c, stats.c, sock.c, monitor.c).
  */
 #ifndef QKTLS_TOOL_H
 #define QKTLS_TOOL_H
@@ -30,6 +30,7 @@
 /* Global options (main.c). */
 extern bool qk_json;		/* -j: JSON output */
 extern bool qk_pretty;		/* -p: indented JSON / more detail */
+extern bool qk_stats;		/* -s: every counter in tables */
 
 /* ---- netlink (nl.c) ---- */
 
@@ -71,7 +72,6 @@ int qk_parse_reply(struct nl_msg *msg, struct nlattr **tb);
 
 extern struct nla_policy qk_policy[QKTLS_A_MAX + 1];
 extern struct nla_policy qk_key_policy[QKTLS_KEY_A_MAX + 1];
-extern struct nla_policy qk_stats_policy[QKTLS_STATS_A_MAX + 1];
 
 uint64_t qk_attr_uint(const struct nlattr *a);
 
@@ -91,6 +91,18 @@ bool qk_is_help(const char *s);
 int qk_json_print(json_t *v);
 void qk_json_set_uint(json_t *obj, const char *key, uint64_t v);
 void qk_json_set_str(json_t *obj, const char *key, const char *v);
+/* A counter of a nested counters attribute; lists end with { 0 }. */
+struct qk_counter {
+	int attr;
+	const char *json;	/* JSON name */
+	const char *text;	/* name in text output */
+};
+
+int qk_parse_counters(const struct nlattr *nest, int max, struct nlattr **tb);
+json_t *qk_counters_json(const struct nlattr *nest,
+			 const struct qk_counter *names);
+void qk_counters_print(const struct nlattr *nest,
+		       const struct qk_counter *names, const char *indent);
 json_t *qk_stats_json(const struct nlattr *nest);
 void qk_stats_print(const struct nlattr *nest, const char *indent);
 
@@ -125,11 +137,19 @@ int do_pool(int argc, char **argv);
 int do_key(int argc, char **argv);
 int do_stats(int argc, char **argv);
 int do_monitor(int argc, char **argv);
+int do_sock(int argc, char **argv);
 
 void usage_pool(FILE *f);
 void usage_key(FILE *f);
 void usage_stats(FILE *f);
 void usage_monitor(FILE *f);
+void usage_sock(FILE *f);
+
+/* Attached sockets (sock.c), shared with the monitor. */
+extern const struct qk_counter qk_sock_counters[];
+int qk_parse_sock_id(const char *what, const char *s, uint64_t *id);
+const char *qk_cipher_name(uint64_t suite, char buf[8]);
+const char *qk_errno_name(uint64_t err, char buf[24]);
 
 /* Pool details (pool.c), reused by key add --raw to learn the key length. */
 int qk_pool_key_len(struct qk_nl *nl, const char *pool, uint32_t *min,
