@@ -2,17 +2,22 @@
 /*
  * qktls-xfer: the demo's application.  It makes a TCP connection itself,
  * hands the socket to qktlsd with libqktls's qktls_handshake(), then moves a
- * stream of bytes one way through kTLS with plain write()/read(), and the
- * receiver checks it with SHA-256 (OpenSSL EVP) against the sender's.
+ * stream of bytes one way through kTLS with libqktls's stream helpers
+ * (qktls/stream.h: they rekey by the policy the agent attached the socket
+ * with, and follow the peer's key updates), and the receiver checks it with
+ * SHA-256 (OpenSSL EVP) against the sender's.
  *
  *   qktls-xfer server --agent SOCK --link L --addr ADDR --port PORT
  *   qktls-xfer client --agent SOCK --link L --addr ADDR --port PORT
- *                     [--bytes N] [--chunk N]
+ *                     [--bytes N] [--chunk N] [--no-rekey]
  *
  * The server listens on ADDR:PORT (PORT 0: any), prints "LISTEN ADDR PORT",
  * accepts one connection and receives; the client connects and sends N
  * bytes (default 1 GiB) in writes of --chunk bytes (default 1 MiB).  Sizes
- * take a K, M or G suffix (powers of 1024).
+ * take a K, M or G suffix (powers of 1024).  --no-rekey ignores the
+ * socket's rekey policy (QKTLS_STREAM_NO_POLICY), for a comparison.  If
+ * qktls.ko cannot tell whether the socket is attached (a module without
+ * socket attach), the program says so and uses plain read()/write().
  *
  * Stream: an 8-byte big-endian length, the data (random bytes from
  * RAND_bytes, each chunk stamped with its number so no two are alike), the
@@ -23,7 +28,10 @@
  * GROUP, SUITE, PEER, QKD, NOTE, ERROR), HANDSHAKE_MS (the time
  * qktls_handshake() took), then BYTES, SECONDS and MIBPS (from the first
  * data byte to the last, on each side), SHA256 (this side's digest),
- * PEER_SHA256 and VERIFY ok|MISMATCH.
+ * PEER_SHA256 and VERIFY ok|MISMATCH, and what the stream did: ATTACHED
+ * (yes, and the policy, or no and why), REKEYS (TX and RX rekeys, those
+ * with a QKD key, errors), KEYS_USED (QKD keys this socket took from the
+ * pools, as qktls.ko counts them, or - when not attached) and STREAM_ERROR.
  *
  * Exit status: 0 when the digests match; 1 on an I/O error; 2 for bad
  * usage; 3 when the hand-off or handshake failed; 4 on a digest mismatch.
@@ -47,6 +55,7 @@
 #include <openssl/rand.h>
 
 #include <qktls/handshake.h>
+#include <qktls/stream.h>
 
 #define DIGEST_LEN	32	/* SHA-256 */
 
@@ -65,39 +74,80 @@ static double now(void)
 static int io_error(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what,
-		err ? strerror(err) : "unexpected end of stream");
+		err ? qktls_strerror(err) : "unexpected end of stream");
 	return EXIT_IO;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+/*
+ * The connection: a libqktls stream over the kTLS socket, or the bare
+ * socket when qktls.ko cannot say whether it is attached.
+ */
+struct conn {
+	int fd;
+	struct qktls_stream *s;
+};
+
+static int write_all(struct conn *c, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t k = write(fd, p, len);
+		ssize_t k;
 
-		if (k < 0 && errno == EINTR)
+		if (c->s) {
+			k = qktls_stream_write(c->s, p, len);
+			if (k < 0 && k != -EINTR) {
+				fprintf(stderr, "%s: write: %s%s%s\n", prog,
+					qktls_strerror((int)k),
+					*qktls_stream_error(c->s, QKTLS_DIR_TX) ? ": " : "",
+					qktls_stream_error(c->s, QKTLS_DIR_TX));
+				return (int)-k;
+			}
+		} else {
+			k = write(c->fd, p, len);
+			if (k < 0)
+				k = -errno;
+		}
+		if (k == -EINTR)
 			continue;
 		if (k <= 0)
-			return k < 0 ? errno : EIO;
+			return k < 0 ? (int)-k : EIO;
 		p += k;
 		len -= k;
 	}
 	return 0;
 }
 
+/* Up to @len bytes: the number read, 0 at the end of the stream, or -errno. */
+static ssize_t read_some(struct conn *c, void *buf, size_t len)
+{
+	ssize_t k;
+
+	do {
+		if (c->s) {
+			k = qktls_stream_read(c->s, buf, len);
+		} else {
+			k = read(c->fd, buf, len);
+			if (k < 0)
+				k = -errno;
+		}
+	} while (k == -EINTR);
+	if (k < 0 && c->s && *qktls_stream_error(c->s, QKTLS_DIR_RX))
+		fprintf(stderr, "%s: read: %s\n", prog,
+			qktls_stream_error(c->s, QKTLS_DIR_RX));
+	return k;
+}
+
 /* Read exactly @len bytes; 0, an errno, or -1 at end of stream. */
-static int read_all(int fd, void *buf, size_t len)
+static int read_all(struct conn *c, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t k = read(fd, p, len);
+		ssize_t k = read_some(c, p, len);
 
-		if (k < 0 && errno == EINTR)
-			continue;
 		if (k < 0)
-			return errno;
+			return (int)-k;
 		if (k == 0)
 			return -1;
 		p += k;
@@ -107,21 +157,52 @@ static int read_all(int fd, void *buf, size_t len)
 }
 
 /* Send close_notify and read the peer's. */
-static int close_notify(int fd)
+static int close_notify(struct conn *c)
 {
 	uint8_t buf[64], type = 0;
 	ssize_t k;
 	int ret;
 
-	ret = qktls_send_close_notify(fd);
+	ret = c->s ? qktls_stream_close_notify(c->s) : qktls_send_close_notify(c->fd);
 	if (ret)
 		return io_error("sending close_notify", -ret);
-	k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
+	if (c->s) {
+		k = read_some(c, buf, sizeof(buf));
+		if (!k)
+			return 0;
+		fprintf(stderr, "%s: expected the peer's close_notify, got %zd\n", prog, k);
+		return EXIT_IO;
+	}
+	k = qktls_recv_record(c->fd, buf, sizeof(buf), &type, 0);
 	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0)
 		return 0;
 	fprintf(stderr, "%s: expected the peer's close_notify, got %zd bytes of record type %u\n",
 		prog, k, type);
 	return EXIT_IO;
+}
+
+/* What the stream and the module did: rekeys and QKD keys. */
+static void report_rekeys(struct conn *c)
+{
+	struct qktls_stream_stats st;
+	struct qktls_sock_info info;
+
+	if (!c->s || !qktls_stream_attached(c->s, NULL)) {
+		printf("REKEYS tx 0 tx_qkd 0 rx 0 rx_qkd 0 errors 0\nKEYS_USED -\n");
+		fflush(stdout);
+		return;
+	}
+	qktls_stream_stats(c->s, &st);
+	printf("REKEYS tx %llu tx_qkd %llu rx %llu rx_qkd %llu errors %llu\n",
+	       (unsigned long long)st.tx_rekeys, (unsigned long long)st.tx_qkd_rekeys,
+	       (unsigned long long)st.rx_rekeys, (unsigned long long)st.rx_qkd_rekeys,
+	       (unsigned long long)st.rekey_errors);
+	if (!qktls_stream_sock_info(c->s, &info))
+		printf("KEYS_USED %llu\n", (unsigned long long)info.stats.keys_used);
+	else
+		printf("KEYS_USED -\n");
+	printf("STREAM_ERROR %s\n", qktls_stream_error(c->s, QKTLS_DIR_TX));
+	fflush(stdout);
 }
 
 static void hex(const uint8_t *d, size_t n, char *out)
@@ -143,7 +224,7 @@ static void report(size_t bytes, double secs, const uint8_t *mine,
 	fflush(stdout);
 }
 
-static int send_stream(int fd, size_t bytes, size_t chunk)
+static int send_stream(struct conn *c, size_t bytes, size_t chunk)
 {
 	uint8_t mine[DIGEST_LEN], peer[DIGEST_LEN];
 	uint64_t hdr = htobe64(bytes), n = 0;
@@ -158,7 +239,7 @@ static int send_stream(int fd, size_t bytes, size_t chunk)
 		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
 		goto out;
 	}
-	err = write_all(fd, &hdr, sizeof(hdr));
+	err = write_all(c, &hdr, sizeof(hdr));
 	if (err) {
 		ret = io_error("write", err);
 		goto out;
@@ -173,10 +254,10 @@ static int send_stream(int fd, size_t bytes, size_t chunk)
 			fprintf(stderr, "%s: SHA-256 failed\n", prog);
 			goto out;
 		}
-		err = write_all(fd, buf, len);
+		err = write_all(c, buf, len);
 		if (err) {
 			fprintf(stderr, "%s: write after %zu of %zu bytes: %s\n",
-				prog, off, bytes, strerror(err));
+				prog, off, bytes, qktls_strerror(err));
 			goto out;
 		}
 		off += len;
@@ -185,19 +266,20 @@ static int send_stream(int fd, size_t bytes, size_t chunk)
 		fprintf(stderr, "%s: SHA-256 failed\n", prog);
 		goto out;
 	}
-	err = write_all(fd, mine, sizeof(mine));
+	err = write_all(c, mine, sizeof(mine));
 	if (err) {
 		ret = io_error("write", err);
 		goto out;
 	}
-	err = read_all(fd, peer, sizeof(peer));
+	err = read_all(c, peer, sizeof(peer));
 	t1 = now();
 	if (err) {
 		ret = io_error("reading the receiver's SHA-256", err > 0 ? err : 0);
 		goto out;
 	}
 	report(bytes, t1 - t0, mine, peer);
-	ret = close_notify(fd);
+	report_rekeys(c);
+	ret = close_notify(c);
 	if (!ret && memcmp(mine, peer, DIGEST_LEN))
 		ret = EXIT_MISMATCH;
 out:
@@ -206,7 +288,7 @@ out:
 	return ret;
 }
 
-static int recv_stream(int fd, size_t chunk)
+static int recv_stream(struct conn *c, size_t chunk)
 {
 	uint8_t mine[DIGEST_LEN], peer[DIGEST_LEN];
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -220,7 +302,7 @@ static int recv_stream(int fd, size_t chunk)
 		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
 		goto out;
 	}
-	err = read_all(fd, &hdr, sizeof(hdr));
+	err = read_all(c, &hdr, sizeof(hdr));
 	if (err) {
 		ret = io_error("reading the stream's length", err > 0 ? err : 0);
 		goto out;
@@ -228,13 +310,11 @@ static int recv_stream(int fd, size_t chunk)
 	bytes = be64toh(hdr);
 	while (off < bytes) {
 		size_t want = bytes - off < chunk ? bytes - off : chunk;
-		ssize_t k = read(fd, buf, want);
+		ssize_t k = read_some(c, buf, want);
 
-		if (k < 0 && errno == EINTR)
-			continue;
 		if (k <= 0) {
 			fprintf(stderr, "%s: read after %zu of %zu bytes: %s\n", prog,
-				off, bytes, k ? strerror(errno) : "end of stream");
+				off, bytes, k ? qktls_strerror((int)k) : "end of stream");
 			goto out;
 		}
 		if (!off)
@@ -250,18 +330,19 @@ static int recv_stream(int fd, size_t chunk)
 		fprintf(stderr, "%s: SHA-256 failed\n", prog);
 		goto out;
 	}
-	err = read_all(fd, peer, sizeof(peer));
+	err = read_all(c, peer, sizeof(peer));
 	if (err) {
 		ret = io_error("reading the sender's SHA-256", err > 0 ? err : 0);
 		goto out;
 	}
-	err = write_all(fd, mine, sizeof(mine));
+	err = write_all(c, mine, sizeof(mine));
 	if (err) {
 		ret = io_error("write", err);
 		goto out;
 	}
 	report(bytes, t1 - t0, mine, peer);
-	ret = close_notify(fd);
+	report_rekeys(c);
+	ret = close_notify(c);
 	if (!ret && memcmp(mine, peer, DIGEST_LEN))
 		ret = EXIT_MISMATCH;
 out:
@@ -340,7 +421,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: %s server --agent SOCK --link L --addr ADDR --port PORT [--chunk N]\n"
-		"       %s client --agent SOCK --link L --addr ADDR --port PORT [--bytes N] [--chunk N]\n",
+		"       %s client --agent SOCK --link L --addr ADDR --port PORT [--bytes N] [--chunk N]\n"
+		"                 [--no-rekey]\n",
 		prog, prog);
 }
 
@@ -353,12 +435,16 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "chunk", required_argument, NULL, 'c' },
+		{ "no-rekey", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *agent = NULL, *link = NULL, *addr = NULL, *port = NULL;
 	size_t bytes = (size_t)1 << 30, chunk = (size_t)1 << 20;
+	unsigned int sflags = 0;
+	struct qktls_sock_info info;
 	struct qktls_result r;
+	struct conn c = { .fd = -1 };
 	double t0, t1;
 	bool server;
 	int o, fd, ret;
@@ -382,6 +468,7 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'n': sflags |= QKTLS_STREAM_NO_POLICY; break;
 		case 'h': usage(); return 0;
 		default: usage(); return EXIT_USAGE;
 		}
@@ -420,7 +507,27 @@ int main(int argc, char **argv)
 		close(fd);
 		return EXIT_HANDSHAKE;
 	}
-	ret = server ? recv_stream(fd, chunk) : send_stream(fd, bytes, chunk);
+
+	c.fd = fd;
+	ret = qktls_stream_open(fd, sflags, &c.s);
+	if (ret) {
+		printf("ATTACHED no: cannot ask qktls.ko about the socket (%s): plain kTLS, no rekey\n",
+		       qktls_strerror(ret));
+		c.s = NULL;
+	} else if (qktls_stream_attached(c.s, &info)) {
+		printf("ATTACHED yes: tx pool %s, rx pool %s, QKD key update %s, "
+		       "rekey every %llu bytes%s\n", *info.tx_pool ? info.tx_pool : "-",
+		       *info.rx_pool ? info.rx_pool : "-",
+		       info.qkd_update ? "negotiated" : "not negotiated",
+		       (unsigned long long)info.rekey_bytes,
+		       sflags & QKTLS_STREAM_NO_POLICY ? " (ignored: --no-rekey)" : "");
+	} else {
+		printf("ATTACHED no: the agent did not attach the socket to qktls.ko "
+		       "(plain kTLS, no rekey)\n");
+	}
+	fflush(stdout);
+	ret = server ? recv_stream(&c, chunk) : send_stream(&c, bytes, chunk);
+	qktls_stream_close(c.s);
 	close(fd);
 	return ret;
 }
