@@ -42,14 +42,18 @@ extern "C" {
 #endif
 
 /*
- * Flags of qktls_sock_rekey_tx(); the same values as <linux/qktls.h>
- * (identical definitions, so both headers may be included).
+ * Flags of qktls_sock_rekey_tx(): QKTLS_REKEY_QKD and
+ * QKTLS_REKEY_REQUEST_UPDATE of <linux/qktls.h>, defined here with the same
+ * values where that header is not installed.
  */
-#ifndef QKTLS_REKEY_QKD
-#define QKTLS_REKEY_QKD			(1U << 0)
+#if defined(__has_include)
+#if __has_include(<linux/qktls.h>)
+#include <linux/qktls.h>
 #endif
-#ifndef QKTLS_REKEY_REQUEST_UPDATE
-#define QKTLS_REKEY_REQUEST_UPDATE	(1U << 1)
+#endif
+#ifndef QKTLS_REKEY_QKD
+#define QKTLS_REKEY_QKD			0x1U
+#define QKTLS_REKEY_REQUEST_UPDATE	0x2U
 #endif
 
 #define QKTLS_SOCK_NAME_MAX	64	/* link and pool names, with the NUL */
