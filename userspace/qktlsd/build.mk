@@ -5,7 +5,7 @@
 
 QKTLSD_SRCS := $(wildcard userspace/qktlsd/*.c)
 QKTLSD_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd/%.o,$(QKTLSD_SRCS))
-QKTLSD_PKGS := libconfig libssl libcrypto
+QKTLSD_PKGS := libconfig libssl libcrypto libnl-genl-3.0
 QKTLSD_HDRS := userspace/qktlsd/qktlsd.h userspace/include/qktls/handshake.h \
 	       userspace/include/qktls/provider.h userspace/include/qktls/ktls.h
 
@@ -22,9 +22,10 @@ PROGRAMS += $(BUILD)/bin/qktlsd
 
 # The application the agent's VM tests hand sockets over with (libqktls).
 QKTLSD_APP := $(BUILD)/tests/helpers/qktlsd_app
-$(QKTLSD_APP): tests/helpers/qktlsd_app.c $(LIBQKTLS) userspace/include/qktls/handshake.h
+$(QKTLSD_APP): tests/helpers/qktlsd_app.c $(LIBQKTLS) userspace/include/qktls/handshake.h \
+	       userspace/include/qktls/stream.h userspace/include/qktls/sock.h
 	@mkdir -p $(@D)
-	$(CC) $(QK_CFLAGS) $(CFLAGS) -o $@ $< $(LIBQKTLS) -lpthread
+	$(CC) $(QK_CFLAGS) $(CFLAGS) -o $@ $< $(LIBQKTLS) $(LIBQKTLS_LIBS) -lpthread
 KERNEL_TESTS += $(QKTLSD_APP)
 
 # --- installation ----------------------------------------------------------
@@ -47,7 +48,9 @@ install-qktlsd: $(BUILD)/bin/qktlsd $(LIBQKTLS) $(LIBQKTLS_PC)
 	install -d $(DESTDIR)$(PREFIX)/include/qktls
 	install -m 0644 userspace/include/qktls/error.h \
 		userspace/include/qktls/handshake.h userspace/include/qktls/keysched.h \
-		userspace/include/qktls/ktls.h userspace/include/qktls/qkd.h $(DESTDIR)$(PREFIX)/include/qktls/
+		userspace/include/qktls/ktls.h userspace/include/qktls/qkd.h \
+		userspace/include/qktls/sock.h userspace/include/qktls/stream.h \
+		$(DESTDIR)$(PREFIX)/include/qktls/
 	install -D -m 0644 Documentation/man/qktlsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/qktlsd.8
 	install -D -m 0644 Documentation/man/qktlsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/qktlsd.conf.5
 	install -D -m 0644 Documentation/man/libqktls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libqktls.3

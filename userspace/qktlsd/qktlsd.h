@@ -163,7 +163,13 @@ struct qd_hs {
 	/* Traffic secrets from the keylog callback; wiped after install. */
 	uint8_t cts[QD_SECRET_MAX], sts[QD_SECRET_MAX];
 	size_t cts_len, sts_len;
+	/* The QKD key update extension (keyupdate.c). */
+	bool ku_peer_offered;		/* server: the ClientHello offered it */
+	bool ku_negotiated;		/* both hellos carried it */
 };
+
+struct ssl_st;
+struct ssl_ctx_st;
 
 int qd_tls_global_init(void);
 /* Library context, provider and SSL_CTX for @l.  -1 with a log line on error. */
@@ -172,11 +178,27 @@ void qd_tls_link_free(struct qd_link *l);
 /* Handshake on @fd (connected TCP), install kTLS; fills @r. */
 void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 		      struct qktls_result *r);
+/* The handshake an SSL object runs (for OpenSSL callbacks), or NULL. */
+struct qd_hs *qd_tls_hs(const struct ssl_st *ssl);
+
+/* --- keyupdate.c: the QKD key update extension (key-update.rst) ----------- */
+/* This end wants the QKD key update on @l (key_update "qkd" and a pool). */
+bool qd_keyupdate_wanted(const struct qd_link *l);
+/* Register the extension on the link's SSL_CTX; -1 on error. */
+int qd_keyupdate_init(struct qd_link *l, struct ssl_ctx_st *ctx);
 
 /* --- install.c ------------------------------------------------------------ */
 /* Install both directions; 0 or a negative libqktls error. */
 int qd_ktls_install(int fd, enum qktls_role role, uint16_t suite,
 		    const uint8_t *cts, const uint8_t *sts, size_t len);
+/*
+ * Attach the kTLS socket of @hs to qktls.ko with both traffic secrets, the
+ * link's pools and rekey policy.  Without qktls.ko the socket stays
+ * unattached (logged once) unless the link's rekey policy needs the module.
+ * 0 (@attached says which) or a negative error with @r->error set.
+ */
+int qd_sock_attach(struct qd_link *l, struct qd_hs *hs, uint16_t suite,
+		   struct qktls_result *r, bool *attached);
 const char *qd_strerror(int err);
 
 #endif /* QKTLSD_H */

@@ -39,6 +39,11 @@ struct qd_tls {
 
 static int hs_index = -1;
 
+struct qd_hs *qd_tls_hs(const SSL *ssl)
+{
+	return hs_index < 0 ? NULL : SSL_get_ex_data(ssl, hs_index);
+}
+
 int qd_tls_global_init(void)
 {
 	hs_index = SSL_get_ex_new_index(0, "qktlsd handshake", NULL, NULL, NULL);
@@ -130,6 +135,8 @@ int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l)
 	SSL_CTX_set_read_ahead(ctx, 0);
 	SSL_CTX_set_mode(ctx, SSL_MODE_AUTO_RETRY);
 	SSL_CTX_set_keylog_callback(ctx, keylog);
+	if (qd_keyupdate_init(l, ctx))
+		goto fail;
 	if (SSL_CTX_use_certificate_chain_file(ctx, l->certificate) != 1) {
 		log_ssl_errors(l->name, "cannot load the certificate");
 		goto fail_quiet;
@@ -259,6 +266,7 @@ static int attempt(struct qd_config *cfg, struct qd_link *l, struct qd_hs *hs,
 		return 0;
 	}
 	hs->qkd_ref_set = hs->qkd_discarded = false;
+	hs->ku_peer_offered = hs->ku_negotiated = false;
 	qd_keys_set_current(hs);
 	for (;;) {
 		struct pollfd pfd = { .fd = hs->fd };
@@ -336,6 +344,7 @@ static void finish(struct qd_link *l, struct qd_hs *hs, SSL *ssl,
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
 	const char *group = SSL_get0_group_name(ssl);
 	X509 *peer = SSL_get0_peer_certificate(ssl);
+	bool attached = false;
 	int ret;
 
 	snprintf(r->group, sizeof(r->group), "%s", group ? group : "?");
@@ -386,6 +395,15 @@ static void finish(struct qd_link *l, struct qd_hs *hs, SSL *ssl,
 		r->status = -EIO;
 		return;
 	}
+	if (hs->ku_negotiated)
+		r->flags |= QKTLS_RESULT_QKD_UPDATE;
+	ret = qd_sock_attach(l, hs, r->suite, r, &attached);
+	if (ret) {
+		r->status = -EIO;
+		return;
+	}
+	if (attached)
+		r->flags |= QKTLS_RESULT_ATTACHED;
 	r->status = 0;
 }
 
@@ -463,9 +481,12 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 	if (r->status)
 		qd_log(LOG_WARNING, "link %s: handshake failed: %s", l->name, r->error);
 	else
-		qd_log(LOG_INFO, "link %s: %s, %s, peer %s, %s%s%s", l->name, r->group,
-		       r->suite_name, r->peer_subject,
+		qd_log(LOG_INFO, "link %s: %s, %s, peer %s, %s%s%s; key update %s, "
+		       "%s", l->name, r->group, r->suite_name, r->peer_subject,
 		       r->qkd_used ? "QKD key " : "no QKD: ",
 		       r->qkd_used ? r->qkd_ref : r->qkd_note,
-		       fallback ? " [fallback counted]" : "");
+		       fallback ? " [fallback counted]" : "",
+		       r->flags & QKTLS_RESULT_QKD_UPDATE ? "qkd" : "standard",
+		       r->flags & QKTLS_RESULT_ATTACHED ? "attached to qktls.ko" :
+		       "not attached");
 }

@@ -50,6 +50,7 @@ enum qktls_role {
  *                (no agent), -EIO (kTLS install failed)
  * @qkd_used:     1 if a QKD key went into the handshake secret
  * @suite:        IANA value of the cipher suite (e.g. 0x1302)
+ * @flags:        QKTLS_RESULT_* bits (0 from agents before they existed)
  * @group:        negotiated group, e.g. "qktls-X25519MLKEM768"
  * @suite_name:   e.g. "TLS_AES_256_GCM_SHA384"
  * @peer_subject: subject of the peer's certificate (RFC 2253)
@@ -64,7 +65,7 @@ struct qktls_result {
 	int32_t status;
 	uint32_t qkd_used;
 	uint16_t suite;
-	uint16_t reserved;
+	uint16_t flags;
 	char group[64];
 	char suite_name[48];
 	char peer_subject[256];
@@ -72,6 +73,10 @@ struct qktls_result {
 	char qkd_note[159];
 	char error[256];
 };
+
+/* struct qktls_result flags. */
+#define QKTLS_RESULT_QKD_UPDATE	(1U << 0) /* QKD key update negotiated */
+#define QKTLS_RESULT_ATTACHED	(1U << 1) /* socket attached to qktls.ko */
 
 /* Request datagram; exactly one SCM_RIGHTS descriptor rides with it. */
 struct qktls_agent_request {
