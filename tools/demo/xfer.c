@@ -26,7 +26,8 @@
  *
  * Output, one "KEY value" line each: the handshake's outcome (STATUS,
  * GROUP, SUITE, PEER, QKD, NOTE, ERROR), HANDSHAKE_MS (the time
- * qktls_handshake() took), then BYTES, SECONDS and MIBPS (from the first
+ * qktls_handshake() took), QKD_UPDATE (yes if the QKD key update was
+ * negotiated), then BYTES, SECONDS and MIBPS (from the first
  * data byte to the last, on each side), SHA256 (this side's digest),
  * PEER_SHA256 and VERIFY ok|MISMATCH, and what the stream did: ATTACHED
  * (yes, and the policy, or no and why), REKEYS (TX and RX rekeys, those
@@ -499,9 +500,9 @@ int main(int argc, char **argv)
 				 QKTLS_ROLE_CLIENT, &r);
 	t1 = now();
 	printf("STATUS %d\nGROUP %s\nSUITE %s\nPEER %s\nQKD %s\nNOTE %s\nERROR %s\n"
-	       "HANDSHAKE_MS %.1f\n", r.status, r.group, r.suite_name,
+	       "HANDSHAKE_MS %.1f\nQKD_UPDATE %s\n", r.status, r.group, r.suite_name,
 	       r.peer_subject, r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error,
-	       (t1 - t0) * 1000);
+	       (t1 - t0) * 1000, r.flags & QKTLS_RESULT_QKD_UPDATE ? "yes" : "no");
 	fflush(stdout);
 	if (ret) {
 		close(fd);
