@@ -25,7 +25,13 @@
 
 #include "qktlsd.h"
 
+/*
+ * The configuration in force.  A hand-off takes a reference for its whole
+ * life, so a reload (SIGHUP) never pulls a link from under a handshake in
+ * flight; the old configuration goes with its last hand-off.
+ */
 static struct qd_config *cfg;
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t active_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int active;
@@ -106,7 +112,33 @@ static int check_socket(const struct qd_link *l, int fd, struct qktls_result *r)
 	return -EACCES;
 }
 
-static void serve(int ufd)
+static void links_free(struct qd_config *c);
+
+static struct qd_config *cfg_get(void)
+{
+	struct qd_config *c;
+
+	pthread_mutex_lock(&cfg_lock);
+	c = cfg;
+	c->refs++;
+	pthread_mutex_unlock(&cfg_lock);
+	return c;
+}
+
+static void cfg_put(struct qd_config *c)
+{
+	bool last;
+
+	pthread_mutex_lock(&cfg_lock);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&cfg_lock);
+	if (last) {
+		links_free(c);
+		qd_config_free(c);
+	}
+}
+
+static void serve(struct qd_config *cfg, int ufd)
 {
 	struct qktls_agent_request req;
 	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
@@ -215,8 +247,10 @@ out:
 static void *worker(void *arg)
 {
 	struct job *j = arg;
+	struct qd_config *c = cfg_get();
 
-	serve(j->ufd);
+	serve(c, j->ufd);
+	cfg_put(c);
 	close(j->ufd);
 	free(j);
 	pthread_mutex_lock(&active_lock);
@@ -336,12 +370,33 @@ static void usage(FILE *f)
 		"  -h, --help          this text\n", QKTLSD_CONF_DEFAULT);
 }
 
-static void setup_links_free(void)
+/* The runtime of @c's links that a newer configuration did not take over. */
+static void links_free(struct qd_config *c)
 {
-	for (int i = 0; i < cfg->n_links; i++) {
-		qd_tls_link_free(&cfg->links[i]);
-		qd_keys_close(&cfg->links[i]);
+	for (int i = 0; i < c->n_links; i++) {
+		struct qd_link *l = &c->links[i];
+
+		if (l->runtime_moved)
+			continue;
+		qd_feed_stop(l);
+		qd_tls_link_free(l);
+		if (!l->keys_moved)
+			qd_keys_close(l);
 	}
+}
+
+static int setup_link(struct qd_config *c, struct qd_link *l)
+{
+	if ((!l->keys && qd_keys_open(l)) || qd_tls_link_init(c, l))
+		return -1;
+	if (l->policy != QD_POLICY_OFF && !l->key_file && !l->has_kme)
+		qd_log(LOG_WARNING, "link %s: QKD policy %s but no QKD key "
+		       "source (qkd.key_file or qkd.kme): %s", l->name,
+		       qd_policy_name(l->policy),
+		       l->policy == QD_POLICY_REQUIRED ?
+		       "every handshake will be refused" :
+		       "every handshake falls back to X25519MLKEM768");
+	return 0;
 }
 
 static int setup_links(void)
@@ -349,17 +404,119 @@ static int setup_links(void)
 	for (int i = 0; i < cfg->n_links; i++) {
 		struct qd_link *l = &cfg->links[i];
 
-		if (qd_keys_open(l) || qd_tls_link_init(cfg, l))
+		if (setup_link(cfg, l))
 			return -1;
-		if (l->policy != QD_POLICY_OFF && !l->key_file && !l->has_kme)
-			qd_log(LOG_WARNING, "link %s: QKD policy %s but no QKD key "
-			       "source (qkd.key_file or qkd.kme): %s", l->name,
-			       qd_policy_name(l->policy),
-			       l->policy == QD_POLICY_REQUIRED ?
-			       "every handshake will be refused" :
-			       "every handshake falls back to X25519MLKEM768");
 	}
 	return 0;
+}
+
+static void setup_links_free(void)
+{
+	links_free(cfg);
+}
+
+static int start_feeders(struct qd_config *c)
+{
+	int ret = 0;
+
+	if (qd_feed_global_start(c))
+		ret = -1;
+	for (int i = 0; i < c->n_links; i++)
+		if (!c->links[i].feed && !c->links[i].runtime_moved &&
+		    qd_feed_start(c, &c->links[i]))
+			ret = -1;
+	return ret;
+}
+
+/*
+ * SIGHUP: load the file again.  A file with errors is refused (its
+ * messages logged) and the running configuration kept.  A link whose
+ * settings did not change keeps its TLS context, key store and feeder;
+ * a changed or new link gets new ones (a changed link keeps its key
+ * store if its key_file did not change, so no key is read twice);
+ * hand-offs already running finish on the link they started with.
+ */
+static void reload(const char *path)
+{
+	struct qd_config *n = qd_config_load(path), *old;
+	int i, failed = -1;
+
+	if (!n) {
+		qd_log(LOG_ERR, "SIGHUP: %s has errors: keeping the running "
+		       "configuration", path);
+		return;
+	}
+	old = cfg;
+	if (strcmp(n->socket_path, old->socket_path) ||
+	    n->socket_mode != old->socket_mode)
+		qd_log(LOG_WARNING, "SIGHUP: socket and socket_mode changes take "
+		       "effect at the next start; still listening on %s",
+		       old->socket_path);
+	for (i = 0; i < n->n_links; i++) {
+		struct qd_link *nl = &n->links[i];
+		struct qd_link *ol = qd_config_link(old, nl->name);
+
+		if (ol && n->qkd_group_id == old->qkd_group_id && qd_link_same(ol, nl))
+			continue;	/* moved below */
+		if (ol && ol->key_file && nl->key_file &&
+		    !strcmp(ol->key_file, nl->key_file) && !ol->keys_moved)
+			nl->keys = ol->keys;	/* tentatively shared */
+		if (setup_link(n, nl)) {
+			failed = i;
+			break;
+		}
+	}
+	if (failed >= 0) {
+		for (i = 0; i <= failed; i++) {
+			struct qd_link *nl = &n->links[i];
+			struct qd_link *ol = qd_config_link(old, nl->name);
+
+			if (ol && nl->keys == ol->keys)
+				nl->keys = NULL;
+			if (ol && n->qkd_group_id == old->qkd_group_id &&
+			    qd_link_same(ol, nl))
+				continue;
+			qd_tls_link_free(nl);
+			qd_keys_close(nl);
+		}
+		qd_config_free(n);
+		qd_log(LOG_ERR, "SIGHUP: the links of %s cannot be set up: keeping "
+		       "the running configuration", path);
+		return;
+	}
+	/* Committed: move what stays, stop the feeders of what went or changed. */
+	for (i = 0; i < old->n_links; i++) {
+		struct qd_link *ol = &old->links[i];
+		struct qd_link *nl = qd_config_link(n, ol->name);
+
+		if (nl && n->qkd_group_id == old->qkd_group_id && qd_link_same(ol, nl)) {
+			nl->keys = ol->keys;
+			nl->tls = ol->tls;
+			nl->feed = ol->feed;
+			pthread_mutex_lock(&ol->lock);
+			nl->n_ok = ol->n_ok;
+			nl->n_failed = ol->n_failed;
+			nl->n_qkd = ol->n_qkd;
+			nl->n_fallback = ol->n_fallback;
+			nl->n_refused = ol->n_refused;
+			pthread_mutex_unlock(&ol->lock);
+			ol->runtime_moved = true;
+			continue;
+		}
+		if (nl && nl->keys && nl->keys == ol->keys)
+			ol->keys_moved = true;
+		qd_feed_stop(ol);
+	}
+	if (qd_sync_listen_update(n) || start_feeders(n))
+		qd_log(LOG_ERR, "SIGHUP: some feeders did not start (see above)");
+	pthread_mutex_lock(&cfg_lock);
+	cfg = n;
+	n->refs = 1;
+	pthread_mutex_unlock(&cfg_lock);
+	qd_log_setup(n->log_level, n->log_syslog);
+	qd_log(LOG_NOTICE, "SIGHUP: %s reloaded, %d link%s", path, n->n_links,
+	       n->n_links == 1 ? "" : "s");
+	cfg_put(old);
 }
 
 int main(int argc, char **argv)
@@ -375,6 +532,7 @@ int main(int argc, char **argv)
 	const char *path = QKTLSD_CONF_DEFAULT;
 	bool check = false, debug = false;
 	int ready_fd = -1, o, lfd, sfd, status = 0;
+	char *sock_path = NULL;
 	sigset_t mask;
 
 	while ((o = getopt_long(argc, argv, "c:tr:dh", opts, NULL)) != -1) {
@@ -422,6 +580,8 @@ int main(int argc, char **argv)
 	}
 	if (!debug)
 		qd_log_setup(cfg->log_level, cfg->log_syslog);
+	cfg->refs = 1;
+	sock_path = strdup(cfg->socket_path);
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -431,11 +591,14 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);	/* inherited by the workers */
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	lfd = open_socket(cfg->socket_path, cfg->socket_mode);
-	if (sfd < 0 || lfd < 0) {
+	if (sfd < 0 || lfd < 0 || !sock_path) {
 		setup_links_free();
 		qd_config_free(cfg);
+		free(sock_path);
 		return 1;
 	}
+	/* Feeders that cannot start are logged; the links still serve. */
+	start_feeders(cfg);
 	qd_log(LOG_NOTICE, "listening on %s, %d link%s", cfg->socket_path,
 	       cfg->n_links, cfg->n_links == 1 ? "" : "s");
 	if (ready_fd >= 0) {
@@ -464,15 +627,7 @@ int main(int argc, char **argv)
 			if (read(sfd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			if (si.ssi_signo == SIGHUP) {
-				/*
-				 * Reloading would read the QKD key files again
-				 * and hand out keys already used; until keys
-				 * come from the kernel pools, changes need a
-				 * restart.
-				 */
-				qd_log(LOG_WARNING, "SIGHUP: reloading the configuration "
-				       "is not supported yet (a key file must never be "
-				       "loaded twice); restart qktlsd to apply changes");
+				reload(path);
 				continue;
 			}
 			qd_log(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
@@ -488,7 +643,8 @@ int main(int argc, char **argv)
 		}
 	}
 	close(lfd);
-	unlink(cfg->socket_path);
+	unlink(sock_path);
+	free(sock_path);
 	/* Handshakes in progress end within handshake_timeout. */
 	pthread_mutex_lock(&active_lock);
 	while (active)
@@ -503,9 +659,20 @@ int main(int argc, char **argv)
 		       (unsigned long long)l->n_fallback,
 		       (unsigned long long)l->n_failed,
 		       (unsigned long long)l->n_refused);
+		if (l->keys) {
+			uint64_t waits, timeouts;
+
+			qd_keys_stats(l, &waits, &timeouts);
+			if (waits)
+				qd_log(LOG_NOTICE, "link %s: %llu handshakes found the "
+				       "key store empty, %llu of them got no key "
+				       "within qkd.wait_ms", l->name,
+				       (unsigned long long)waits,
+				       (unsigned long long)timeouts);
+		}
 	}
-	setup_links_free();
-	qd_config_free(cfg);
+	cfg_put(cfg);
+	qd_feed_global_stop();
 	close(sfd);
 	return status;
 }

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# qktlsd: the handshake agent (libconfig, OpenSSL, the qktls provider and
-# libqktls).
+# qktlsd: the handshake agent (libconfig, OpenSSL, libnl-genl-3, the qktls
+# provider, libqktls and the KME client libqktls-kme).
 
 QKTLSD_SRCS := $(wildcard userspace/qktlsd/*.c)
 QKTLSD_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd/%.o,$(QKTLSD_SRCS))
@@ -13,10 +13,10 @@ $(BUILD)/obj/qktlsd/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
 
-$(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS)
+$(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) \
-		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) -lpthread
+	$(CC) $(CFLAGS) -o $@ $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB) \
+		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 
 PROGRAMS += $(BUILD)/bin/qktlsd
 
@@ -73,8 +73,9 @@ $(BUILD)/obj/qktlsd-san/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
 
-$(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN)
+$(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN) $(KME_LIB_SAN)
 	@mkdir -p $(@D)
 	$(CC) $(SAN_FLAGS) $(CFLAGS) -o $@ $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) \
-		$(LIBQKTLS_SAN) $(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) -lpthread
+		$(LIBQKTLS_SAN) $(KME_LIB_SAN) \
+		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 UNIT_TESTS += $(QKTLSD_SAN)

@@ -770,3 +770,36 @@ void qd_link_pool_names(const struct qd_link *l, char *tx, char *rx)
 	snprintf(tx, QKTLS_POOL_NAME_MAX, "%s.%s", l->pool, client ? "c2s" : "s2c");
 	snprintf(rx, QKTLS_POOL_NAME_MAX, "%s.%s", l->pool, client ? "s2c" : "c2s");
 }
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
+{
+	return str_same(a->name, b->name) && a->role == b->role &&
+	       str_same(a->peer_name, b->peer_name) &&
+	       a->n_addrs == b->n_addrs &&
+	       !memcmp(a->addrs, b->addrs, sizeof(a->addrs[0]) * a->n_addrs) &&
+	       str_same(a->certificate, b->certificate) &&
+	       str_same(a->private_key, b->private_key) && str_same(a->ca, b->ca) &&
+	       a->mutual == b->mutual && str_same(a->ciphersuites, b->ciphersuites) &&
+	       a->x25519 == b->x25519 && a->n_uids == b->n_uids &&
+	       !memcmp(a->uids, b->uids, sizeof(a->uids[0]) * a->n_uids) &&
+	       a->n_gids == b->n_gids &&
+	       !memcmp(a->gids, b->gids, sizeof(a->gids[0]) * a->n_gids) &&
+	       a->policy == b->policy && str_same(a->key_file, b->key_file) &&
+	       str_same(a->pool, b->pool) && a->low_watermark == b->low_watermark &&
+	       a->high_watermark == b->high_watermark && a->key_size == b->key_size &&
+	       a->qkd_wait_ms == b->qkd_wait_ms && a->key_update == b->key_update &&
+	       a->rekey_bytes == b->rekey_bytes && a->rekey_seconds == b->rekey_seconds &&
+	       a->has_kme == b->has_kme && str_same(a->kme.url, b->kme.url) &&
+	       str_same(a->kme.sae_id, b->kme.sae_id) &&
+	       str_same(a->kme.peer_sae_id, b->kme.peer_sae_id) &&
+	       a->kme.master == b->kme.master &&
+	       str_same(a->kme.certificate, b->kme.certificate) &&
+	       str_same(a->kme.private_key, b->kme.private_key) &&
+	       str_same(a->kme.ca, b->kme.ca) && a->kme.timeout_ms == b->kme.timeout_ms &&
+	       str_same(a->kme.peer_agent, b->kme.peer_agent);
+}

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A link's QKD key source.  For now: the keys of the link's key_file
- * ("REFHEX KEYHEX" per line, the same file on both peers), loaded at start
- * into the provider's in-memory store.  The kernel pool (qktls.ko) becomes
- * the source once the module can hand a key to the agent; nothing here
- * ever invents a key.
+ * A link's handshake key store: the provider's in-memory store
+ * (qktls_memkeys), filled either once from the link's key_file
+ * ("REFHEX KEYHEX" per line, the same file on both peers; tests) or by the
+ * link's feeder (feed.c, sync.c) with the keys both agents agreed on.
+ * Nothing here ever invents a key.
  *
  * The callbacks given to the provider wrap the store's and note, for the
- * handshake running in the calling thread, which reference was used.
+ * handshake running in the calling thread, which reference was used.  A
+ * take that leaves fewer than the low watermark wakes the feeder; a client
+ * handshake that finds the store empty waits up to qkd.wait_ms for it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -23,10 +26,26 @@
 #include "qktlsd.h"
 
 struct qd_keys {
+	pthread_mutex_t lock;		/* mk and inner may be replaced */
+	pthread_cond_t added;		/* signalled when keys arrive */
 	struct qktls_memkeys *mk;
 	struct qktls_qkd_keys inner;	/* the store's callbacks */
 	struct qktls_qkd_keys outer;	/* ours, given to the provider */
+	char *name;
+	bool fed;			/* a feeder refills it */
+	unsigned int low, wait_ms;
+	size_t spent;			/* entries of mk no longer available */
+	void (*on_low)(void *arg);
+	void *on_low_arg;
+	uint64_t n_waits, n_wait_timeouts;
 };
+
+/* Lock held: wake the feeder if the store is below its low watermark. */
+static void check_low(struct qd_keys *k)
+{
+	if (k->on_low && qktls_memkeys_available(k->mk) < k->low)
+		k->on_low(k->on_low_arg);
+}
 
 static __thread struct qd_hs *current;
 
@@ -48,8 +67,15 @@ static int get_key(void *arg, uint8_t ref[QKTLS_QKD_REF_LEN], uint8_t *key,
 		   size_t *key_len)
 {
 	struct qd_keys *k = arg;
-	int ret = k->inner.get_key(k->inner.arg, ref, key, key_len);
+	int ret;
 
+	pthread_mutex_lock(&k->lock);
+	ret = k->inner.get_key(k->inner.arg, ref, key, key_len);
+	if (ret == QKTLS_QKD_OK) {
+		k->spent++;
+		check_low(k);
+	}
+	pthread_mutex_unlock(&k->lock);
 	if (ret == QKTLS_QKD_OK)
 		note(ref);
 	return ret;
@@ -59,8 +85,15 @@ static int take_key(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN],
 		    uint8_t *key, size_t *key_len)
 {
 	struct qd_keys *k = arg;
-	int ret = k->inner.take_key(k->inner.arg, ref, key, key_len);
+	int ret;
 
+	pthread_mutex_lock(&k->lock);
+	ret = k->inner.take_key(k->inner.arg, ref, key, key_len);
+	if (ret == QKTLS_QKD_OK) {
+		k->spent++;
+		check_low(k);
+	}
+	pthread_mutex_unlock(&k->lock);
 	if (ret == QKTLS_QKD_OK)
 		note(ref);
 	return ret;
@@ -70,8 +103,10 @@ static void discard_key(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN])
 {
 	struct qd_keys *k = arg;
 
+	pthread_mutex_lock(&k->lock);
 	if (k->inner.discard_key)
 		k->inner.discard_key(k->inner.arg, ref);
+	pthread_mutex_unlock(&k->lock);
 	if (current && current->qkd_ref_set &&
 	    !memcmp(current->qkd_ref, ref, QKTLS_QKD_REF_LEN))
 		current->qkd_discarded = true;
@@ -142,11 +177,19 @@ int qd_keys_open(struct qd_link *l)
 
 	if (!k)
 		return -1;
+	k->name = strdup(l->name);
 	k->mk = qktls_memkeys_new(l->name);
-	if (!k->mk) {
+	if (!k->name || !k->mk) {
+		qktls_memkeys_free(k->mk);
+		free(k->name);
 		free(k);
 		return -1;
 	}
+	pthread_mutex_init(&k->lock, NULL);
+	qd_cond_init_monotonic(&k->added);
+	k->fed = l->has_kme;
+	k->low = l->low_watermark;
+	k->wait_ms = l->qkd_wait_ms;
 	qktls_memkeys_bind(k->mk, &k->inner);
 	k->outer = (struct qktls_qkd_keys){
 		.arg = k, .link = l->name, .get_key = get_key,
@@ -162,16 +205,149 @@ int qd_keys_open(struct qd_link *l)
 
 void qd_keys_close(struct qd_link *l)
 {
-	if (!l->keys)
+	struct qd_keys *k = l->keys;
+
+	if (!k)
 		return;
-	qktls_memkeys_free(l->keys->mk);
-	free(l->keys);
+	qktls_memkeys_free(k->mk);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->added);
+	free(k->name);
+	free(k);
 	l->keys = NULL;
+}
+
+bool qd_keys_source(const struct qd_link *l)
+{
+	return l->key_file || l->has_kme;
+}
+
+size_t qd_keys_count(struct qd_link *l)
+{
+	struct qd_keys *k = l->keys;
+	size_t n;
+
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	n = qktls_memkeys_available(k->mk);
+	pthread_mutex_unlock(&k->lock);
+	return n;
 }
 
 size_t qd_keys_available(struct qd_link *l)
 {
-	return l->keys ? qktls_memkeys_available(l->keys->mk) : 0;
+	struct qd_keys *k = l->keys;
+	struct timespec until;
+	size_t n;
+	int ret = 0;
+
+	if (!k)
+		return 0;
+	pthread_mutex_lock(&k->lock);
+	n = qktls_memkeys_available(k->mk);
+	if (!n && k->fed && k->wait_ms) {
+		k->n_waits++;
+		if (k->on_low)
+			k->on_low(k->on_low_arg);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += k->wait_ms / 1000;
+		until.tv_nsec += (long)(k->wait_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (!(n = qktls_memkeys_available(k->mk)) && ret != ETIMEDOUT)
+			ret = pthread_cond_timedwait(&k->added, &k->lock, &until);
+		if (!n) {
+			k->n_wait_timeouts++;
+			qd_log(LOG_WARNING, "link %s: the QKD key store stayed empty "
+			       "for %u ms (qkd.wait_ms)", k->name, k->wait_ms);
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return n;
+}
+
+/*
+ * Lock held: move the keys still available into a fresh store, in order,
+ * so the references of spent keys do not pile up in a long-running agent.
+ * A reference consumed before the move is then "unknown" rather than
+ * "used": both abort the handshake alike.
+ */
+static int compact(struct qd_keys *k)
+{
+	struct qktls_memkeys *n = qktls_memkeys_new(k->name);
+	uint8_t ref[QKTLS_QKD_REF_LEN], key[QKTLS_QKD_KEY_MAX];
+	int ret = 0;
+
+	if (!n)
+		return -1;
+	for (;;) {
+		size_t len = sizeof(key);
+
+		if (k->inner.get_key(k->inner.arg, ref, key, &len) != QKTLS_QKD_OK)
+			break;
+		if (qktls_memkeys_add(n, ref, key, len))
+			ret = -1;	/* cannot happen: refs are unique */
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	qktls_memkeys_free(k->mk);
+	k->mk = n;
+	k->spent = 0;
+	qktls_memkeys_bind(k->mk, &k->inner);
+	return ret;
+}
+
+int qd_keys_add(struct qd_link *l, const uint8_t ref[QKTLS_QKD_REF_LEN],
+		const uint8_t *key, size_t len)
+{
+	struct qd_keys *k = l->keys;
+	int ret;
+
+	pthread_mutex_lock(&k->lock);
+	if (k->spent > 1024 && k->spent > 4 * qktls_memkeys_available(k->mk))
+		compact(k);
+	ret = qktls_memkeys_add(k->mk, ref, key, len);
+	pthread_cond_broadcast(&k->added);
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
+int qd_keys_flush(struct qd_link *l)
+{
+	struct qd_keys *k = l->keys;
+	struct qktls_memkeys *n = qktls_memkeys_new(l->name);
+
+	if (!n)
+		return -1;
+	pthread_mutex_lock(&k->lock);
+	qktls_memkeys_free(k->mk);	/* wipes every key */
+	k->mk = n;
+	k->spent = 0;
+	qktls_memkeys_bind(k->mk, &k->inner);
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+void qd_keys_set_low_cb(struct qd_link *l, void (*fn)(void *), void *arg)
+{
+	struct qd_keys *k = l->keys;
+
+	pthread_mutex_lock(&k->lock);
+	k->on_low = fn;
+	k->on_low_arg = arg;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void qd_keys_stats(struct qd_link *l, uint64_t *waits, uint64_t *timeouts)
+{
+	struct qd_keys *k = l->keys;
+
+	pthread_mutex_lock(&k->lock);
+	*waits = k->n_waits;
+	*timeouts = k->n_wait_timeouts;
+	pthread_mutex_unlock(&k->lock);
 }
 
 const struct qktls_qkd_keys *qd_keys_callbacks(struct qd_link *l)

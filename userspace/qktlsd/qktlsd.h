@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <linux/qktls.h>
 
@@ -96,9 +97,12 @@ struct qd_link {
 	bool has_kme;
 	int line;			/* where the link starts in the file */
 
-	/* Runtime (tls.c, keys.c). */
+	/* Runtime (tls.c, keys.c, feed.c). */
 	struct qd_keys *keys;
 	struct qd_tls *tls;
+	struct qd_feed *feed;
+	bool runtime_moved;		/* reload: the new config owns keys/tls/feed */
+	bool keys_moved;		/* reload: the new config owns keys */
 	pthread_mutex_t lock;
 	uint64_t n_ok, n_failed, n_qkd, n_fallback, n_refused;
 };
@@ -115,6 +119,7 @@ struct qd_config {
 	char *sync_listen;		/* "HOST:PORT" for master agents */
 	struct qd_link *links;
 	int n_links;
+	int refs;			/* agent.c: hand-offs using this config */
 };
 
 /*
@@ -135,6 +140,8 @@ const char *qd_policy_name(enum qd_policy p);
  * other.  Buffers of QKTLS_POOL_NAME_MAX bytes.
  */
 void qd_link_pool_names(const struct qd_link *l, char *tx, char *rx);
+/* Every setting of @a equals @b's (a reload keeps the link's runtime). */
+bool qd_link_same(const struct qd_link *a, const struct qd_link *b);
 
 /* --- keys.c --------------------------------------------------------------- */
 struct qd_hs;
@@ -143,12 +150,79 @@ struct qktls_qkd_keys;
 /* Load the link's key file (if any) into a new key store.  -1 on error. */
 int qd_keys_open(struct qd_link *l);
 void qd_keys_close(struct qd_link *l);
-/* Keys the client side could still take. */
+/* The link has a QKD key source (a key file or a KME feeder). */
+bool qd_keys_source(const struct qd_link *l);
+/*
+ * Keys the client side could still take.  When the store is empty and a
+ * feeder fills it, waits up to qkd.wait_ms for keys (counted, logged).
+ */
 size_t qd_keys_available(struct qd_link *l);
+/* Keys in the store now (never waits). */
+size_t qd_keys_count(struct qd_link *l);
+/* Feeders: add one key (in order), or wipe every key.  0 or -1. */
+int qd_keys_add(struct qd_link *l, const uint8_t ref[16], const uint8_t *key,
+		size_t len);
+int qd_keys_flush(struct qd_link *l);
+/* @fn(@arg) runs (store lock held) when a take leaves fewer than low_watermark. */
+void qd_keys_set_low_cb(struct qd_link *l, void (*fn)(void *), void *arg);
+/* Handshakes that found the store empty and waited; waits that timed out. */
+void qd_keys_stats(struct qd_link *l, uint64_t *waits, uint64_t *timeouts);
 /* The callbacks to give the provider. */
 const struct qktls_qkd_keys *qd_keys_callbacks(struct qd_link *l);
 /* The handshake the calling thread runs (for the callbacks), or NULL. */
 void qd_keys_set_current(struct qd_hs *hs);
+
+/* --- feed.c, sync.c: keeping a link's key stores filled ------------------- */
+/*
+ * Every link with a kme group has three stores: the agent's handshake store
+ * (keys.c) and the kernel pools POOL.c2s and POOL.s2c.  The master agent
+ * fetches keys from its KME and offers their IDs to the slave agent over
+ * the agents' own TLS session (sync.c, Documentation/qktls/key-agreement.rst).
+ */
+enum qd_store {
+	QD_STORE_HS = 0,	/* handshake store: the client takes in order */
+	QD_STORE_C2S,		/* kernel pool POOL.c2s: the client's updates */
+	QD_STORE_S2C,		/* kernel pool POOL.s2c: the server's updates */
+	QD_STORE_N
+};
+
+struct qd_feed;
+
+/* Once per process: the pool event thread and the sync listener. */
+int qd_feed_global_start(struct qd_config *cfg);
+void qd_feed_global_stop(void);
+/* The sync listener for a (re)loaded config (sync_listen changed). */
+int qd_sync_listen_update(struct qd_config *cfg);
+/* Start the feeder of @l (links with a kme group); -1 on error. */
+int qd_feed_start(struct qd_config *cfg, struct qd_link *l);
+/* Stop it (the stores stay as they are). */
+void qd_feed_stop(struct qd_link *l);
+/* Wake the feeder of the link owning kernel pool @pool (NULL: every one). */
+void qd_feed_pool_event(const char *pool);
+/* Log the feeder's counters. */
+void qd_feed_log_stats(struct qd_link *l);
+/* The feeder serving the slave SAE @sae for master SAE @peer, or NULL. */
+struct qd_feed *qd_feed_find_slave(const char *sae, const char *peer);
+
+/* Helpers shared by the agent's threads. */
+void qd_cond_init_monotonic(pthread_cond_t *c);
+void qd_deadline(struct timespec *ts, unsigned int ms);
+
+/* --- pool_nl.c: qktls.ko pools over generic netlink ----------------------- */
+/* The module is loaded (its family resolves). */
+bool qd_pool_available(void);
+/* Create @pool, or update capacity and watermark if it exists. */
+int qd_pool_create(const char *pool, const char *peer, unsigned int capacity,
+		   unsigned int low, unsigned int key_len);
+int qd_pool_add(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
+		const uint8_t *const *keys, size_t key_len, size_t n);
+int qd_pool_del(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
+		size_t n);
+int qd_pool_flush(const char *pool);
+/* Keys held now, or a negative errno. */
+long qd_pool_count(const char *pool);
+int qd_pool_events_start(void);
+void qd_pool_events_stop(void);
 
 /* --- tls.c ---------------------------------------------------------------- */
 #define QD_SECRET_MAX	48

@@ -421,8 +421,8 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += cfg->handshake_timeout;
 
-	if (qkd && (!l->key_file || (client && !qd_keys_available(l)))) {
-		const char *why = !l->key_file ? "the link has no QKD key source" :
+	if (qkd && (!qd_keys_source(l) || (client && !qd_keys_available(l)))) {
+		const char *why = !qd_keys_source(l) ? "the link has no QKD key source" :
 			"the link's QKD key store is empty";
 
 		if (l->policy == QD_POLICY_REQUIRED) {
