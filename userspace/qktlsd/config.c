@@ -52,6 +52,15 @@ static void cerr(struct ctx *c, const config_setting_t *s, const char *fmt, ...)
 	"exchange, and QKD keys are only an additional input to it (DESIGN.md " \
 	"section 2; the IETF critique of PSK-only QKD keying)"
 
+/* Index of @v in the NULL-terminated @names, or -1. */
+static int pick(const char *v, const char *const *names)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(v, names[i]))
+			return i;
+	return -1;
+}
+
 static bool looks_like_psk(const char *s)
 {
 	return s && strcasestr(s, "psk");
@@ -413,12 +422,14 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 	policy = get_str(c, g, "policy", true, "qkd");
 	if (policy) {
 		s = member(g, "policy");
-		if (!strcmp(policy, "required"))
-			l->policy = QD_POLICY_REQUIRED;
-		else if (!strcmp(policy, "preferred"))
-			l->policy = QD_POLICY_PREFERRED;
-		else if (!strcmp(policy, "off"))
-			l->policy = QD_POLICY_OFF;
+		static const char *const policies[] = {
+			[QD_POLICY_OFF] = "off", [QD_POLICY_PREFERRED] = "preferred",
+			[QD_POLICY_REQUIRED] = "required", NULL
+		};
+		int v = pick(policy, policies);
+
+		if (v >= 0)
+			l->policy = v;
 		else if (looks_like_psk(policy))
 			cerr(c, s, "policy '%s': " PSK_REFUSED, policy);
 		else
@@ -549,12 +560,14 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 						     QD_KEY_UPDATE_STANDARD;
 	if (ku) {
 		s = member(g, "key_update");
-		if (!strcmp(ku, "qkd"))
-			l->key_update = QD_KEY_UPDATE_QKD;
-		else if (!strcmp(ku, "standard"))
-			l->key_update = QD_KEY_UPDATE_STANDARD;
-		else if (!strcmp(ku, "off"))
-			l->key_update = QD_KEY_UPDATE_OFF;
+		static const char *const updates[] = {
+			[QD_KEY_UPDATE_OFF] = "off", [QD_KEY_UPDATE_STANDARD] = "standard",
+			[QD_KEY_UPDATE_QKD] = "qkd", NULL
+		};
+		int v = pick(ku, updates);
+
+		if (v >= 0)
+			l->key_update = v;
 		else
 			cerr(c, s, "key_update '%s' must be \"qkd\", \"standard\" "
 			     "or \"off\"", ku);

@@ -1,0 +1,325 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# qktlsd pool feeding and the agents' key agreement (issue 5 items 5, 6):
+# a KME simulator pair, agent A (client links, KME master, SAE_A) and agent
+# B (server links, KME slave, SAE_B) on 127.0.0.1 with their own Unix
+# sockets and kernel pools (A: fa.*, B: fb.*, as two hosts would use one
+# name each), applications handing sockets over with libqktls.
+#
+#   1  both agents start; the key agreement session comes up
+#   2  every store is filled to the high watermark: both kernel pools of
+#      each direction hold the same key IDs in the same order
+#   3  with the KMEs answering after 100 ms, 6 handshakes under policy
+#      required each use a pooled QKD key (same reference both ends) and
+#      the KMEs see no request at all
+#   4  taking keys from the slave's c2s pool (admin tool) below its low
+#      watermark makes it refill (pool event -> LEVELS -> a new batch)
+#   5  a link whose KME is down logs the KME client's message and counts it
+#   6  ... its empty store under policy required: ENOKEY after qkd.wait_ms
+#   7  ... under policy preferred: falls back to X25519MLKEM768, counted
+#   8  the slave agent restarted mid-run: a new session, both stores start
+#      afresh with identical key IDs, and a QKD handshake works
+#   9  SIGHUP with a broken file: line-numbered error, old config kept
+#  10  SIGHUP adding a link: the new link serves, the old ones still do
+#  11  SIGHUP removing a link: hand-offs for it are refused, clean stop
+#  12  the agents stop cleanly and log their feeder counters
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/tests/lib/tap.sh"
+. "$top/tests/lib/qktlsd.sh"
+qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
+[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
+app=$top/build/tests/helpers/qktlsd_app
+q=$top/build/bin/qktls
+n_cases=12
+
+tap_plan $n_cases
+if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || [ ! -x "$q" ] ||
+   ! command -v openssl >/dev/null || ! command -v socat >/dev/null ||
+   ! command -v jq >/dev/null; then
+	for i in $(seq $n_cases); do tap_skip "feed $i" "qktlsd, qktlsd_app, qktls, openssl, socat or jq missing"; done
+	tap_done
+fi
+if ! "$q" pool list >/dev/null 2>&1; then
+	for i in $(seq $n_cases); do tap_skip "feed $i" "qktls.ko is not loaded"; done
+	tap_done
+fi
+
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null
+	wait 2>/dev/null
+	for p in fa fb da db pa pb na nb; do
+		"$q" pool del "$p.c2s" 2>/dev/null
+		"$q" pool del "$p.s2c" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+. "$top/tools/kme-sim/sim-env.sh"
+mkdir -p "$tmp/sim"
+if ! sim_start "$tmp/sim"; then
+	for i in $(seq $n_cases); do tap_fail "feed $i" "the KME simulator did not start"; done
+	tap_done
+fi
+mkcert ca "qktls test CA" && mkcert server server.test ca &&
+	mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
+sync_port=7391
+
+# kme ROLE SAE PEER URL CERT [PEER_AGENT]
+kme() {
+	cat <<EOT
+kme = { url = "$4"; sae_id = "$2"; peer_sae_id = "$3"; role = "$1";
+	certificate = "$PKI/$5.pem"; private_key = "$PKI/$5.key"; ca = "$PKI/ca.pem";
+	timeout_ms = 20000; ${6:+peer_agent = \"$6\";} };
+EOT
+}
+# flink NAME ROLE PEER CERT POLICY POOL KME...: a fed link.
+flink() {
+	local name=$1 role=$2 peer=$3 cert=$4 policy=$5 pool=$6
+	shift 6
+	cat <<EOT
+	{
+		name = "$name"; role = "$role"; peer_name = "$peer";
+		certificate = "$tmp/$cert.pem"; private_key = "$tmp/$cert.key";
+		ca = "$tmp/ca.pem";
+		qkd = { policy = "$policy"; pool = "$pool"; low_watermark = 4;
+			high_watermark = 10; key_size = 32; wait_ms = 300;
+			$(kme "$@") };
+	}
+EOT
+}
+dead=https://127.0.0.1:9	# nothing listens there: the KME is down
+a_links() {
+	flink c-qkd client server.test client required fa master SAE_A SAE_B "$URL_A" sae-a "127.0.0.1:$sync_port"
+	echo ,
+	flink c-dead-req client server.test client required da master SAE_X1 SAE_Y1 "$dead" sae-a "127.0.0.1:$sync_port"
+	echo ,
+	flink c-dead-pref client server.test client preferred pa master SAE_X2 SAE_Y2 "$dead" sae-a "127.0.0.1:$sync_port"
+}
+b_links() {
+	flink s-qkd server client.test server required fb slave SAE_B SAE_A "$URL_B" sae-b
+	echo ,
+	flink s-dead-req server client.test server required db slave SAE_Y1 SAE_X1 "$dead" sae-b
+	echo ,
+	flink s-dead-pref server client.test server preferred pb slave SAE_Y2 SAE_X2 "$dead" sae-b
+}
+write_conf() {	# NAME LINKS-FUNCTION [EXTRA-GLOBAL]
+	cat >"$tmp/$1.conf" <<EOT
+socket = "$tmp/$1.sock";
+log_level = "debug";
+handshake_timeout = 30;
+${3:-}
+links = (
+$($2)
+);
+EOT
+}
+write_conf a a_links
+write_conf b b_links "sync_listen = \"127.0.0.1:$sync_port\";"
+
+# pair NAME SERVERLINK CLIENTLINK: one connection, 4 KiB each way.
+pair() {
+	local name=$1 sl=$2 cl=$3
+	if ! start_server "$name-s" "$app" server --agent "$tmp/b.sock" --link "$sl" --bytes 4096; then
+		show "$tmp/$name-s.out" "$tmp/$name-s.err"
+		crc=99 src=99
+		return
+	fi
+	"$app" client --agent "$tmp/a.sock" --link "$cl" --port "$port" --bytes 4096 \
+		>"$tmp/$name-c.out" 2>"$tmp/$name-c.err"
+	crc=$?
+	wait_server && src=0 || src=$?
+}
+ids() { "$q" -j key list "$1" | jq -r '[.[].id] | join(" ")'; }
+count() { "$q" -j pool show "$1" | jq 'if type == "array" then .[0] else . end | .key_count'; }
+requests() { sim_ctl stats | jq .requests; }
+# wait_count FILE REGEX N: wait (on the file's growth) for the Nth line.
+wait_count() {
+	timeout 60 tail -n +1 -f "$1" | grep -E "$2" | head -n "$3" | tail -n 1 | grep -q .
+}
+full='stores hs 10 c2s 10 s2c 10'
+
+# 1
+start_agent b && start_agent a
+if wait_log "$tmp/a.log" "link c-qkd: key agreement session with the agent" &&
+   wait_log "$tmp/b.log" "link s-qkd: key agreement session from the master"; then
+	tap_ok "both agents start and open their key agreement session"
+else
+	show "$tmp/a.log" "$tmp/b.log"
+	tap_fail "both agents start and open their key agreement session"
+fi
+
+# 2
+if wait_log "$tmp/a.log" "link c-qkd: batch [0-9]+ committed, [0-9]+ keys; $full" &&
+   wait_log "$tmp/b.log" "link s-qkd: batch [0-9]+ committed, [0-9]+ keys; $full" &&
+   [ "$(count fa.c2s)" = 10 ] &&
+   [ -n "$(ids fa.c2s)" ] && [ "$(ids fa.c2s)" = "$(ids fb.c2s)" ] &&
+   [ -n "$(ids fa.s2c)" ] && [ "$(ids fa.s2c)" = "$(ids fb.s2c)" ] &&
+   [ "$(ids fa.c2s | wc -w)" = 10 ] && [ "$(ids fb.s2c | wc -w)" = 10 ]; then
+	tap_ok "stores filled to the high watermark, identical key IDs in both agents' pools"
+else
+	show "$tmp/a.log" "$tmp/b.log"
+	"$q" pool list 2>&1 | show /dev/stdin
+	tap_fail "stores filled to the high watermark, identical key IDs in both agents' pools"
+fi
+
+# 3: steady state: no KME round trip in a handshake.
+sim_ctl fault all latency=100 >/dev/null
+before=$(requests)
+ok=0 refs=
+for i in 1 2 3 4 5 6; do
+	pair hs$i s-qkd c-qkd
+	c=$tmp/hs$i-c.out s=$tmp/hs$i-s.out
+	r=$(val QKD "$c")
+	if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "${#r}" = 32 ] &&
+	   [ "$(val QKD "$s")" = "$r" ] && [ "$(val GROUP "$c")" = qktls-X25519MLKEM768 ] &&
+	   grep -qx "DATA ok 4096" "$c"; then
+		ok=$((ok + 1))
+		refs="$refs $r"
+	else
+		show "$c" "$tmp/hs$i-c.err" "$s" "$tmp/hs$i-s.err"
+	fi
+done
+after=$(requests)
+sim_ctl clear all >/dev/null
+if [ $ok = 6 ] && [ "$before" = "$after" ] &&
+   [ "$(echo $refs | tr ' ' '\n' | sort -u | wc -l)" = 6 ]; then
+	tap_ok "6 QKD handshakes with pooled keys, no KME request at 100 ms latency ($before requests before and after)"
+else
+	tap_fail "6 QKD handshakes with pooled keys, no KME request at 100 ms latency" "$ok ok, requests $before -> $after"
+fi
+
+# 4: drain the slave's c2s pool below low (4): it refills.
+nb=$(grep -cE "link s-qkd: batch [0-9]+ committed" "$tmp/b.log")
+for i in 1 2 3 4 5 6 7; do "$q" key take fb.c2s >/dev/null; done
+if wait_count "$tmp/b.log" "link s-qkd: batch [0-9]+ committed" $((nb + 1)) &&
+   [ "$(count fb.c2s)" -ge 10 ] && [ "$(count fa.c2s)" -ge 10 ]; then
+	tap_ok "taking keys from a kernel pool below its low watermark triggers a refill"
+else
+	show "$tmp/b.log"
+	tap_fail "taking keys from a kernel pool below its low watermark triggers a refill"
+fi
+
+# 5-7: the KME is down.
+if wait_log "$tmp/a.log" "link c-dead-req: KME enc_keys for [0-9]+ keys failed \\(cannot connect to KME\\): " &&
+   wait_log "$tmp/a.log" "link c-dead-pref: KME enc_keys for [0-9]+ keys failed"; then
+	tap_ok "a KME that is down is logged with the KME client's message"
+else
+	show "$tmp/a.log"
+	tap_fail "a KME that is down is logged with the KME client's message"
+fi
+pair dr s-dead-req c-dead-req
+c=$tmp/dr-c.out
+if [ $crc -eq 3 ] && [ "$(val STATUS "$c")" = -126 ] &&
+   grep -q "^ERROR QKD policy required: the link's QKD key store is empty" "$c" &&
+   grep -q "link c-dead-req: the QKD key store stayed empty for 300 ms" "$tmp/a.log"; then
+	tap_ok "empty store, policy required: ENOKEY after qkd.wait_ms"
+else
+	show "$c" "$tmp/dr-c.err" "$tmp/a.log"
+	tap_fail "empty store, policy required: ENOKEY after qkd.wait_ms" "client $crc server $src"
+fi
+pair dp s-dead-pref c-dead-pref
+c=$tmp/dp-c.out
+if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(val GROUP "$c")" = X25519MLKEM768 ] &&
+   grep -q "^NOTE the link's QKD key store is empty: fell back" "$c" &&
+   grep -qx "DATA ok 4096" "$c"; then
+	tap_ok "empty store, policy preferred: falls back to X25519MLKEM768"
+else
+	show "$c" "$tmp/dp-c.err" "$tmp/a.log"
+	tap_fail "empty store, policy preferred: falls back to X25519MLKEM768" "client $crc server $src"
+fi
+
+# 8: restart the slave agent mid-run.
+na=$(grep -c "link c-qkd: key agreement session with the agent" "$tmp/a.log")
+kill -TERM "$b_pid"
+wait "$b_pid"
+brc=$?
+mv "$tmp/b.log" "$tmp/b1.log"
+rm -f "$tmp/b.ready"
+start_agent b
+wait_count "$tmp/a.log" "link c-qkd: key agreement session with the agent" $((na + 1)) &&
+	wait_log "$tmp/b.log" "link s-qkd: batch [0-9]+ committed, [0-9]+ keys; $full" &&
+	wait_count "$tmp/a.log" "link c-qkd: batch [0-9]+ committed, [0-9]+ keys; $full" 2
+pair rs s-qkd c-qkd
+c=$tmp/rs-c.out s=$tmp/rs-s.out
+if [ $brc -eq 0 ] &&
+   [ "$(ids fa.c2s)" = "$(ids fb.c2s)" ] && [ "$(ids fa.s2c)" = "$(ids fb.s2c)" ] &&
+   [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(val QKD "$c")" = "$(val QKD "$s")" ] &&
+   [ "$(val GROUP "$s")" = qktls-X25519MLKEM768 ]; then
+	tap_ok "slave agent restarted: new session, identical stores, QKD handshake works"
+else
+	show "$c" "$tmp/rs-c.err" "$s" "$tmp/rs-s.err" "$tmp/a.log" "$tmp/b.log"
+	tap_fail "slave agent restarted: new session, identical stores, QKD handshake works" "exit $brc"
+fi
+
+# 9: SIGHUP with an error: refused, old config kept.
+cp "$tmp/a.conf" "$tmp/a.good"
+printf 'links = (\n{ name = "x"; role = "client";\n  bogus = 1; } );\n' >"$tmp/a.conf"
+kill -HUP "$a_pid"
+wait_log "$tmp/a.log" "SIGHUP: .*a.conf has errors: keeping the running configuration"
+pair h1 s-qkd c-qkd
+if grep -q "$tmp/a.conf:3: unknown setting 'bogus'" "$tmp/a.log" &&
+   [ $crc -eq 0 ] && [ "$(val GROUP "$tmp/h1-c.out")" = qktls-X25519MLKEM768 ]; then
+	tap_ok "SIGHUP with a broken file: line-numbered errors, the running config kept"
+else
+	show "$tmp/a.log" "$tmp/h1-c.out"
+	tap_fail "SIGHUP with a broken file: line-numbered errors, the running config kept"
+fi
+
+# 10: SIGHUP adding a link (policy off), the QKD link untouched.
+cp "$tmp/a.good" "$tmp/a.conf"
+sed -i "s|^links = (|links = (\n$(link c-new client server.test client off "" | tr '\n' ' '),|" "$tmp/a.conf"
+kill -HUP "$a_pid"
+wait_log "$tmp/a.log" "SIGHUP: .*a.conf reloaded, 4 links"
+cp "$tmp/b.conf" "$tmp/b.good"
+sed -i "s|^links = (|links = (\n$(link s-new server client.test server off "" | tr '\n' ' '),|" "$tmp/b.conf"
+kill -HUP "$b_pid"
+wait_log "$tmp/b.log" "SIGHUP: .*b.conf reloaded, 4 links"
+pair h2 s-new c-new
+pair h3 s-qkd c-qkd
+if [ $crc -eq 0 ] && [ "$(val GROUP "$tmp/h2-c.out")" = X25519MLKEM768 ] &&
+   grep -qx "DATA ok 4096" "$tmp/h2-c.out" &&
+   [ "$(val GROUP "$tmp/h3-c.out")" = qktls-X25519MLKEM768 ] &&
+   [ "$(val QKD "$tmp/h3-c.out")" = "$(val QKD "$tmp/h3-s.out")" ] &&
+   [ "$(grep -c "link c-qkd: key agreement session with the agent" "$tmp/a.log")" = $((na + 1)) ]; then
+	tap_ok "SIGHUP adding a link: it serves; the unchanged QKD link keeps its session"
+else
+	show "$tmp/a.log" "$tmp/h2-c.out" "$tmp/h2-c.err" "$tmp/h3-c.out"
+	tap_fail "SIGHUP adding a link: it serves; the unchanged QKD link keeps its session"
+fi
+
+# 11: SIGHUP removing the link again.
+cp "$tmp/a.good" "$tmp/a.conf"
+kill -HUP "$a_pid"
+wait_count "$tmp/a.log" "SIGHUP: .*a.conf reloaded, 3 links" 1
+start_server rm-s "$app" server --agent "$tmp/b.sock" --link s-qkd --bytes 4096
+"$app" client --agent "$tmp/a.sock" --link c-new --port "$port" >"$tmp/rm-c.out" 2>&1
+crc=$?
+wait_server
+if [ $crc -eq 3 ] && grep -q "^ERROR no link named 'c-new'" "$tmp/rm-c.out"; then
+	tap_ok "SIGHUP removing a link: hand-offs for it are refused"
+else
+	show "$tmp/rm-c.out"
+	tap_fail "SIGHUP removing a link: hand-offs for it are refused"
+fi
+
+# 12
+kill -TERM "$a_pid" "$b_pid"
+wait "$a_pid"; arc=$?
+wait "$b_pid"; brc=$?
+if [ $arc -eq 0 ] && [ $brc -eq 0 ] &&
+   grep -qE "link c-qkd: feeder: [0-9]+ sessions \\([0-9]+ failed\\), [1-9][0-9]* batches" "$tmp/a.log" &&
+   grep -qE "link c-dead-req: feeder: .*[1-9][0-9]* KME calls \\([1-9][0-9]* failed\\)" "$tmp/a.log" &&
+   grep -qE "link c-dead-pref: .*1 fallbacks" "$tmp/a.log" &&
+   grep -qE "link c-dead-req: 1 handshakes found the key store empty, 1 of them" "$tmp/a.log"; then
+	tap_ok "the agents stop cleanly and log feeder and empty-store counters"
+else
+	show "$tmp/a.log" "$tmp/b.log"
+	tap_fail "the agents stop cleanly and log feeder and empty-store counters" "exit $arc $brc"
+fi
+tap_done
