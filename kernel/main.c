@@ -7,8 +7,10 @@
 
 #include <linux/module.h>
 
+#include "kdf.h"
 #include "netlink.h"
 #include "pool.h"
+#include "sock.h"
 
 unsigned long qktls_max_mem_bytes = 64UL << 20;
 module_param_named(max_mem_bytes, qktls_max_mem_bytes, ulong, 0644);
@@ -24,24 +26,49 @@ unsigned int qktls_max_pools = 4096;
 module_param_named(max_pools, qktls_max_pools, uint, 0644);
 MODULE_PARM_DESC(max_pools, "Pools one network namespace may hold");
 
+unsigned int qktls_max_socks = 65536;
+module_param_named(max_socks, qktls_max_socks, uint, 0644);
+MODULE_PARM_DESC(max_socks, "Sockets all namespaces may attach");
+
+unsigned int qktls_sock_scan_ms = 1000;
+module_param_named(sock_scan_ms, qktls_sock_scan_ms, uint, 0644);
+MODULE_PARM_DESC(sock_scan_ms,
+		 "Period of the reaping of closed sockets and the rekey policy checks, ms");
+
 static int __init qktls_init(void)
 {
 	int err;
 
-	err = qktls_pool_init();
+	err = qktls_kdf_selftest();
 	if (err)
 		return err;
+	err = qktls_sock_init();
+	if (err)
+		return err;
+	err = qktls_pool_init();
+	if (err)
+		goto fail_pool;
 	err = qktls_nl_init();
 	if (err)
-		qktls_pool_exit();
+		goto fail_nl;
+	return 0;
+
+fail_nl:
+	qktls_pool_exit();
+fail_pool:
+	qktls_sock_exit();
 	return err;
 }
 
 static void __exit qktls_exit(void)
 {
-	/* No request runs after this; then every namespace's pools go. */
+	/*
+	 * No request runs after this; then every namespace's sockets and
+	 * pools go.
+	 */
 	qktls_nl_exit();
 	qktls_pool_exit();
+	qktls_sock_exit();
 }
 
 module_init(qktls_init);

@@ -3,8 +3,9 @@
  * qktls: the "qktls" generic netlink family (uapi/linux/qktls.h documents
  * every command; Documentation/netlink/specs/qktls.yaml is its YNL spec).
  *
- * Every operation needs CAP_NET_ADMIN over the caller's network namespace
- * and validates its attributes against its own strict policy.  Key
+ * Every pool operation needs CAP_NET_ADMIN over the caller's network
+ * namespace (the socket commands, kernel/sock_nl.c, check their own), and
+ * every operation validates its attributes against its own strict policy.  Key
  * material only ever travels from userspace into the kernel: it is copied
  * out of the request, then wiped in the request itself, so that not even
  * an error acknowledgment that echoes the request carries it back.
@@ -18,12 +19,6 @@
 
 #include "netlink.h"
 #include "pool.h"
-
-enum qktls_nl_mcgrps {
-	QKTLS_NLGRP_EVENTS,
-};
-
-static struct genl_family qktls_nl_family;
 
 /*
  * Events may come from work items (expiry) while the module unloads:
@@ -80,6 +75,32 @@ static const struct nla_policy qktls_key_id_req_nl_policy[QKTLS_A_KEY + 1] = {
 };
 
 /* --- messages -------------------------------------------------------------- */
+
+/**
+ * qktls_nl_event_begin() - may an event be sent to @net now?
+ * @net: the namespace of the event
+ *
+ * On true, the family stays registered until qktls_nl_event_end().
+ *
+ * Return: true if the family is up and the group has listeners in @net.
+ */
+bool qktls_nl_event_begin(struct net *net)
+{
+	down_read(&qktls_nl_events_lock);
+	if (qktls_nl_events_on &&
+	    genl_has_listeners(&qktls_nl_family, net, QKTLS_NLGRP_EVENTS))
+		return true;
+	up_read(&qktls_nl_events_lock);
+	return false;
+}
+
+/**
+ * qktls_nl_event_end() - the end of an event begun by qktls_nl_event_begin()
+ */
+void qktls_nl_event_end(void)
+{
+	up_read(&qktls_nl_events_lock);
+}
 
 static int qktls_nl_put_stats(struct sk_buff *skb,
 			      const struct qktls_pool_stats *s)
@@ -174,10 +195,8 @@ void qktls_nl_pool_event(struct qktls_pool *pool, u8 cmd, u32 expired)
 	struct sk_buff *skb;
 	void *hdr;
 
-	down_read(&qktls_nl_events_lock);
-	if (!qktls_nl_events_on ||
-	    !genl_has_listeners(&qktls_nl_family, net, QKTLS_NLGRP_EVENTS))
-		goto out;
+	if (!qktls_nl_event_begin(net))
+		return;
 	skb = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!skb)
 		goto out;
@@ -209,7 +228,7 @@ void qktls_nl_pool_event(struct qktls_pool *pool, u8 cmd, u32 expired)
 fail:
 	nlmsg_free(skb);
 out:
-	up_read(&qktls_nl_events_lock);
+	qktls_nl_event_end();
 }
 
 /* --- helpers --------------------------------------------------------------- */
@@ -915,6 +934,42 @@ static const struct genl_split_ops qktls_nl_ops[] = {
 		.doit		= qktls_nl_stats_get_doit,
 		.flags		= QKTLS_DO,
 	},
+	{
+		.cmd		= QKTLS_CMD_SOCK_ATTACH,
+		.doit		= qktls_nl_sock_attach_doit,
+		.policy		= qktls_sock_attach_nl_policy,
+		.maxattr	= QKTLS_A_SOCK_REKEY_REQUIRED,
+		.flags		= QKTLS_DO,
+	},
+	/* By fd: no capability; by ID: the handler checks CAP_NET_ADMIN. */
+	{
+		.cmd		= QKTLS_CMD_SOCK_DETACH,
+		.doit		= qktls_nl_sock_detach_doit,
+		.policy		= qktls_sock_name_nl_policy,
+		.maxattr	= QKTLS_A_SOCK_ID,
+		.flags		= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= QKTLS_CMD_SOCK_GET,
+		.doit		= qktls_nl_sock_get_doit,
+		.policy		= qktls_sock_name_nl_policy,
+		.maxattr	= QKTLS_A_SOCK_ID,
+		.flags		= GENL_CMD_CAP_DO,
+	},
+	/* Do and dump share flags: the dump checks CAP_NET_ADMIN at start. */
+	{
+		.cmd		= QKTLS_CMD_SOCK_GET,
+		.start		= qktls_nl_sock_get_start,
+		.dumpit		= qktls_nl_sock_get_dumpit,
+		.flags		= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= QKTLS_CMD_SOCK_REKEY,
+		.doit		= qktls_nl_sock_rekey_doit,
+		.policy		= qktls_sock_rekey_nl_policy,
+		.maxattr	= QKTLS_A_SOCK_KEY_REF,
+		.flags		= GENL_CMD_CAP_DO,
+	},
 };
 
 static const struct genl_multicast_group qktls_nl_mcgrps[] = {
@@ -924,7 +979,7 @@ static const struct genl_multicast_group qktls_nl_mcgrps[] = {
 	},
 };
 
-static struct genl_family qktls_nl_family __ro_after_init = {
+struct genl_family qktls_nl_family __ro_after_init = {
 	.name		= QKTLS_GENL_NAME,
 	.version	= QKTLS_GENL_VERSION,
 	.netnsok	= true,

@@ -20,6 +20,7 @@
 
 #include "netlink.h"
 #include "pool.h"
+#include "sock.h"
 
 static struct kmem_cache *qktls_key_cache;
 static struct kmem_cache *qktls_pool_cache;
@@ -752,6 +753,7 @@ static int __net_init qktls_net_init(struct net *net)
 	xa_init_flags(&qn->pools, XA_FLAGS_ALLOC1);
 	hash_init(qn->names);
 	qn->next_id = 1;
+	qktls_socks_net_init(qn);
 	return 0;
 }
 
@@ -761,6 +763,8 @@ static void __net_exit qktls_net_exit(struct net *net)
 	struct qktls_pool *pool;
 	unsigned long id;
 
+	/* The sockets first: they hold references to pools. */
+	qktls_socks_net_exit(qn);
 	mutex_lock(&qn->lock);
 	xa_for_each(&qn->pools, id, pool) {
 		qktls_pool_unlink(qn, pool);

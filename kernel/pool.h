@@ -27,6 +27,7 @@ extern unsigned long qktls_pool_max_mem_bytes;
 extern unsigned int qktls_max_pools;
 
 #define QKTLS_POOL_NAME_BITS	8
+#define QKTLS_SOCK_ID_BITS	8
 
 /**
  * struct qktls_net - qktls state of one network namespace
@@ -36,8 +37,14 @@ extern unsigned int qktls_max_pools;
  * @names: pools by name
  * @n_pools: number of pools
  * @next_id: cursor for cyclic pool ID allocation
+ * @sock_lock: guards @socks, @sock_ids, @n_socks and @sock_next_seq
+ * @socks: attached sockets (struct qktls_sock), in attach order
+ * @sock_ids: attached sockets by socket cookie
+ * @n_socks: number of attached sockets
+ * @sock_next_seq: attach number of the next socket
+ * @sock_work: reaps closed sockets and applies the rekey policies
  *
- * Attached sockets (a later addition) hang off this structure too, so that
+ * Attached sockets (kernel/sock.c) hang off this structure too, so that
  * they go away with the namespace.
  */
 struct qktls_net {
@@ -47,6 +54,13 @@ struct qktls_net {
 	DECLARE_HASHTABLE(names, QKTLS_POOL_NAME_BITS);
 	unsigned int n_pools;
 	u32 next_id;
+
+	struct mutex sock_lock; /* attached sockets of the namespace */
+	struct list_head socks;
+	DECLARE_HASHTABLE(sock_ids, QKTLS_SOCK_ID_BITS);
+	unsigned int n_socks;
+	u64 sock_next_seq;
+	struct delayed_work sock_work;
 };
 
 /**

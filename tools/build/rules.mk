@@ -35,8 +35,9 @@ KO := $(foreach v,$(KVERS),$(BUILD)/ko/$(v)/kernel/qktls.ko)
 modules: $(KO)
 
 $(BUILD)/ko/%/kernel/qktls.ko: FORCE
-	@mkdir -p $(BUILD)/ko/$*
+	@mkdir -p $(BUILD)/ko/$*/tests
 	@cp -a Kbuild kernel uapi $(BUILD)/ko/$*/
+	@cp -a tests/vectors $(BUILD)/ko/$*/tests/
 	$(MAKE) -C /lib/modules/$*/build M=$(abspath $(BUILD)/ko/$*) W=1 modules
 
 # checkpatch --strict on everything that is kernel code.
@@ -85,3 +86,10 @@ FORCE:
 
 # --- tests of the foundation ---------------------------------------------------
 LDLIBS_ktls_basic := -lcrypto
+
+# Attached-socket tests (tests/kernel/sock_*.c): libnl through
+# tests/lib/qktls_nl.h; sock_rekey follows the kernel with libqktls.
+$(foreach t,$(patsubst tests/kernel/%.c,%,$(wildcard tests/kernel/sock_*.c)),\
+	$(eval LDLIBS_$(t) = $$(QKTLS_NL_FLAGS)))
+DEPS_sock_rekey   = $(LIBQKTLS)
+LDLIBS_sock_rekey = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)

@@ -7,9 +7,10 @@
  *
  * Generic netlink family "qktls", version QKTLS_GENL_VERSION.
  *
- * Every command needs CAP_NET_ADMIN in the user namespace that owns the
- * caller's network namespace, and acts only on that namespace's pools: a
- * pool is invisible from any other network namespace.  Key material enters
+ * Every pool command needs CAP_NET_ADMIN in the user namespace that owns
+ * the caller's network namespace, and acts only on that namespace's pools:
+ * a pool is invisible from any other network namespace.  The socket
+ * commands below say what they need.  Key material enters
  * the kernel and never leaves it: no reply, dump or event carries key
  * bytes, whatever the command.  Errors come with an extack message that
  * names the attribute at fault.
@@ -124,7 +125,8 @@
  *
  * QKTLS_CMD_SOCK_ATTACH
  *   Needs CAP_NET_ADMIN.  Request: QKTLS_A_SOCK_FD (a TCP socket of the
- *   caller with TLS 1.3 kTLS installed in both directions),
+ *   caller, in the caller's network namespace, whose pools it uses, with
+ *   TLS 1.3 kTLS installed in both directions),
  *   QKTLS_A_SOCK_CIPHER (the installed cipher suite, IANA value: 0x1301,
  *   0x1302 or 0x1303), QKTLS_A_SOCK_TX_SECRET and QKTLS_A_SOCK_RX_SECRET
  *   (the current traffic secrets, Hash.length bytes), and optionally
@@ -134,8 +136,13 @@
  *   QKTLS_A_SOCK_QKD_UPDATE (the peer negotiated the QKD key update),
  *   QKTLS_A_SOCK_REKEY_BYTES and QKTLS_A_SOCK_REKEY_SECONDS (rekey policy,
  *   0 = none), QKTLS_A_SOCK_REKEY_REQUIRED (fail with -EOPNOTSUPP if this
- *   kernel cannot rekey).  -EEXIST if the socket is attached already.
- *   Reply: the socket, as QKTLS_CMD_SOCK_GET gives it.
+ *   kernel cannot rekey).  -EEXIST if the socket is attached already,
+ *   -ENOENT for an unknown pool, -ENOSPC if qktls.max_socks sockets are
+ *   attached, -EINVAL for anything else wrong with the socket or the
+ *   request.  A closed socket's attachment is released by the next
+ *   request that looks at the namespace's sockets, or within
+ *   qktls.sock_scan_ms.  Reply: the socket, as QKTLS_CMD_SOCK_GET gives
+ *   it.
  *
  * QKTLS_CMD_SOCK_DETACH
  *   Forget a socket and wipe its secrets: QKTLS_A_SOCK_FD (no capability
@@ -145,9 +152,10 @@
  * QKTLS_CMD_SOCK_GET
  *   do: the socket named by QKTLS_A_SOCK_FD (no capability needed) or
  *   QKTLS_A_SOCK_ID (CAP_NET_ADMIN); dump: every attached socket of the
- *   namespace (CAP_NET_ADMIN).  Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK,
- *   QKTLS_A_SOCK_CIPHER, QKTLS_A_SOCK_TX_POOL, QKTLS_A_SOCK_RX_POOL (if
- *   set), QKTLS_A_SOCK_QKD_UPDATE, QKTLS_A_SOCK_REKEY_BYTES,
+ *   namespace (CAP_NET_ADMIN).  Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK
+ *   (if set), QKTLS_A_SOCK_CIPHER, QKTLS_A_SOCK_TX_POOL and
+ *   QKTLS_A_SOCK_RX_POOL (if set), QKTLS_A_SOCK_QKD_UPDATE (if set),
+ *   QKTLS_A_SOCK_REKEY_BYTES,
  *   QKTLS_A_SOCK_REKEY_SECONDS, QKTLS_A_SOCK_REKEY_DUE (flag, set when the
  *   policy says the next write should rekey TX) and QKTLS_A_SOCK_STATS
  *   (nested enum qktls_sock_stats_attrs).  Never a secret.
@@ -165,15 +173,20 @@
  *   K_qkd); without it, a standard RFC 8446 update (KeyUpdate record, then
  *   S' = HKDF-Expand-Label(S, "traffic upd", "", Hash.length)).
  *   QKTLS_REKEY_REQUEST_UPDATE sets update_requested in the KeyUpdate.
- *   Reply: QKTLS_A_SOCK_KEY_REF (the ID of the QKD key used, if any).
+ *   Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_DIRECTION and QKTLS_A_SOCK_KEY_REF
+ *   (the ID of the QKD key used, if any).
  *   RX: after the application read a KeyUpdate record (reads fail with
  *   EKEYEXPIRED): QKTLS_A_SOCK_KEY_REF names the key the peer announced in
  *   its QKTLS_HS_QKD_KEY_REF record (taken from the RX pool, exactly once);
  *   without it, a standard update.  Errors: -ENOKEY (the pool has no such
- *   key, or the TX pool is empty), -EOPNOTSUPP (no kTLS rekey in this
- *   kernel, or QKD update not negotiated), -ENOENT (socket not attached).
- *   On error the direction's key is unchanged: nothing is ever sent or
- *   accepted under a key the peer does not have.
+ *   key, the TX pool is empty or was deleted, or there is no pool for that
+ *   direction), -EOPNOTSUPP (no kTLS rekey in this kernel, or QKD update
+ *   not negotiated), -ENOENT (socket not attached), -EINVAL (a key
+ *   reference on TX; QKTLS_REKEY_QKD on RX without one), or the error of
+ *   sending the records.  On error the direction's key is unchanged:
+ *   nothing is ever sent or accepted under a key the peer does not have.
+ *   (If the QKTLS_HS_QKD_KEY_REF record went out and the KeyUpdate could
+ *   not, the QKD key is consumed; the peer sees no KeyUpdate.)
  *
  * Events for sockets, on the same group:
  * QKTLS_CMD_SOCK_REKEY_NTF
@@ -181,9 +194,10 @@
  *   QKTLS_A_SOCK_DIRECTION, QKTLS_A_SOCK_KEY_REF (if QKD) and
  *   QKTLS_A_SOCK_ERROR (0 or a negative errno).
  * QKTLS_CMD_SOCK_REKEY_DUE_NTF
- *   The socket's policy says TX should be rekeyed and it was not (sent once
- *   per rekey period): QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK and
- *   QKTLS_A_SOCK_STATS.
+ *   The socket's policy says TX should be rekeyed and it was not (sent when
+ *   it becomes due, then once per rekey period: rekey_seconds, or 60 s
+ *   with only rekey_bytes): QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK (if set)
+ *   and QKTLS_A_SOCK_STATS.
  *
  * Wire format of the QKD key update (Documentation/qktls/key-update.rst):
  * negotiated by the TLS extension QKTLS_EXT_QKD_KEY_UPDATE in ClientHello
@@ -192,8 +206,10 @@
  * message of type QKTLS_HS_QKD_KEY_REF whose body is the 16-byte key ID.
  *
  * Module parameters bound memory whatever the input: max_mem_bytes (all
- * pools of all namespaces), pool_max_mem_bytes (one pool) and max_pools
- * (pools per namespace).
+ * pools of all namespaces), pool_max_mem_bytes (one pool), max_pools
+ * (pools per namespace) and max_socks (attached sockets, all namespaces);
+ * sock_scan_ms is the period of the reaping of closed sockets and of the
+ * rekey policy checks.
  */
 #ifndef _UAPI_LINUX_QKTLS_H
 #define _UAPI_LINUX_QKTLS_H
@@ -225,8 +241,8 @@ enum qktls_sock_dir {
 };
 
 /* QKTLS_A_SOCK_REKEY_FLAGS */
-#define QKTLS_REKEY_QKD			(1U << 0) /* mix in a QKD key */
-#define QKTLS_REKEY_REQUEST_UPDATE	(1U << 1) /* KeyUpdate update_requested */
+#define QKTLS_REKEY_QKD			0x1U /* mix in a QKD key */
+#define QKTLS_REKEY_REQUEST_UPDATE	0x2U /* KeyUpdate update_requested */
 
 /**
  * enum qktls_cmd - commands and events of the qktls family

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * qktls: kTLS sockets attached to the module, their traffic secrets, rekey
+ * policy and counters.
+ *
+ * Locking: qktls_net.sock_lock (a mutex) guards a namespace's table of
+ * attachments; qktls_sock.rekey_lock (a mutex) serialises the rekeys of
+ * one socket and guards its secrets; qktls_sock.lock (a spinlock) guards
+ * its counters and policy state, so that a rekey blocked on a full send
+ * buffer never blocks a GET, a dump or the periodic work.  Order:
+ * sock_lock, then rekey_lock, then the socket lock (lock_sock), then lock.
+ */
+#ifndef _QKTLS_SOCK_H
+#define _QKTLS_SOCK_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/qktls.h>
+
+struct genl_info;
+struct netlink_ext_ack;
+struct qktls_net;
+struct qktls_pool;
+struct qktls_suite;
+struct sock;
+struct socket;
+
+/* Module parameters (main.c). */
+extern unsigned int qktls_max_socks;
+extern unsigned int qktls_sock_scan_ms;
+
+/**
+ * struct qktls_sock_stats - counters of an attached socket, see enum
+ *	qktls_sock_stats_attrs
+ * @tx_rekeys: TX rekeys done
+ * @rx_rekeys: RX rekeys done
+ * @tx_qkd_rekeys: TX rekeys that mixed in a QKD key
+ * @rx_qkd_rekeys: RX rekeys that mixed in a QKD key
+ * @keys_used: QKD keys taken from the pools
+ * @rekey_errors: rekey requests that failed
+ * @last_error: last failure, positive errno
+ * @rekeys_due: times the policy asked for a TX rekey
+ * @rekeys_overdue: times a due rekey was still not done a period later
+ */
+struct qktls_sock_stats {
+	u64 tx_rekeys;
+	u64 rx_rekeys;
+	u64 tx_qkd_rekeys;
+	u64 rx_qkd_rekeys;
+	u64 keys_used;
+	u64 rekey_errors;
+	u64 last_error;
+	u64 rekeys_due;
+	u64 rekeys_overdue;
+};
+
+/**
+ * struct qktls_sock - an attached kTLS socket
+ * @refcnt: references (the namespace's table holds one while linked)
+ * @qn: the namespace's state
+ * @list: link in qktls_net.socks, in attach order
+ * @hnode: link in qktls_net.sock_ids, by @cookie
+ * @sk: the socket, referenced (sock_hold)
+ * @cookie: the socket's cookie, QKTLS_A_SOCK_ID
+ * @seq: attach number in the namespace (dumps resume by it)
+ * @suite: the TLS 1.3 cipher suite
+ * @link: the link's name, may be empty
+ * @tx_pool: pool of this end's QKD update keys, referenced, or NULL
+ * @rx_pool: pool of the peer's QKD update keys, referenced, or NULL
+ * @qkd_update: the peer negotiated the QKD key update
+ * @rekey_bytes: policy, rekey TX after this many bytes; 0 = never
+ * @rekey_seconds: policy, rekey TX after this long; 0 = never
+ * @rekey_lock: serialises rekeys; guards the secrets and @detached
+ * @detached: detached or reaped; secrets wiped, rekeys refused
+ * @tx_secret: current TX traffic secret, @suite's Hash.length
+ * @rx_secret: current RX traffic secret
+ * @lock: guards everything below
+ * @stats: counters
+ * @tx_bytes_base: tcp_sk(@sk)->bytes_sent at the last TX rekey
+ * @tx_key_since: jiffies of the last TX rekey (or of the attach)
+ * @due_since: jiffies when the policy first found TX due, 0 = not due
+ * @due_last_ntf: jiffies of the last QKTLS_CMD_SOCK_REKEY_DUE_NTF
+ */
+struct qktls_sock {
+	refcount_t refcnt;
+	struct qktls_net *qn;
+	struct list_head list;
+	struct hlist_node hnode;
+	struct sock *sk;
+	u64 cookie;
+	u64 seq;
+	const struct qktls_suite *suite;
+	char link[QKTLS_PEER_MAX];
+	struct qktls_pool *tx_pool;
+	struct qktls_pool *rx_pool;
+	bool qkd_update;
+	u64 rekey_bytes;
+	u32 rekey_seconds;
+
+	struct mutex rekey_lock; /* rekeys, secrets */
+	bool detached;
+	u8 tx_secret[QKTLS_SECRET_MAX_LEN];
+	u8 rx_secret[QKTLS_SECRET_MAX_LEN];
+
+	spinlock_t lock; /* counters, policy state */
+	struct qktls_sock_stats stats;
+	u64 tx_bytes_base;
+	u64 tx_key_since;
+	u64 due_since;
+	u64 due_last_ntf;
+};
+
+/**
+ * struct qktls_sock_attach_req - what QKTLS_CMD_SOCK_ATTACH asks for
+ * @sock: the socket, from the caller's file table
+ * @suite: the cipher suite the caller says is installed
+ * @tx_secret: current TX traffic secret, @suite's Hash.length
+ * @rx_secret: current RX traffic secret
+ * @link: the link's name, or NULL
+ * @tx_pool: TX pool, referenced, or NULL; qktls_sock_attach() takes over
+ *	the reference, whatever the outcome
+ * @rx_pool: RX pool, likewise
+ * @qkd_update: the peer negotiated the QKD key update
+ * @rekey_bytes: policy, bytes
+ * @rekey_seconds: policy, seconds
+ * @rekey_required: refuse if this kernel cannot rekey
+ */
+struct qktls_sock_attach_req {
+	struct socket *sock;
+	const struct qktls_suite *suite;
+	const u8 *tx_secret;
+	const u8 *rx_secret;
+	const char *link;
+	struct qktls_pool *tx_pool;
+	struct qktls_pool *rx_pool;
+	bool qkd_update;
+	u64 rekey_bytes;
+	u32 rekey_seconds;
+	bool rekey_required;
+};
+
+/**
+ * struct qktls_sock_info - a snapshot of an attachment for a reply
+ * @stats: counters
+ * @tx_bytes: bytes sent since the last TX rekey
+ * @tx_key_age_ms: milliseconds since the last TX rekey
+ * @due: the policy wants a TX rekey now
+ */
+struct qktls_sock_info {
+	struct qktls_sock_stats stats;
+	u64 tx_bytes;
+	u64 tx_key_age_ms;
+	bool due;
+};
+
+/**
+ * struct qktls_rekey_req - what QKTLS_CMD_SOCK_REKEY asks for
+ * @dir: QKTLS_SOCK_DIR_TX or QKTLS_SOCK_DIR_RX
+ * @flags: QKTLS_REKEY_* bits
+ * @ref: RX: the ID of the key the peer announced, or NULL
+ * @used_ref: the ID of the QKD key used, if @used_qkd
+ * @used_qkd: a QKD key was mixed in
+ */
+struct qktls_rekey_req {
+	u8 dir;
+	u32 flags;
+	const u8 *ref;
+	u8 used_ref[QKTLS_KEY_ID_LEN];
+	bool used_qkd;
+};
+
+/* QKTLS_CMD_SOCK_REKEY works on this kernel. */
+bool qktls_have_ktls_rekey(void);
+
+void qktls_socks_net_init(struct qktls_net *qn);
+void qktls_socks_net_exit(struct qktls_net *qn);
+int qktls_sock_init(void);
+void qktls_sock_exit(void);
+
+int qktls_sock_attach(struct qktls_net *qn,
+		      const struct qktls_sock_attach_req *req,
+		      struct qktls_sock **qsp, struct netlink_ext_ack *extack);
+struct qktls_sock *qktls_sock_get(struct qktls_net *qn, u64 cookie);
+struct qktls_sock *qktls_sock_get_sk(struct sock *sk);
+void qktls_sock_put(struct qktls_sock *qs);
+int qktls_sock_detach(struct qktls_sock *qs);
+void qktls_socks_reap(struct qktls_net *qn);
+u64 qktls_sk_cookie(struct sock *sk);
+void qktls_sock_snapshot(struct qktls_sock *qs, struct qktls_sock_info *si);
+
+int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
+		     struct netlink_ext_ack *extack);
+
+#endif /* _QKTLS_SOCK_H */
