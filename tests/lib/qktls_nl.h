@@ -16,7 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
 #include <linux/netlink.h>
 #include <linux/qktls.h>
 #include <netlink/genl/ctrl.h>
@@ -457,6 +463,278 @@ static inline bool qk_contains(const unsigned char *hay, size_t hay_len,
 		if (!memcmp(hay + i, needle, len))
 			return true;
 	return false;
+}
+
+/* ---- attached sockets --------------------------------------------------- */
+
+/* What QKTLS_CMD_SOCK_ATTACH sends; zero fields are left out. */
+struct qk_attach {
+	int fd;
+	uint16_t cipher;
+	const uint8_t *tx_secret, *rx_secret;
+	size_t tx_len, rx_len;
+	const char *link, *tx_pool, *rx_pool;
+	bool qkd_update, rekey_required;
+	uint64_t rekey_bytes;
+	uint32_t rekey_seconds;
+};
+
+/* An attached socket, from SOCK_ATTACH, SOCK_GET or a dump. */
+struct qk_sock_info {
+	bool seen, qkd_update, due;
+	uint64_t id, rekey_bytes;
+	uint32_t rekey_seconds;
+	int cipher;
+	char link[QKTLS_PEER_MAX];
+	char tx_pool[QKTLS_POOL_NAME_MAX], rx_pool[QKTLS_POOL_NAME_MAX];
+	long long stats[QKTLS_SOCK_STATS_A_MAX + 1];
+};
+
+static inline int qk_sock_info_parse(struct nlattr **tb, struct qk_sock_info *s)
+{
+	struct nlattr *st[QKTLS_SOCK_STATS_A_MAX + 1];
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	if (!tb[QKTLS_A_SOCK_ID])
+		return -EINVAL;
+	s->id = nla_get_u64(tb[QKTLS_A_SOCK_ID]);
+	if (tb[QKTLS_A_SOCK_CIPHER])
+		s->cipher = nla_get_u16(tb[QKTLS_A_SOCK_CIPHER]);
+	if (tb[QKTLS_A_SOCK_LINK])
+		snprintf(s->link, sizeof(s->link), "%s",
+			 nla_get_string(tb[QKTLS_A_SOCK_LINK]));
+	if (tb[QKTLS_A_SOCK_TX_POOL])
+		snprintf(s->tx_pool, sizeof(s->tx_pool), "%s",
+			 nla_get_string(tb[QKTLS_A_SOCK_TX_POOL]));
+	if (tb[QKTLS_A_SOCK_RX_POOL])
+		snprintf(s->rx_pool, sizeof(s->rx_pool), "%s",
+			 nla_get_string(tb[QKTLS_A_SOCK_RX_POOL]));
+	s->qkd_update = tb[QKTLS_A_SOCK_QKD_UPDATE];
+	s->due = tb[QKTLS_A_SOCK_REKEY_DUE];
+	if (tb[QKTLS_A_SOCK_REKEY_BYTES])
+		s->rekey_bytes = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_BYTES]);
+	if (tb[QKTLS_A_SOCK_REKEY_SECONDS])
+		s->rekey_seconds = nla_get_u32(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
+	if (tb[QKTLS_A_SOCK_STATS] &&
+	    !nla_parse_nested(st, QKTLS_SOCK_STATS_A_MAX,
+			      tb[QKTLS_A_SOCK_STATS], NULL))
+		for (i = 0; i <= QKTLS_SOCK_STATS_A_MAX; i++)
+			if (st[i] && i != QKTLS_SOCK_STATS_A_PAD)
+				s->stats[i] = nla_get_u64(st[i]);
+	s->seen = true;
+	return 0;
+}
+
+static inline int qk_sock_info_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[QKTLS_A_MAX + 1];
+
+	if (genlmsg_parse(nlh, 0, tb, QKTLS_A_MAX, NULL))
+		return 0;
+	qk_sock_info_parse(tb, arg);
+	return 0;
+}
+
+static inline int qk_sock_attach(struct qk *q, const struct qk_attach *a,
+				 struct qk_sock_info *info, struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_SOCK_ATTACH, false);
+	struct qk_sock_info dummy;
+
+	nla_put_s32(msg, QKTLS_A_SOCK_FD, a->fd);
+	if (a->cipher)
+		nla_put_u16(msg, QKTLS_A_SOCK_CIPHER, a->cipher);
+	if (a->tx_secret)
+		nla_put(msg, QKTLS_A_SOCK_TX_SECRET, a->tx_len, a->tx_secret);
+	if (a->rx_secret)
+		nla_put(msg, QKTLS_A_SOCK_RX_SECRET, a->rx_len, a->rx_secret);
+	if (a->link)
+		nla_put_string(msg, QKTLS_A_SOCK_LINK, a->link);
+	if (a->tx_pool)
+		nla_put_string(msg, QKTLS_A_SOCK_TX_POOL, a->tx_pool);
+	if (a->rx_pool)
+		nla_put_string(msg, QKTLS_A_SOCK_RX_POOL, a->rx_pool);
+	if (a->qkd_update)
+		nla_put_flag(msg, QKTLS_A_SOCK_QKD_UPDATE);
+	if (a->rekey_required)
+		nla_put_flag(msg, QKTLS_A_SOCK_REKEY_REQUIRED);
+	if (a->rekey_bytes)
+		nla_put_u64(msg, QKTLS_A_SOCK_REKEY_BYTES, a->rekey_bytes);
+	if (a->rekey_seconds)
+		nla_put_u32(msg, QKTLS_A_SOCK_REKEY_SECONDS, a->rekey_seconds);
+	return qk_xfer(q, msg, r, qk_sock_info_cb, info ? info : &dummy);
+}
+
+/* SOCK_GET (@dump false) or SOCK_DETACH of the socket @fd (>= 0) or @id. */
+static inline int qk_sock_cmd(struct qk *q, uint8_t cmd, int fd, uint64_t id,
+			      struct qk_sock_info *info, struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, cmd, false);
+	struct qk_sock_info dummy;
+
+	if (fd >= 0)
+		nla_put_s32(msg, QKTLS_A_SOCK_FD, fd);
+	else
+		nla_put_u64(msg, QKTLS_A_SOCK_ID, id);
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	return qk_xfer(q, msg, r, qk_sock_info_cb, info);
+}
+
+/* Dump the attached sockets; finds @want (if non-zero) into @found. */
+struct qk_sock_dump {
+	uint64_t want;
+	int n;
+	struct qk_sock_info found;
+};
+
+static inline int qk_sock_dump_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct qk_sock_dump *d = arg;
+	struct qk_sock_info s;
+
+	qk_sock_info_cb(nlh, &s);
+	if (!s.seen)
+		return 0;
+	d->n++;
+	if (d->want && s.id == d->want)
+		d->found = s;
+	return 0;
+}
+
+static inline int qk_sock_dump(struct qk *q, uint64_t want,
+			       struct qk_sock_dump *d, struct qk_reply *r)
+{
+	memset(d, 0, sizeof(*d));
+	d->want = want;
+	return qk_xfer(q, qk_msg(q, QKTLS_CMD_SOCK_GET, true), r,
+		       qk_sock_dump_cb, d);
+}
+
+/* SOCK_REKEY; the reply's key reference in @used (if non-NULL). */
+struct qk_rekey_reply {
+	bool has_ref;
+	uint8_t ref[QKTLS_KEY_ID_LEN];
+};
+
+static inline int qk_rekey_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[QKTLS_A_MAX + 1];
+	struct qk_rekey_reply *rr = arg;
+
+	if (genlmsg_parse(nlh, 0, tb, QKTLS_A_MAX, NULL))
+		return 0;
+	if (tb[QKTLS_A_SOCK_KEY_REF]) {
+		rr->has_ref = true;
+		memcpy(rr->ref, nla_data(tb[QKTLS_A_SOCK_KEY_REF]),
+		       QKTLS_KEY_ID_LEN);
+	}
+	return 0;
+}
+
+static inline int qk_sock_rekey(struct qk *q, int fd, uint8_t dir,
+				uint32_t flags, const uint8_t *ref,
+				struct qk_rekey_reply *used,
+				struct qk_reply *r)
+{
+	struct nl_msg *msg = qk_msg(q, QKTLS_CMD_SOCK_REKEY, false);
+	struct qk_rekey_reply dummy;
+
+	nla_put_s32(msg, QKTLS_A_SOCK_FD, fd);
+	nla_put_u8(msg, QKTLS_A_SOCK_DIRECTION, dir);
+	if (flags)
+		nla_put_u32(msg, QKTLS_A_SOCK_REKEY_FLAGS, flags);
+	if (ref)
+		nla_put(msg, QKTLS_A_SOCK_KEY_REF, QKTLS_KEY_ID_LEN, ref);
+	if (!used)
+		used = &dummy;
+	memset(used, 0, sizeof(*used));
+	return qk_xfer(q, msg, r, qk_rekey_cb, used);
+}
+
+/* The socket cookie of @fd (SO_COOKIE), 0 on error. */
+static inline uint64_t qk_cookie(int fd)
+{
+	uint64_t c = 0;
+	socklen_t len = sizeof(c);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &c, &len))
+		return 0;
+	return c;
+}
+
+/* ---- the test's environment ---------------------------------------------- */
+
+/* Move to a new network namespace with lo up (tls_stat becomes ours). */
+static inline int qk_private_netns(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, ret = 0;
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* One counter of /proc/net/tls_stat, or -1 if this kernel has none. */
+static inline long qk_tls_stat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/net/tls_stat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* Active objects of a slab cache, -1 if there is no such cache. */
+static inline long qk_slab_active(const char *cache)
+{
+	char line[512], name[64];
+	long active = -1, n;
+	FILE *f = fopen("/proc/slabinfo", "r");
+
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %ld", name, &n) == 2 &&
+		    !strcmp(name, cache))
+			active = n;
+	fclose(f);
+	return active;
+}
+
+/* Drop CAP_NET_ADMIN from every set of this process. */
+static inline int qk_drop_net_admin(void)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+	unsigned int bit = 1u << (CAP_NET_ADMIN % 32);
+
+	if (syscall(SYS_capget, &h, d))
+		return -1;
+	d[CAP_NET_ADMIN / 32].effective &= ~bit;
+	d[CAP_NET_ADMIN / 32].permitted &= ~bit;
+	d[CAP_NET_ADMIN / 32].inheritable &= ~bit;
+	return syscall(SYS_capset, &h, d);
 }
 
 #endif /* QKTLS_TESTS_NL_H */
