@@ -225,6 +225,20 @@ static void report(size_t bytes, double secs, const uint8_t *mine,
 	fflush(stdout);
 }
 
+/* Print the outcome, end the stream; the exit status. */
+static int finish(struct conn *c, size_t bytes, double secs,
+		  const uint8_t *mine, const uint8_t *peer)
+{
+	int ret;
+
+	report(bytes, secs, mine, peer);
+	report_rekeys(c);
+	ret = close_notify(c);
+	if (!ret && memcmp(mine, peer, DIGEST_LEN))
+		ret = EXIT_MISMATCH;
+	return ret;
+}
+
 static int send_stream(struct conn *c, size_t bytes, size_t chunk)
 {
 	uint8_t mine[DIGEST_LEN], peer[DIGEST_LEN];
@@ -278,11 +292,7 @@ static int send_stream(struct conn *c, size_t bytes, size_t chunk)
 		ret = io_error("reading the receiver's SHA-256", err > 0 ? err : 0);
 		goto out;
 	}
-	report(bytes, t1 - t0, mine, peer);
-	report_rekeys(c);
-	ret = close_notify(c);
-	if (!ret && memcmp(mine, peer, DIGEST_LEN))
-		ret = EXIT_MISMATCH;
+	ret = finish(c, bytes, t1 - t0, mine, peer);
 out:
 	EVP_MD_CTX_free(md);
 	free(buf);
@@ -341,11 +351,7 @@ static int recv_stream(struct conn *c, size_t chunk)
 		ret = io_error("write", err);
 		goto out;
 	}
-	report(bytes, t1 - t0, mine, peer);
-	report_rekeys(c);
-	ret = close_notify(c);
-	if (!ret && memcmp(mine, peer, DIGEST_LEN))
-		ret = EXIT_MISMATCH;
+	ret = finish(c, bytes, t1 - t0, mine, peer);
 out:
 	EVP_MD_CTX_free(md);
 	free(buf);
