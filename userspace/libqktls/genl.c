@@ -291,6 +291,9 @@ static int outcome(struct qktls_nl *nl, int ret, uint8_t cmd,
 			ret = -QKTLS_E_NOTATTACHED;
 		break;
 	case -EOPNOTSUPP:
+		/* For GET and DETACH: a module without attached sockets. */
+		if (cmd != QKTLS_CMD_SOCK_ATTACH && cmd != QKTLS_CMD_SOCK_REKEY)
+			break;
 		if (qktls_ktls_rekey_supported() != 1)
 			ret = -QKTLS_E_NOREKEY;
 		else if (cmd == QKTLS_CMD_SOCK_REKEY && (flags & QKTLS_REKEY_QKD))
