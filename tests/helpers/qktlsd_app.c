@@ -9,9 +9,17 @@
  *       accepts one connection and hands it over
  *   qktlsd_app client --agent SOCK --link L --port P [--mode M] [--bytes N]
  *                     [--stream S]
+ *   --helper      (exchange) read and write through libqktls's stream helpers
+ *                 (qktls/stream.h), which rekey by the socket's policy and
+ *                 follow the peer's key updates
+ *   --rekey-once  (exchange, with --helper) one explicit TX rekey half way;
+ *                 prints "REKEY ok" or "REKEY error: message"
  *
- * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE and
- * ERROR lines (the struct qktls_result), and exits 3 if the hand-off failed.
+ * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE, ERROR,
+ * KEYUPDATE (qkd or standard) and ATTACHED (yes or no) lines (the struct
+ * qktls_result), and exits 3 if the hand-off failed.  With --helper and in
+ * echo mode it ends with the stream's counters ("STREAM name=value ...") and
+ * the module's for the socket ("SOCK name=value ...", or "SOCK none: why").
  * Modes:
  *   exchange  both sides write N pattern bytes at once (the server's first
  *             byte right after its handshake; the pattern differs per
@@ -28,6 +36,10 @@
  *             NewSessionTicket handshake records a stock server sends
  *             after the handshake; prints "TICKETS n" and "REPLY line",
  *             sends close_notify
+ *   echo      (server, for openssl s_client and its k/K commands) through
+ *             the stream helpers: answers every line with "echo LINE" until
+ *             a line "quit" (answers "bye", sends close_notify) or the end
+ *             of the stream ("EOF")
  *   none      stop after the hand-off
  */
 #include <arpa/inet.h>
@@ -43,6 +55,7 @@
 #include <unistd.h>
 
 #include <qktls/handshake.h>
+#include <qktls/stream.h>
 
 static void die(const char *what)
 {
@@ -63,9 +76,12 @@ static uint8_t pat(unsigned int seed, size_t i)
 
 struct writer {
 	int fd;
+	struct qktls_stream *st;	/* --helper */
+	bool rekey_once;
 	unsigned int seed;
 	size_t n;
 	int err;
+	char rekey[300];
 };
 
 static void *write_all(void *arg)
@@ -78,8 +94,31 @@ static void *write_all(void *arg)
 		size_t chunk = w->n - off < sizeof(buf) ? w->n - off : sizeof(buf);
 		ssize_t k;
 
+		if (w->rekey_once && off >= w->n / 2) {
+			int r = qktls_stream_rekey(w->st, QKTLS_STREAM_REKEY_AUTO);
+
+			w->rekey_once = false;
+			if (r < 0)
+				snprintf(w->rekey, sizeof(w->rekey), "error: %s (%s)",
+					 qktls_strerror(r),
+					 qktls_stream_error(w->st, QKTLS_DIR_TX));
+			else
+				snprintf(w->rekey, sizeof(w->rekey), "ok");
+		}
 		for (size_t i = 0; i < chunk; i++)
 			buf[i] = pat(w->seed, off + i);
+		if (w->st) {
+			k = qktls_stream_write(w->st, buf, chunk);
+			if (k < 0) {
+				fprintf(stderr, "qktlsd_app: stream write: %s (%s)\n",
+					qktls_strerror((int)k),
+					qktls_stream_error(w->st, QKTLS_DIR_TX));
+				w->err = EIO;
+				return NULL;
+			}
+			off += k;
+			continue;
+		}
 		k = write(w->fd, buf, chunk);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -92,9 +131,71 @@ static void *write_all(void *arg)
 	return NULL;
 }
 
-static int exchange(int fd, bool server, size_t n, unsigned int stream)
+/* The stream's and the module's counters, and the last rekey errors. */
+static void print_counters(struct qktls_stream *st)
 {
-	struct writer w = { .fd = fd, .seed = 2 * stream + (server ? 1 : 2), .n = n };
+	struct qktls_stream_stats ss;
+	struct qktls_sock_info si;
+	int ret;
+
+	qktls_stream_stats(st, &ss);
+	printf("STREAM written=%llu read=%llu tx_rekeys=%llu tx_policy=%llu "
+	       "tx_requested=%llu tx_qkd=%llu rx_rekeys=%llu rx_qkd=%llu "
+	       "requested=%llu errors=%llu fallbacks=%llu tickets=%llu\n",
+	       (unsigned long long)ss.bytes_written,
+	       (unsigned long long)ss.bytes_read,
+	       (unsigned long long)ss.tx_rekeys,
+	       (unsigned long long)ss.tx_policy_rekeys,
+	       (unsigned long long)ss.tx_requested_rekeys,
+	       (unsigned long long)ss.tx_qkd_rekeys,
+	       (unsigned long long)ss.rx_rekeys,
+	       (unsigned long long)ss.rx_qkd_rekeys,
+	       (unsigned long long)ss.updates_requested,
+	       (unsigned long long)ss.rekey_errors,
+	       (unsigned long long)ss.qkd_fallbacks,
+	       (unsigned long long)ss.tickets_skipped);
+	if (*qktls_stream_error(st, QKTLS_DIR_TX))
+		printf("TX_ERROR %s\n", qktls_stream_error(st, QKTLS_DIR_TX));
+	ret = qktls_stream_sock_info(st, &si);
+	if (ret) {
+		printf("SOCK none: %s\n", qktls_strerror(ret));
+		return;
+	}
+	printf("SOCK tx_rekeys=%llu rx_rekeys=%llu tx_qkd_rekeys=%llu "
+	       "rx_qkd_rekeys=%llu keys_used=%llu rekey_errors=%llu "
+	       "rekey_bytes=%llu qkd_update=%d tx_pool=%s rx_pool=%s\n",
+	       (unsigned long long)si.stats.tx_rekeys,
+	       (unsigned long long)si.stats.rx_rekeys,
+	       (unsigned long long)si.stats.tx_qkd_rekeys,
+	       (unsigned long long)si.stats.rx_qkd_rekeys,
+	       (unsigned long long)si.stats.keys_used,
+	       (unsigned long long)si.stats.rekey_errors,
+	       (unsigned long long)si.rekey_bytes, si.qkd_update,
+	       si.tx_pool[0] ? si.tx_pool : "-", si.rx_pool[0] ? si.rx_pool : "-");
+}
+
+/* Read through the stream helper or plainly. */
+static ssize_t rd(int fd, struct qktls_stream *st, void *buf, size_t len)
+{
+	ssize_t k;
+
+	if (!st)
+		return read(fd, buf, len);
+	k = qktls_stream_read(st, buf, len);
+	if (k < 0) {
+		fprintf(stderr, "qktlsd_app: stream read: %s (%s)\n",
+			qktls_strerror((int)k), qktls_stream_error(st, QKTLS_DIR_RX));
+		errno = EIO;
+		return -1;
+	}
+	return k;
+}
+
+static int exchange(int fd, struct qktls_stream *st, bool rekey_once,
+		    bool server, size_t n, unsigned int stream)
+{
+	struct writer w = { .fd = fd, .st = st, .rekey_once = rekey_once && st,
+			    .seed = 2 * stream + (server ? 1 : 2), .n = n };
 	uint8_t buf[16384], type;
 	unsigned int peer_seed = 2 * stream + (server ? 2 : 1);
 	size_t off = 0;
@@ -104,7 +205,7 @@ static int exchange(int fd, bool server, size_t n, unsigned int stream)
 	if (pthread_create(&t, NULL, write_all, &w))
 		die("pthread_create");
 	while (off < n) {
-		k = read(fd, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
+		k = rd(fd, st, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -125,10 +226,23 @@ static int exchange(int fd, bool server, size_t n, unsigned int stream)
 		return -1;
 	}
 	printf("DATA ok %zu\n", n);
+	if (w.rekey[0])
+		printf("REKEY %s\n", w.rekey);
 	fflush(stdout);
 	if (qktls_send_close_notify(fd)) {
 		fprintf(stderr, "qktlsd_app: cannot send close_notify\n");
 		return -1;
+	}
+	if (st) {
+		k = qktls_stream_read(st, buf, sizeof(buf));
+		if (k) {
+			fprintf(stderr, "qktlsd_app: expected close_notify, got %zd (%s)\n",
+				k, qktls_stream_error(st, QKTLS_DIR_RX));
+			return -1;
+		}
+		printf("CLOSE_NOTIFY\n");
+		print_counters(st);
+		return 0;
 	}
 	k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
 	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0) {
@@ -175,6 +289,59 @@ static int line_mode(int fd)
 	return qktls_send_close_notify(fd) ? -1 : 0;
 }
 
+/* Lines through the stream helpers, for s_client's k and K commands. */
+static int echo_mode(struct qktls_stream *st)
+{
+	char line[1024], reply[1100];
+	size_t len = 0;
+	ssize_t k;
+
+	for (;;) {
+		char *nl;
+
+		k = qktls_stream_read(st, line + len, sizeof(line) - 1 - len);
+		if (k <= 0) {
+			if (k)
+				fprintf(stderr, "qktlsd_app: echo: %s\n",
+					qktls_stream_error(st, QKTLS_DIR_RX));
+			else
+				printf("EOF\n");
+			print_counters(st);
+			return k ? -1 : 0;
+		}
+		len += k;
+		line[len] = '\0';
+		while ((nl = strchr(line, '\n'))) {
+			size_t ll = nl - line;
+
+			*nl = '\0';
+			if (ll && line[ll - 1] == '\r')
+				line[ll - 1] = '\0';
+			if (!strcmp(line, "quit"))
+				snprintf(reply, sizeof(reply), "bye\n");
+			else
+				snprintf(reply, sizeof(reply), "echo %s\n", line);
+			printf("GOT %s\n", line);
+			fflush(stdout);
+			if (qktls_stream_write(st, reply, strlen(reply)) !=
+			    (ssize_t)strlen(reply)) {
+				fprintf(stderr, "qktlsd_app: echo write: %s\n",
+					qktls_stream_error(st, QKTLS_DIR_TX));
+				return -1;
+			}
+			if (!strcmp(line, "quit")) {
+				qktls_stream_close_notify(st);
+				print_counters(st);
+				return 0;
+			}
+			memmove(line, nl + 1, len - ll);
+			len -= ll + 1;
+		}
+		if (len == sizeof(line) - 1)
+			len = 0;	/* an overlong line: drop it */
+	}
+}
+
 static int ping_mode(int fd)
 {
 	char line[256];
@@ -218,6 +385,8 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "bytes", required_argument, NULL, 'b' },
 		{ "stream", required_argument, NULL, 's' },
+		{ "helper", no_argument, NULL, 'H' },
+		{ "rekey-once", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *agent = NULL, *link = NULL, *mode = "exchange";
@@ -226,7 +395,8 @@ int main(int argc, char **argv)
 	size_t bytes = 1 << 20;
 	unsigned int stream = 0;
 	int port = 0, o, fd, ret;
-	bool server;
+	bool server, helper = false, rekey_once = false;
+	struct qktls_stream *st = NULL;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -236,6 +406,8 @@ int main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'b': bytes = strtoul(optarg, NULL, 0); break;
 		case 's': stream = strtoul(optarg, NULL, 0); break;
+		case 'H': helper = true; break;
+		case 'R': rekey_once = true; break;
 		default: return 2;
 		}
 	}
@@ -270,20 +442,35 @@ int main(int argc, char **argv)
 
 	ret = qktls_handshake_at(agent, fd, link, server ? QKTLS_ROLE_SERVER :
 				 QKTLS_ROLE_CLIENT, &r);
-	printf("STATUS %d\nGROUP %s\nSUITE %s\nPEER %s\nQKD %s\nNOTE %s\nERROR %s\n",
+	printf("STATUS %d\nGROUP %s\nSUITE %s\nPEER %s\nQKD %s\nNOTE %s\nERROR %s\n"
+	       "KEYUPDATE %s\nATTACHED %s\n",
 	       r.status, r.group, r.suite_name, r.peer_subject,
-	       r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error);
+	       r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error,
+	       r.flags & QKTLS_RESULT_QKD_UPDATE ? "qkd" : "standard",
+	       r.flags & QKTLS_RESULT_ATTACHED ? "yes" : "no");
 	fflush(stdout);
 	if (ret) {
 		close(fd);
 		return 3;
 	}
+	if (helper || !strcmp(mode, "echo")) {
+		ret = qktls_stream_open(fd, 0, &st);
+		if (ret) {
+			fprintf(stderr, "qktlsd_app: qktls_stream_open: %s\n",
+				qktls_strerror(ret));
+			close(fd);
+			return 1;
+		}
+	}
 	if (!strcmp(mode, "exchange"))
-		ret = exchange(fd, server, bytes, stream);
+		ret = exchange(fd, st, rekey_once, server, bytes, stream);
+	else if (!strcmp(mode, "echo"))
+		ret = echo_mode(st);
 	else if (!strcmp(mode, "line"))
 		ret = line_mode(fd);
 	else if (!strcmp(mode, "ping"))
 		ret = ping_mode(fd);
+	qktls_stream_close(st);
 	close(fd);
 	return ret ? 1 : 0;
 }
