@@ -5,6 +5,7 @@
 #   make            module (for every kernel with headers) and userspace
 #   make check      everything, then every test: userspace, VM 7.3, VM 6.12
 #   make demo       the end-to-end demonstration
+#   make bench      benchmark figures from VM boots (pool, rekey)
 #   make shell      a shell in the Debian 13 build root
 #
 # On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
@@ -23,7 +24,7 @@ QKTLS_NATIVE := $(shell tools/buildroot/native-ok >/dev/null 2>&1 && echo 1)
 export QKTLS_NATIVE
 endif
 
-.PHONY: $(BUILD_TARGETS) check demo shell clean help
+.PHONY: $(BUILD_TARGETS) check demo bench shell clean help
 .DEFAULT_GOAL := all
 
 ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)
@@ -42,6 +43,10 @@ check:
 demo:
 	tools/demo/run
 
+bench:
+	tools/bench/run-pool
+	tools/bench/run-rekey
+
 shell:
 	$(ENTER)
 
@@ -49,4 +54,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,14p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
