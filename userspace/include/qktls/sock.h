@@ -44,7 +44,9 @@ extern "C" {
 /*
  * Flags of qktls_sock_rekey_tx(): QKTLS_REKEY_QKD and
  * QKTLS_REKEY_REQUEST_UPDATE of <linux/qktls.h>, defined here with the same
- * values where that header is not installed.
+ * values where that header is not installed, spelt token for token as it
+ * spells them, so that a copy of it included later is no redefinition
+ * (tests/unit/headers_rekey_flags.sh).
  */
 #if defined(__has_include)
 #if __has_include(<linux/qktls.h>)
