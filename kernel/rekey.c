@@ -200,12 +200,11 @@ static void qktls_rekey_count(struct qktls_sock *qs,
 }
 
 static int __qktls_sock_rekey(struct qktls_sock *qs,
-			      struct qktls_rekey_req *req,
+			      struct qktls_rekey_req *req, u8 *secret,
 			      struct netlink_ext_ack *extack)
 {
 	const struct qktls_suite *suite = qs->suite;
 	bool tx = req->dir == QKTLS_SOCK_DIR_TX;
-	u8 *secret = tx ? qs->tx_secret : qs->rx_secret;
 	u8 next[QKTLS_SECRET_MAX_LEN];
 	union qktls_crypto_info ci;
 	struct qktls_taken_key key;
@@ -284,6 +283,7 @@ out_key:
 int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
 		     struct netlink_ext_ack *extack)
 {
+	struct qktls_sock_key *key;
 	int err;
 
 	req->used_qkd = false;
@@ -293,14 +293,18 @@ int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	mutex_lock(&qs->rekey_lock);
-	if (qs->detached) {
+	/* One lock per direction: a TX rekey waiting for send buffer space
+	 * must not hold up the RX rekey whose reads would free the peer's.
+	 */
+	key = req->dir == QKTLS_SOCK_DIR_TX ? &qs->tx : &qs->rx;
+	mutex_lock(&key->lock);
+	if (key->detached) {
 		NL_SET_ERR_MSG(extack, "the socket is not attached");
 		err = -ENOENT;
 	} else {
-		err = __qktls_sock_rekey(qs, req, extack);
+		err = __qktls_sock_rekey(qs, req, key->secret, extack);
 	}
-	mutex_unlock(&qs->rekey_lock);
+	mutex_unlock(&key->lock);
 out:
 	qktls_rekey_count(qs, req, err);
 	qktls_nl_sock_event(qs, QKTLS_CMD_SOCK_REKEY_NTF, req, err);

@@ -139,13 +139,14 @@ static struct qktls_sock *qktls_sock_find(struct qktls_net *qn, u64 cookie)
 
 static void qktls_sock_free(struct qktls_sock *qs)
 {
-	memzero_explicit(qs->tx_secret, sizeof(qs->tx_secret));
-	memzero_explicit(qs->rx_secret, sizeof(qs->rx_secret));
+	memzero_explicit(qs->tx.secret, sizeof(qs->tx.secret));
+	memzero_explicit(qs->rx.secret, sizeof(qs->rx.secret));
 	qktls_pool_put(qs->tx_pool);
 	qktls_pool_put(qs->rx_pool);
 	if (qs->sk)
 		sock_put(qs->sk);
-	mutex_destroy(&qs->rekey_lock);
+	mutex_destroy(&qs->tx.lock);
+	mutex_destroy(&qs->rx.lock);
 	kmem_cache_free(qktls_sock_cache, qs);
 	atomic_dec(&qktls_n_socks);
 }
@@ -176,6 +177,15 @@ static void qktls_sock_unlink(struct qktls_sock *qs, struct list_head *gone)
 	qs->qn->n_socks--;
 }
 
+/* Refuse further rekeys of one direction and wipe its secret. */
+static void qktls_sock_key_wipe(struct qktls_sock_key *key)
+{
+	mutex_lock(&key->lock);
+	key->detached = true;
+	memzero_explicit(key->secret, sizeof(key->secret));
+	mutex_unlock(&key->lock);
+}
+
 /* Wipe and release the attachments on @gone, unlinked; no lock held. */
 static void qktls_sock_release_list(struct list_head *gone)
 {
@@ -183,11 +193,8 @@ static void qktls_sock_release_list(struct list_head *gone)
 
 	list_for_each_entry_safe(qs, tmp, gone, list) {
 		list_del_init(&qs->list);
-		mutex_lock(&qs->rekey_lock);
-		qs->detached = true;
-		memzero_explicit(qs->tx_secret, sizeof(qs->tx_secret));
-		memzero_explicit(qs->rx_secret, sizeof(qs->rx_secret));
-		mutex_unlock(&qs->rekey_lock);
+		qktls_sock_key_wipe(&qs->tx);
+		qktls_sock_key_wipe(&qs->rx);
 		qktls_sock_put(qs);
 	}
 }
@@ -222,7 +229,8 @@ int qktls_sock_attach(struct qktls_net *qn,
 	refcount_set(&qs->refcnt, 1);
 	qs->qn = qn;
 	INIT_LIST_HEAD(&qs->list);
-	mutex_init(&qs->rekey_lock);
+	mutex_init(&qs->tx.lock);
+	mutex_init(&qs->rx.lock);
 	spin_lock_init(&qs->lock);
 	qs->suite = suite;
 	qs->tx_pool = req->tx_pool;
@@ -232,8 +240,8 @@ int qktls_sock_attach(struct qktls_net *qn,
 	qs->qkd_update = req->qkd_update;
 	qs->rekey_bytes = req->rekey_bytes;
 	qs->rekey_seconds = req->rekey_seconds;
-	memcpy(qs->tx_secret, req->tx_secret, suite->hash_len);
-	memcpy(qs->rx_secret, req->rx_secret, suite->hash_len);
+	memcpy(qs->tx.secret, req->tx_secret, suite->hash_len);
+	memcpy(qs->rx.secret, req->rx_secret, suite->hash_len);
 
 	if (req->rekey_required && !qktls_have_ktls_rekey()) {
 		NL_SET_ERR_MSG(extack,

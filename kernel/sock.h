@@ -4,11 +4,14 @@
  * policy and counters.
  *
  * Locking: qktls_net.sock_lock (a mutex) guards a namespace's table of
- * attachments; qktls_sock.rekey_lock (a mutex) serialises the rekeys of
- * one socket and guards its secrets; qktls_sock.lock (a spinlock) guards
- * its counters and policy state, so that a rekey blocked on a full send
+ * attachments; each direction's qktls_sock_key.lock (a mutex) serialises
+ * that direction's rekeys and guards its secret, so a TX rekey blocked on a
+ * full send buffer never holds up the RX rekey that frees the peer's; the
+ * two are never held together.  qktls_sock.lock (a spinlock) guards the
+ * counters and policy state, so that a rekey blocked on a full send
  * buffer never blocks a GET, a dump or the periodic work.  Order:
- * sock_lock, then rekey_lock, then the socket lock (lock_sock), then lock.
+ * sock_lock, then a key's lock, then the socket lock (lock_sock), then
+ * lock.
  */
 #ifndef _QKTLS_SOCK_H
 #define _QKTLS_SOCK_H
@@ -58,6 +61,18 @@ struct qktls_sock_stats {
 };
 
 /**
+ * struct qktls_sock_key - the traffic secret of one direction
+ * @lock: serialises this direction's rekeys; guards the fields below
+ * @detached: detached or reaped; @secret wiped, rekeys refused
+ * @secret: current traffic secret, the suite's Hash.length
+ */
+struct qktls_sock_key {
+	struct mutex lock; /* rekeys of this direction, @secret */
+	bool detached;
+	u8 secret[QKTLS_SECRET_MAX_LEN];
+};
+
+/**
  * struct qktls_sock - an attached kTLS socket
  * @refcnt: references (the namespace's table holds one while linked)
  * @qn: the namespace's state
@@ -73,10 +88,8 @@ struct qktls_sock_stats {
  * @qkd_update: the peer negotiated the QKD key update
  * @rekey_bytes: policy, rekey TX after this many bytes; 0 = never
  * @rekey_seconds: policy, rekey TX after this long; 0 = never
- * @rekey_lock: serialises rekeys; guards the secrets and @detached
- * @detached: detached or reaped; secrets wiped, rekeys refused
- * @tx_secret: current TX traffic secret, @suite's Hash.length
- * @rx_secret: current RX traffic secret
+ * @tx: the TX traffic secret
+ * @rx: the RX traffic secret
  * @lock: guards everything below
  * @stats: counters
  * @tx_bytes_base: tcp_sk(@sk)->bytes_sent at the last TX rekey
@@ -100,10 +113,8 @@ struct qktls_sock {
 	u64 rekey_bytes;
 	u32 rekey_seconds;
 
-	struct mutex rekey_lock; /* rekeys, secrets */
-	bool detached;
-	u8 tx_secret[QKTLS_SECRET_MAX_LEN];
-	u8 rx_secret[QKTLS_SECRET_MAX_LEN];
+	struct qktls_sock_key tx;
+	struct qktls_sock_key rx;
 
 	spinlock_t lock; /* counters, policy state */
 	struct qktls_sock_stats stats;
