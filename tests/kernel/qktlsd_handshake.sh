@@ -29,7 +29,8 @@
 #  16  a qktlsd client link (preferred) against stock openssl s_server
 #      -groups X25519MLKEM768: data both ways through kTLS, the server's
 #      NewSessionTickets read and skipped with qktls_recv_record()
-#  17  the agents stop cleanly on SIGTERM and log their counters
+#  17  SIGUSR1: a running agent logs its counters and keeps serving
+#  18  the agents stop cleanly on SIGTERM and log their counters
 # Only 127.0.0.1 and Unix sockets under a temporary directory are used.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +42,7 @@ qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 app=$top/build/tests/helpers/qktlsd_app
 
-tap_plan 17
+tap_plan 18
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq 17); do tap_skip "qktlsd $i" "qktlsd, qktlsd_app or openssl missing"; done
 	tap_done
@@ -372,19 +373,35 @@ else
 	tap_fail "qktlsd client against stock s_server -groups X25519MLKEM768: data both ways over kTLS"
 fi
 
-# 17: clean stop, with the counters logged.
+# 17: the counters on demand, from the running client agent.
+kill -USR1 "$client_pid"
+if wait_log "$tmp/client.log" "SIGUSR1: counters" &&
+   wait_log "$tmp/client.log" "link c-pref: 1 handshakes ok \(1 with QKD, 0 fallbacks\)" &&
+   wait_log "$tmp/client.log" "link c-req-empty: 0 handshakes ok \(0 with QKD, 0 fallbacks\), 1 failed" &&
+   wait_log "$tmp/client.log" "link c-stock: 1 handshakes ok \(0 with QKD, 1 fallbacks\)" &&
+   kill -0 "$client_pid"; then
+	tap_ok "SIGUSR1: the running agent logs its counters and keeps serving"
+else
+	show "$tmp/client.log"
+	tap_fail "SIGUSR1: the running agent logs its counters and keeps serving"
+fi
+
+# 18: clean stop, with the counters logged.
 rc=0
 kill -TERM "$server_pid" "$client_pid" "$short_pid"
 wait "$server_pid" || rc=$?
 wait "$client_pid" || rc=$?
 wait "$short_pid" || rc=$?
 pids=()
+# What the client agent logged from its stop on (case 17 logged the same
+# counters before).
+sed -n '/: stopping$/,$p' "$tmp/client.log" > "$tmp/client.stop"
 if [ $rc -eq 0 ] && [ ! -e "$tmp/server.sock" ] &&
-   grep -q "link c-pref: 1 handshakes ok (1 with QKD, 0 fallbacks)" "$tmp/client.log" &&
-   grep -q "link c-empty: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.log" &&
-   grep -q "link c-req-empty: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/client.log" &&
-   grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.log" &&
-   grep -q "link c-stock: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.log" &&
+   grep -q "link c-pref: 1 handshakes ok (1 with QKD, 0 fallbacks)" "$tmp/client.stop" &&
+   grep -q "link c-empty: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.stop" &&
+   grep -q "link c-req-empty: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/client.stop" &&
+   grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.stop" &&
+   grep -q "link c-stock: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.stop" &&
    grep -q "link s-short: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/short.log"; then
 	tap_ok "the agents stop on SIGTERM and log their counters"
 else

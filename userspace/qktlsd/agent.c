@@ -519,6 +519,44 @@ static void reload(const char *path)
 	cfg_put(old);
 }
 
+/*
+ * Each link's counters: on SIGUSR1 with its feeder's, and when stopping
+ * (the feeders log theirs as they stop).
+ */
+static void log_counters(struct qd_config *c, bool feeders)
+{
+	for (int i = 0; i < c->n_links; i++) {
+		struct qd_link *l = &c->links[i];
+		uint64_t ok, qkd, fallback, failed, refused;
+
+		pthread_mutex_lock(&l->lock);
+		ok = l->n_ok;
+		qkd = l->n_qkd;
+		fallback = l->n_fallback;
+		failed = l->n_failed;
+		refused = l->n_refused;
+		pthread_mutex_unlock(&l->lock);
+		qd_log(LOG_NOTICE, "link %s: %llu handshakes ok (%llu with QKD, %llu "
+		       "fallbacks), %llu failed, %llu callers refused", l->name,
+		       (unsigned long long)ok, (unsigned long long)qkd,
+		       (unsigned long long)fallback, (unsigned long long)failed,
+		       (unsigned long long)refused);
+		if (l->keys) {
+			uint64_t waits, timeouts;
+
+			qd_keys_stats(l, &waits, &timeouts);
+			if (waits)
+				qd_log(LOG_NOTICE, "link %s: %llu handshakes found the "
+				       "key store empty, %llu of them got no key "
+				       "within qkd.wait_ms", l->name,
+				       (unsigned long long)waits,
+				       (unsigned long long)timeouts);
+		}
+		if (feeders)
+			qd_feed_log_stats(l);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -588,6 +626,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);	/* inherited by the workers */
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	lfd = open_socket(cfg->socket_path, cfg->socket_mode);
@@ -630,6 +669,11 @@ int main(int argc, char **argv)
 				reload(path);
 				continue;
 			}
+			if (si.ssi_signo == SIGUSR1) {
+				qd_log(LOG_NOTICE, "SIGUSR1: counters");
+				log_counters(cfg, true);
+				continue;
+			}
 			qd_log(LOG_NOTICE, "signal %u: stopping", si.ssi_signo);
 			break;
 		}
@@ -650,27 +694,7 @@ int main(int argc, char **argv)
 	while (active)
 		pthread_cond_wait(&active_cond, &active_lock);
 	pthread_mutex_unlock(&active_lock);
-	for (int i = 0; i < cfg->n_links; i++) {
-		struct qd_link *l = &cfg->links[i];
-
-		qd_log(LOG_NOTICE, "link %s: %llu handshakes ok (%llu with QKD, %llu "
-		       "fallbacks), %llu failed, %llu callers refused", l->name,
-		       (unsigned long long)l->n_ok, (unsigned long long)l->n_qkd,
-		       (unsigned long long)l->n_fallback,
-		       (unsigned long long)l->n_failed,
-		       (unsigned long long)l->n_refused);
-		if (l->keys) {
-			uint64_t waits, timeouts;
-
-			qd_keys_stats(l, &waits, &timeouts);
-			if (waits)
-				qd_log(LOG_NOTICE, "link %s: %llu handshakes found the "
-				       "key store empty, %llu of them got no key "
-				       "within qkd.wait_ms", l->name,
-				       (unsigned long long)waits,
-				       (unsigned long long)timeouts);
-		}
-	}
+	log_counters(cfg, false);
 	cfg_put(cfg);
 	qd_feed_global_stop();
 	close(sfd);
