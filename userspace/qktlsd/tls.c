@@ -183,19 +183,28 @@ static const char *plain_groups(struct qd_link *l)
 /*
  * Groups for this handshake.  @qkd: offer/accept the QKD hybrid.
  * Client: key shares for the QKD hybrid and X25519MLKEM768 (no
- * HelloRetryRequest with either kind of server).
+ * HelloRetryRequest with either kind of server).  Server: the hybrid first,
+ * then qkd_mlkem768 for peers running the published QKD-KEM provider.
  */
 static void groups_for(struct qd_link *l, bool qkd, char *buf, size_t len)
 {
 	bool client = l->role == QKTLS_ROLE_CLIENT;
 
 	if (qkd && l->policy == QD_POLICY_REQUIRED)
-		snprintf(buf, len, "%s", QKTLS_GROUP_HYBRID);
+		snprintf(buf, len, client ? "%s" : "%s:" QKTLS_GROUP_QKD_MLKEM768,
+			 QKTLS_GROUP_HYBRID);
 	else if (qkd)
-		snprintf(buf, len, client ? "*%s:*%s" : "%s:%s",
-			 QKTLS_GROUP_HYBRID, plain_groups(l));
+		snprintf(buf, len, client ? "*%s:*%s" :
+			 "%s:" QKTLS_GROUP_QKD_MLKEM768 ":%s", QKTLS_GROUP_HYBRID,
+			 plain_groups(l));
 	else
 		snprintf(buf, len, "%s", plain_groups(l));
+}
+
+static bool qkd_group(const char *group)
+{
+	return group && (!strcmp(group, QKTLS_GROUP_HYBRID) ||
+			 !strcmp(group, QKTLS_GROUP_QKD_MLKEM768));
 }
 
 static long ms_left(const struct timespec *deadline)
@@ -319,8 +328,8 @@ failed:
 	if (ERR_GET_REASON(first) == SSL_R_NO_SUITABLE_KEY_SHARE &&
 	    l->policy == QD_POLICY_REQUIRED)
 		snprintf(r->error, sizeof(r->error), "QKD policy required: the peer "
-			 "offered no %s key share (a peer without QKD is refused)",
-			 QKTLS_GROUP_HYBRID);
+			 "offered no %s key share (nor %s; a peer without QKD is "
+			 "refused)", QKTLS_GROUP_HYBRID, QKTLS_GROUP_QKD_MLKEM768);
 	log_ssl_errors(l->name, r->error);
 	SSL_free(ssl);
 	return 0;
@@ -364,8 +373,7 @@ static void finish(struct qd_link *l, struct qd_hs *hs, SSL *ssl,
 		}
 		BIO_free(b);
 	}
-	r->qkd_used = group && !strcmp(group, QKTLS_GROUP_HYBRID) &&
-		      hs->qkd_ref_set && !hs->qkd_discarded;
+	r->qkd_used = qkd_group(group) && hs->qkd_ref_set && !hs->qkd_discarded;
 	if (r->qkd_used) {
 		hex(hs->qkd_ref, sizeof(hs->qkd_ref), r->qkd_ref);
 	} else if (!r->qkd_note[0]) {
