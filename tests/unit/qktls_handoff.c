@@ -7,9 +7,9 @@
  * and the real qktlsd refusing bad hand-offs before any TLS byte: unknown
  * link, wrong role, a descriptor that is not a TCP socket, an unconnected
  * socket, a peer address the link does not list, a request without a
- * descriptor or with two, and a truncated request; and SIGHUP does not stop
- * it.  The TLS handshakes
- * themselves are tested in the VM (tests/kernel/qktlsd_handshake.sh).
+ * descriptor or with two, and a truncated request; and a SIGHUP (a reload
+ * of an unchanged file) does not stop it.  The TLS handshakes themselves are
+ * tested in the VM (tests/kernel/qktlsd_handshake.sh).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -304,7 +304,11 @@ TEST_F(agent, sighup_keeps_serving)
 	struct qktls_result r;
 	int c, s;
 
-	/* Reload is not supported yet: SIGHUP must not stop the agent. */
+	/*
+	 * SIGHUP reloads the configuration (tests/kernel/qktlsd_feed.sh
+	 * checks what a reload changes); with the file unchanged the agent
+	 * must keep serving the same links and not stop.
+	 */
 	ASSERT_EQ(0, kill(self->pid, SIGHUP));
 	ASSERT_EQ(0, tcp_pair(&c, &s));
 	EXPECT_EQ(-ENOENT, qktls_handshake_at(self->sock, s, "nope", QKTLS_ROLE_SERVER, &r));
