@@ -19,6 +19,7 @@
 
 #include "netlink.h"
 #include "pool.h"
+#include "sock.h"
 
 /*
  * Events may come from work items (expiry) while the module unloads:
@@ -50,7 +51,7 @@ static const struct nla_policy qktls_key_id_nl_policy[QKTLS_KEY_A_ID + 1] = {
 #define QKTLS_KEY_LEN_POLICY(a) \
 	[a] = NLA_POLICY_RANGE(NLA_U32, QKTLS_KEY_MIN_LEN, QKTLS_KEY_MAX_LEN)
 
-static const struct nla_policy qktls_pool_new_nl_policy[QKTLS_A_POOL_KEY_LIFETIME + 1] = {
+static const struct nla_policy qktls_pool_new_nl_policy[QKTLS_A_POOL_REKEY_SECONDS + 1] = {
 	QKTLS_NAME_POLICY,
 	QKTLS_PEER_POLICY,
 	QKTLS_KEY_LEN_POLICY(QKTLS_A_POOL_KEY_MIN_LEN),
@@ -58,6 +59,8 @@ static const struct nla_policy qktls_pool_new_nl_policy[QKTLS_A_POOL_KEY_LIFETIM
 	[QKTLS_A_POOL_CAPACITY] = NLA_POLICY_MIN(NLA_U32, 1),
 	[QKTLS_A_POOL_LOW_WATERMARK] = { .type = NLA_U32 },
 	[QKTLS_A_POOL_KEY_LIFETIME] = { .type = NLA_U32 },
+	[QKTLS_A_POOL_REKEY_BYTES] = { .type = NLA_U64 },
+	[QKTLS_A_POOL_REKEY_SECONDS] = { .type = NLA_U32 },
 };
 
 static const struct nla_policy qktls_pool_name_nl_policy[QKTLS_A_POOL_NAME + 1] = {
@@ -150,6 +153,9 @@ static int qktls_nl_fill_pool(struct sk_buff *skb, struct qktls_pool *pool,
 	    nla_put_u32(skb, QKTLS_A_POOL_CAPACITY, pool->capacity) ||
 	    nla_put_u32(skb, QKTLS_A_POOL_LOW_WATERMARK, pool->low_watermark) ||
 	    nla_put_u32(skb, QKTLS_A_POOL_KEY_LIFETIME, pool->key_lifetime) ||
+	    nla_put_u64_64bit(skb, QKTLS_A_POOL_REKEY_BYTES, pool->rekey_bytes,
+			      QKTLS_A_PAD) ||
+	    nla_put_u32(skb, QKTLS_A_POOL_REKEY_SECONDS, pool->rekey_seconds) ||
 	    nla_put_u32(skb, QKTLS_A_POOL_KEY_COUNT, pool->key_count) ||
 	    nla_put_u64_64bit(skb, QKTLS_A_POOL_KEY_BYTES, pool->key_bytes,
 			      QKTLS_A_PAD) ||
@@ -287,6 +293,28 @@ static u32 qktls_nl_u32(const struct genl_info *info, int type, u32 def)
 	return info->attrs[type] ? nla_get_u32(info->attrs[type]) : def;
 }
 
+/*
+ * The rekey policy of a new or changed pool.  Only a kernel whose kTLS can
+ * rekey takes one: an operator's policy must not be silently ignored.
+ */
+static int qktls_nl_pool_rekey(struct genl_info *info,
+			       struct qktls_pool_params *p)
+{
+	struct nlattr *bytes = info->attrs[QKTLS_A_POOL_REKEY_BYTES];
+	struct nlattr *secs = info->attrs[QKTLS_A_POOL_REKEY_SECONDS];
+
+	p->set_rekey_bytes = !!bytes;
+	p->rekey_bytes = bytes ? nla_get_u64(bytes) : 0;
+	p->set_rekey_seconds = !!secs;
+	p->rekey_seconds = qktls_nl_u32(info, QKTLS_A_POOL_REKEY_SECONDS, 0);
+	if ((p->rekey_bytes || p->rekey_seconds) && !qktls_have_ktls_rekey()) {
+		NL_SET_ERR_MSG_ATTR(info->extack, p->rekey_bytes ? bytes : secs,
+				    "kernel has no kTLS rekey (needs Linux 6.14 or later)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 /* --- pools ----------------------------------------------------------------- */
 
 static int qktls_nl_pool_new_doit(struct sk_buff *skb, struct genl_info *info)
@@ -324,6 +352,9 @@ static int qktls_nl_pool_new_doit(struct sk_buff *skb, struct genl_info *info)
 		return -EINVAL;
 	}
 	p.key_lifetime = qktls_nl_u32(info, QKTLS_A_POOL_KEY_LIFETIME, 0);
+	err = qktls_nl_pool_rekey(info, &p);
+	if (err)
+		return err;
 
 	err = qktls_pool_create(qktls_net(genl_info_net(info)),
 				nla_data(tb[QKTLS_A_POOL_NAME]), &p, &pool);
@@ -393,6 +424,9 @@ static int qktls_nl_pool_set_doit(struct sk_buff *skb, struct genl_info *info)
 	p.low_watermark = qktls_nl_u32(info, QKTLS_A_POOL_LOW_WATERMARK, 0);
 	p.set_key_lifetime = !!tb[QKTLS_A_POOL_KEY_LIFETIME];
 	p.key_lifetime = qktls_nl_u32(info, QKTLS_A_POOL_KEY_LIFETIME, 0);
+	err = qktls_nl_pool_rekey(info, &p);
+	if (err)
+		goto out;
 
 	err = qktls_pool_set(pool, &p, &why);
 	switch (why) {
@@ -864,7 +898,7 @@ static const struct genl_split_ops qktls_nl_ops[] = {
 		.cmd		= QKTLS_CMD_POOL_NEW,
 		.doit		= qktls_nl_pool_new_doit,
 		.policy		= qktls_pool_new_nl_policy,
-		.maxattr	= QKTLS_A_POOL_KEY_LIFETIME,
+		.maxattr	= QKTLS_A_POOL_REKEY_SECONDS,
 		.flags		= QKTLS_DO,
 	},
 	{
@@ -878,7 +912,7 @@ static const struct genl_split_ops qktls_nl_ops[] = {
 		.cmd		= QKTLS_CMD_POOL_SET,
 		.doit		= qktls_nl_pool_set_doit,
 		.policy		= qktls_pool_new_nl_policy,
-		.maxattr	= QKTLS_A_POOL_KEY_LIFETIME,
+		.maxattr	= QKTLS_A_POOL_REKEY_SECONDS,
 		.flags		= QKTLS_DO,
 	},
 	{

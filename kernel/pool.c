@@ -277,6 +277,8 @@ int qktls_pool_create(struct qktls_net *qn, const char *name,
 	pool->capacity = p->capacity;
 	pool->low_watermark = p->low_watermark;
 	pool->key_lifetime = p->key_lifetime;
+	pool->rekey_bytes = p->rekey_bytes;
+	pool->rekey_seconds = p->rekey_seconds;
 	INIT_LIST_HEAD(&pool->keys);
 	pool->hash_seed = get_random_u32();
 	INIT_DELAYED_WORK(&pool->expire_work, qktls_pool_expire);
@@ -445,6 +447,10 @@ int qktls_pool_set(struct qktls_pool *pool, const struct qktls_pool_params *p,
 		pool->key_lifetime = p->key_lifetime;
 		qktls_pool_arm_expiry(pool);
 	}
+	if (p->set_rekey_bytes)
+		pool->rekey_bytes = p->rekey_bytes;
+	if (p->set_rekey_seconds)
+		pool->rekey_seconds = p->rekey_seconds;
 out:
 	mutex_unlock(&pool->lock);
 	return err;

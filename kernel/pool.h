@@ -102,6 +102,8 @@ struct qktls_pool_stats {
  * @capacity: most keys held
  * @low_watermark: below this many keys, an event tells the feeders
  * @key_lifetime: seconds a key may wait, 0 = forever
+ * @rekey_bytes: rekey policy of sockets attached with this TX pool, 0 = none
+ * @rekey_seconds: likewise, seconds
  * @keys: keys, oldest first
  * @buckets: hash table of the keys by ID, @n_buckets long (a power of 2)
  * @n_buckets: size of @buckets; 0 when the pool is empty
@@ -128,6 +130,8 @@ struct qktls_pool {
 	u32 capacity;
 	u32 low_watermark;
 	u32 key_lifetime;
+	u64 rekey_bytes;
+	u32 rekey_seconds;
 	struct list_head keys;
 	struct hlist_head *buckets;
 	u32 n_buckets;
@@ -190,9 +194,13 @@ struct qktls_taken_key {
  * @capacity: most keys
  * @low_watermark: low watermark, keys
  * @key_lifetime: seconds, 0 = forever
+ * @rekey_bytes: rekey policy, bytes, 0 = none
+ * @rekey_seconds: rekey policy, seconds, 0 = none
  * @set_capacity: qktls_pool_set() changes @capacity
  * @set_low_watermark: qktls_pool_set() changes @low_watermark
  * @set_key_lifetime: qktls_pool_set() changes @key_lifetime
+ * @set_rekey_bytes: qktls_pool_set() changes @rekey_bytes
+ * @set_rekey_seconds: qktls_pool_set() changes @rekey_seconds
  */
 struct qktls_pool_params {
 	const char *peer;
@@ -201,9 +209,13 @@ struct qktls_pool_params {
 	u32 capacity;
 	u32 low_watermark;
 	u32 key_lifetime;
+	u64 rekey_bytes;
+	u32 rekey_seconds;
 	bool set_capacity;
 	bool set_low_watermark;
 	bool set_key_lifetime;
+	bool set_rekey_bytes;
+	bool set_rekey_seconds;
 };
 
 /**

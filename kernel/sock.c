@@ -199,6 +199,14 @@ static void qktls_sock_release_list(struct list_head *gone)
 	}
 }
 
+/* The tighter of two limits where 0 means none. */
+static u64 qktls_tighter(u64 a, u64 b)
+{
+	if (!a || !b)
+		return a ?: b;
+	return min(a, b);
+}
+
 /**
  * qktls_sock_attach() - attach a kTLS socket and its secrets
  * @qn: the namespace's state; the socket's namespace
@@ -240,6 +248,15 @@ int qktls_sock_attach(struct qktls_net *qn,
 	qs->qkd_update = req->qkd_update;
 	qs->rekey_bytes = req->rekey_bytes;
 	qs->rekey_seconds = req->rekey_seconds;
+	if (qs->tx_pool) {
+		/* The operator's pool policy bounds the socket's. */
+		mutex_lock(&qs->tx_pool->lock);
+		qs->rekey_bytes = qktls_tighter(qs->rekey_bytes,
+						qs->tx_pool->rekey_bytes);
+		qs->rekey_seconds = qktls_tighter(qs->rekey_seconds,
+						  qs->tx_pool->rekey_seconds);
+		mutex_unlock(&qs->tx_pool->lock);
+	}
 	memcpy(qs->tx.secret, req->tx_secret, suite->hash_len);
 	memcpy(qs->rx.secret, req->rx_secret, suite->hash_len);
 

@@ -54,7 +54,7 @@ out_has() {
 	fi
 }
 
-tap_plan 76
+tap_plan 80
 
 [ -x "$q" ] || { tap_fail "qktls is built" "missing $q"; tap_done; }
 
@@ -95,6 +95,10 @@ expect "pool add, key-len range backwards" 2 'minimum 48 is above maximum 16' "$
 expect "pool add, key-len range malformed" 2 'key-len \(maximum\): "" is not' "$q" pool add a key-len 16-
 expect "pool set cannot change key-len" 2 'key length range of a pool cannot change' "$q" pool set a key-len 32
 expect "pool set with nothing to change" 2 'nothing to change' "$q" pool set a
+expect "pool add, rekey-bytes with a bad suffix" 2 'rekey-bytes: "16Q" is not a decimal number' "$q" pool add a rekey-bytes 16Q
+expect "pool add, rekey-bytes suffix alone" 2 'rekey-bytes: "" is not a decimal number' "$q" pool add a rekey-bytes M
+expect "pool set, rekey-bytes overflows with its suffix" 2 'rekey-bytes: 17179869184G is out of range' "$q" pool set a rekey-bytes 17179869184G
+expect "pool set, rekey-seconds beyond u32" 2 'rekey-seconds: 4294967296 is out of range' "$q" pool set a rekey-seconds 4294967296
 expect "pool del, extra argument" 2 'pool del: unknown argument "b"' "$q" pool del a b
 expect "pool list takes no argument" 2 'pool list: unknown argument "a"' "$q" pool list a
 expect "key add without a pool" 2 'key add: missing pool name' "$q" key add

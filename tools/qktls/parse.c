@@ -74,6 +74,38 @@ int qk_parse_u64(const char *what, const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A byte count: decimal, optionally with a K, M or G suffix (1024-based). */
+int qk_parse_size(const char *what, const char *s, uint64_t *out)
+{
+	static const char units[] = "KMG";
+	size_t n = strlen(s);
+	const char *u = n ? strchr(units, s[n - 1]) : NULL;
+	char *digits;
+	uint64_t v;
+	int ret;
+
+	if (!u)
+		return qk_parse_u64(what, s, out);
+	digits = strndup(s, n - 1);
+	if (!digits) {
+		qk_err("out of memory");
+		return -1;
+	}
+	ret = qk_parse_u64(what, digits, &v);
+	free(digits);
+	if (ret)
+		return -1;
+	for (int shift = 10 * (int)(u - units + 1); shift; shift -= 10) {
+		if (v > UINT64_MAX >> 10) {
+			qk_err("%s: %s is out of range", what, s);
+			return -1;
+		}
+		v <<= 10;
+	}
+	*out = v;
+	return 0;
+}
+
 int qk_parse_u32(const char *what, const char *s, uint32_t *out)
 {
 	uint64_t v;

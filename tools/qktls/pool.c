@@ -13,21 +13,26 @@ void usage_pool(FILE *f)
 {
 	fputs("Usage: qktls pool add NAME [peer PEER] [key-len LEN | key-len MIN-MAX]\n"
 	      "                       [capacity KEYS] [low KEYS] [lifetime SECS]\n"
+	      "                       [rekey-bytes SIZE] [rekey-seconds SECS]\n"
 	      "       qktls pool set NAME [peer PEER] [capacity KEYS] [low KEYS]\n"
-	      "                       [lifetime SECS]\n"
+	      "                       [lifetime SECS] [rekey-bytes SIZE]\n"
+	      "                       [rekey-seconds SECS]\n"
 	      "       qktls pool del NAME\n"
 	      "       qktls [-j [-p]] pool show [NAME]\n"
 	      "       qktls [-j [-p]] pool list\n"
 	      "Defaults of add: key-len 32, capacity 1024, low capacity/4,\n"
-	      "lifetime 0 (keys do not expire).\n", f);
+	      "lifetime 0 (keys do not expire), no rekey policy.  SIZE takes a K, M\n"
+	      "or G suffix (powers of 1024).  rekey-bytes and rekey-seconds bound the\n"
+	      "rekey policy of every socket attached with the pool for TX (0: none).\n", f);
 }
 
 /* Settings given on the command line; has_* say which. */
 struct pool_args {
 	const char *name;
 	const char *peer;
-	bool has_len, has_cap, has_low, has_life;
-	uint32_t min_len, max_len, capacity, low, lifetime;
+	bool has_len, has_cap, has_low, has_life, has_rbytes, has_rsecs;
+	uint32_t min_len, max_len, capacity, low, lifetime, rekey_seconds;
+	uint64_t rekey_bytes;
 };
 
 static int parse_key_len(const char *s, struct pool_args *a)
@@ -87,6 +92,10 @@ static int parse_pool_args(const char *verb, int argc, char **argv,
 			seen = &a->has_low;
 		} else if (!strcmp(kw, "lifetime")) {
 			seen = &a->has_life;
+		} else if (!strcmp(kw, "rekey-bytes")) {
+			seen = &a->has_rbytes;
+		} else if (!strcmp(kw, "rekey-seconds")) {
+			seen = &a->has_rsecs;
 		} else {
 			return qk_usage_err("pool", "pool %s: unknown argument \"%s\"", verb, kw);
 		}
@@ -99,6 +108,8 @@ static int parse_pool_args(const char *verb, int argc, char **argv,
 		else if (!strcmp(kw, "key-len") ? parse_key_len(val, a) :
 			 !strcmp(kw, "capacity") ? qk_parse_u32("capacity", val, &a->capacity) :
 			 !strcmp(kw, "low") ? qk_parse_u32("low", val, &a->low) :
+			 !strcmp(kw, "rekey-bytes") ? qk_parse_size("rekey-bytes", val, &a->rekey_bytes) :
+			 !strcmp(kw, "rekey-seconds") ? qk_parse_u32("rekey-seconds", val, &a->rekey_seconds) :
 			 qk_parse_u32("lifetime", val, &a->lifetime))
 			return QK_EXIT_USAGE;
 		if (seen)
@@ -116,7 +127,11 @@ static int put_pool_args(struct nl_msg *msg, const struct pool_args *a)
 	      nla_put_u32(msg, QKTLS_A_POOL_KEY_MAX_LEN, a->max_len) < 0)) ||
 	    (a->has_cap && nla_put_u32(msg, QKTLS_A_POOL_CAPACITY, a->capacity) < 0) ||
 	    (a->has_low && nla_put_u32(msg, QKTLS_A_POOL_LOW_WATERMARK, a->low) < 0) ||
-	    (a->has_life && nla_put_u32(msg, QKTLS_A_POOL_KEY_LIFETIME, a->lifetime) < 0)) {
+	    (a->has_life && nla_put_u32(msg, QKTLS_A_POOL_KEY_LIFETIME, a->lifetime) < 0) ||
+	    (a->has_rbytes &&
+	     nla_put_u64(msg, QKTLS_A_POOL_REKEY_BYTES, a->rekey_bytes) < 0) ||
+	    (a->has_rsecs &&
+	     nla_put_u32(msg, QKTLS_A_POOL_REKEY_SECONDS, a->rekey_seconds) < 0)) {
 		qk_err("pool arguments do not fit in a netlink message");
 		return -1;
 	}
@@ -135,8 +150,8 @@ static int pool_change(uint8_t cmd, const char *verb, int argc, char **argv)
 	if (ret)
 		return ret;
 	if (cmd == QKTLS_CMD_POOL_SET && !a.peer && !a.has_cap && !a.has_low &&
-	    !a.has_life)
-		return qk_usage_err("pool", "pool set: nothing to change (give peer, capacity, low or lifetime)");
+	    !a.has_life && !a.has_rbytes && !a.has_rsecs)
+		return qk_usage_err("pool", "pool set: nothing to change (give peer, capacity, low, lifetime, rekey-bytes or rekey-seconds)");
 	if (qk_nl_open(&nl))
 		return EXIT_FAILURE;
 	msg = qk_msg_new(&nl, cmd, 0, 0);
@@ -202,6 +217,8 @@ static json_t *pool_json(struct nlattr **tb, bool brief)
 	qk_json_set_uint(o, "key_max_len", qk_attr_uint(tb[QKTLS_A_POOL_KEY_MAX_LEN]));
 	qk_json_set_uint(o, "low_watermark", qk_attr_uint(tb[QKTLS_A_POOL_LOW_WATERMARK]));
 	qk_json_set_uint(o, "key_lifetime", qk_attr_uint(tb[QKTLS_A_POOL_KEY_LIFETIME]));
+	qk_json_set_uint(o, "rekey_bytes", qk_attr_uint(tb[QKTLS_A_POOL_REKEY_BYTES]));
+	qk_json_set_uint(o, "rekey_seconds", qk_attr_uint(tb[QKTLS_A_POOL_REKEY_SECONDS]));
 	qk_json_set_uint(o, "key_bytes", qk_attr_uint(tb[QKTLS_A_POOL_KEY_BYTES]));
 	qk_json_set_uint(o, "mem_bytes", qk_attr_uint(tb[QKTLS_A_POOL_MEM_BYTES]));
 	json_object_set_new(o, "stats", qk_stats_json(tb[QKTLS_A_POOL_STATS]));
@@ -234,6 +251,11 @@ static void pool_text(struct nlattr **tb, bool brief)
 	       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_CAPACITY]),
 	       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_LOW_WATERMARK]),
 	       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_KEY_LIFETIME]));
+	if (qk_attr_uint(tb[QKTLS_A_POOL_REKEY_BYTES]) ||
+	    qk_attr_uint(tb[QKTLS_A_POOL_REKEY_SECONDS]))
+		printf("\trekey-bytes %llu rekey-seconds %llu (sockets attached for TX)\n",
+		       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_REKEY_BYTES]),
+		       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_REKEY_SECONDS]));
 	printf("\tkeys %llu key-bytes %llu mem-bytes %llu\n",
 	       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_KEY_COUNT]),
 	       (unsigned long long)qk_attr_uint(tb[QKTLS_A_POOL_KEY_BYTES]),

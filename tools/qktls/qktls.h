@@ -82,6 +82,7 @@ int qk_usage_err(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int qk_parse_u32(const char *what, const char *s, uint32_t *out);
 int qk_parse_u64(const char *what, const char *s, uint64_t *out);
+int qk_parse_size(const char *what, const char *s, uint64_t *out);
 int qk_parse_key_id(const char *s, size_t len, uint8_t id[QKTLS_KEY_ID_LEN]);
 void qk_format_key_id(const uint8_t id[QKTLS_KEY_ID_LEN], char out[37]);
 bool qk_is_help(const char *s);

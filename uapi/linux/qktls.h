@@ -30,7 +30,10 @@
  *   default 32 and 32, within QKTLS_KEY_MIN_LEN..QKTLS_KEY_MAX_LEN),
  *   QKTLS_A_POOL_CAPACITY (keys, default 1024), QKTLS_A_POOL_LOW_WATERMARK
  *   (keys, default capacity / 4, below capacity), QKTLS_A_POOL_KEY_LIFETIME
- *   (seconds, 0 = keys do not expire; default 0).  Fails with -EEXIST if
+ *   (seconds, 0 = keys do not expire; default 0), QKTLS_A_POOL_REKEY_BYTES
+ *   and QKTLS_A_POOL_REKEY_SECONDS (the pool's rekey policy, 0 = none,
+ *   default 0: see QKTLS_CMD_SOCK_ATTACH; a policy on a kernel without
+ *   kTLS rekey is refused with -EOPNOTSUPP).  Fails with -EEXIST if
  *   the name is taken, -ENOSPC if the namespace has qktls.max_pools pools.
  *   Reply: the pool, as QKTLS_CMD_POOL_GET gives it.  Event:
  *   QKTLS_CMD_POOL_CREATED_NTF.
@@ -41,8 +44,10 @@
  *
  * QKTLS_CMD_POOL_SET
  *   Change QKTLS_A_POOL_PEER, QKTLS_A_POOL_CAPACITY,
- *   QKTLS_A_POOL_LOW_WATERMARK or QKTLS_A_POOL_KEY_LIFETIME of the pool
- *   named by QKTLS_A_POOL_NAME.  An empty QKTLS_A_POOL_PEER clears the
+ *   QKTLS_A_POOL_LOW_WATERMARK, QKTLS_A_POOL_KEY_LIFETIME,
+ *   QKTLS_A_POOL_REKEY_BYTES or QKTLS_A_POOL_REKEY_SECONDS of the pool
+ *   named by QKTLS_A_POOL_NAME (a new rekey policy applies to sockets
+ *   attached from then on).  An empty QKTLS_A_POOL_PEER clears the
  *   peer.  The key length range cannot change.  A capacity below the
  *   number of keys held is refused (-EBUSY).  All or nothing.  Reply: the
  *   pool.
@@ -53,6 +58,7 @@
  *   QKTLS_A_POOL_NAME, QKTLS_A_POOL_PEER (if set), QKTLS_A_POOL_KEY_MIN_LEN,
  *   QKTLS_A_POOL_KEY_MAX_LEN, QKTLS_A_POOL_CAPACITY,
  *   QKTLS_A_POOL_LOW_WATERMARK, QKTLS_A_POOL_KEY_LIFETIME,
+ *   QKTLS_A_POOL_REKEY_BYTES, QKTLS_A_POOL_REKEY_SECONDS,
  *   QKTLS_A_POOL_KEY_COUNT, QKTLS_A_POOL_KEY_BYTES, QKTLS_A_POOL_MEM_BYTES
  *   and QKTLS_A_POOL_STATS (nested enum qktls_stats_attrs).
  *
@@ -135,8 +141,10 @@
  *   and QKTLS_A_SOCK_RX_POOL (the pool holding the keys the peer takes),
  *   QKTLS_A_SOCK_QKD_UPDATE (the peer negotiated the QKD key update),
  *   QKTLS_A_SOCK_REKEY_BYTES and QKTLS_A_SOCK_REKEY_SECONDS (rekey policy,
- *   0 = none), QKTLS_A_SOCK_REKEY_REQUIRED (fail with -EOPNOTSUPP if this
- *   kernel cannot rekey).  -EEXIST if the socket is attached already,
+ *   0 = none; the TX pool's policy applies too, and of the two the tighter
+ *   limit wins, field by field, so an operator's pool policy bounds every
+ *   socket of the link), QKTLS_A_SOCK_REKEY_REQUIRED (fail with
+ *   -EOPNOTSUPP if this kernel cannot rekey).  -EEXIST if the socket is attached already,
  *   -ENOENT for an unknown pool, -ENOSPC if qktls.max_socks sockets are
  *   attached, -EINVAL for anything else wrong with the socket or the
  *   request.  A closed socket's attachment is released by the next
@@ -340,6 +348,9 @@ enum qktls_cmd {
  * @QKTLS_A_SOCK_KEY_REF: binary, QKTLS_KEY_ID_LEN bytes, a QKD key's ID
  * @QKTLS_A_SOCK_ERROR: s32, 0 or a negative errno (events)
  * @QKTLS_A_SOCK_STATS: nest, enum qktls_sock_stats_attrs (replies, events)
+ * @QKTLS_A_POOL_REKEY_BYTES: u64, rekey policy of the sockets using the pool
+ *	for TX: bytes; 0 = none
+ * @QKTLS_A_POOL_REKEY_SECONDS: u32, the same, seconds; 0 = none
  * @__QKTLS_A_MAX: internal
  * @QKTLS_A_MAX: highest attribute number
  */
@@ -383,6 +394,8 @@ enum qktls_attrs {
 	QKTLS_A_SOCK_KEY_REF,
 	QKTLS_A_SOCK_ERROR,
 	QKTLS_A_SOCK_STATS,
+	QKTLS_A_POOL_REKEY_BYTES,
+	QKTLS_A_POOL_REKEY_SECONDS,
 
 	__QKTLS_A_MAX,
 	QKTLS_A_MAX = __QKTLS_A_MAX - 1
