@@ -4,7 +4,8 @@
 # The qktls admin tool against the real module (in the VM, qktls.ko
 # loaded): every subcommand's success and failure, JSON checked with jq,
 # the kernel's extack text in errors, events in order through
-# "qktls monitor", and no key material in any output.
+# "qktls monitor", attached sockets (sock show, detach, their rekey events)
+# and no key material in any output.
 . "$(dirname "$0")/../lib/tap.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 # The tool built with ASan/UBSan; a sanitizer report exits 86, which no
@@ -18,7 +19,11 @@ secrets=$tmp/secrets		# hex of every key added, one per line
 mon_pid=
 tmon_pid=
 mon4_pid=
+hold_pid=
+smon_pid=
+smon2_pid=
 cleanup() {
+	for p in $hold_pid $smon_pid $smon2_pid; do kill "$p" 2>/dev/null; done
 	[ -n "$mon4_pid" ] && kill "$mon4_pid" 2>/dev/null
 	[ -n "$mon_pid" ] && kill "$mon_pid" 2>/dev/null
 	[ -n "$tmon_pid" ] && kill "$tmon_pid" 2>/dev/null
@@ -29,7 +34,7 @@ trap cleanup EXIT
 : >"$all"
 : >"$secrets"
 
-PLAN=76
+PLAN=91
 tap_plan $PLAN
 [ -x "$q" ] || { tap_fail "qktls is built" "missing $q"; tap_done; }
 
@@ -330,6 +335,152 @@ if [ "$rc" -eq 0 ] && [ "$(cut -d' ' -f1,2 "$tmp/mon.txt")" = "$(printf '%s\n' '
 	tap_ok "monitor pool t1 (text) saw only t1's events"
 else
 	tap_fail "monitor pool t1 (text) saw only t1's events" "exit $rc: $(tr '\n' '|' <"$tmp/mon.txt")"
+fi
+
+# --- attached sockets -------------------------------------------------------------------------
+# After the event checks above: the pair's pools make events of their own.
+# qktls-bench-rekey --hold attaches a loopback kTLS pair, prints its socket
+# IDs, rekeys once each way when told (QKD client to server, standard back;
+# on a kernel without kTLS rekey, such as 6.12, the module refuses the
+# client's TX rekey, and that refusal is what is checked), and holds the
+# sockets until its stdin closes.  Both ends are FIFOs, so every step waits
+# for a real line, never for time.
+sock_tests() {
+	run "$q" -j sock show
+	jqok "sock show -j lists both sockets" "[.[].id] | contains([$cid, $sid])"
+	jqok "sock show -j: the client's fields" "map(select(.id == $cid))[0] |
+		.link == \"bench\" and .cipher == \"TLS_AES_256_GCM_SHA384\" and .cipher_id == 4866 and
+		.tx_pool == \"qkbench-c.c2s\" and .rx_pool == \"qkbench-c.s2c\" and .qkd_update == true and
+		.rekey_bytes == 16777216 and .rekey_seconds == 0 and .rekey_due == false and
+		.stats.tx_rekeys == 0 and .stats.rx_rekeys == 0 and .stats.rekey_errors == 0 and
+		(.stats | keys | length) == 11"
+	run "$q" sock show "$cid"
+	if [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] &&
+	   grep -Eq '^ID +LINK +CIPHER +TX-POOL +RX-POOL +QKD-UPDATE +POLICY +DUE +TX-REKEYS +RX-REKEYS +ERRORS$' "$tmp/out" &&
+	   grep -Eq "^$cid +bench +TLS_AES_256_GCM_SHA384 +qkbench-c.c2s +qkbench-c.s2c +yes +16MiB +no +0 +0 +0$" "$tmp/out"; then
+		tap_ok "sock show ID (table)"
+	else
+		tap_fail "sock show ID (table)" "exit $rc: $(tr '\n' '|' <"$tmp/out") $(show_err)"
+	fi
+	run "$q" -s sock show "$(printf '0x%x' "$cid")"
+	if [ "$rc" -eq 0 ] && grep -Eq 'KEYS-USED +LAST-ERROR +DUE-COUNT +OVERDUE +TX-BYTES +KEY-AGE-MS$' "$tmp/out" &&
+	   [ "$(awk -v id="$cid" '$1 == id { print NF }' "$tmp/out")" = 19 ]; then
+		tap_ok "sock show -s 0xID: every counter"
+	else
+		tap_fail "sock show -s 0xID: every counter" "exit $rc: $(tr '\n' '|' <"$tmp/out") $(show_err)"
+	fi
+	fails "sock show of an unknown socket" '^qktls: sock show: .*\(No such file or directory\)$' \
+		"$q" sock show 18446744073709551615
+	fails "sock show without CAP_NET_ADMIN: refused" '^qktls: sock show: .*Operation not permitted' \
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all "$q" sock show
+
+	# The rekey events of each socket, through monitors filtered by socket:
+	# two each where the kernel rekeys kTLS (it counts TlsTxRekeyOk, Linux
+	# 6.14 and later); elsewhere the client's refused TX rekey alone.
+	has_rekey=no
+	grep -q '^TlsTxRekeyOk' /proc/net/tls_stat 2>/dev/null && has_rekey=yes
+	timeout 300 "$q" -j monitor sock "$cid" count "$([ $has_rekey = yes ] && echo 2 || echo 1)" \
+		>"$tmp/smon.json" 2>"$tmp/smon.ready" &
+	smon_pid=$!
+	exec 5<"$tmp/smon.ready"
+	read -r -t 60 -u 5 line
+	if [ $has_rekey = yes ]; then
+		timeout 300 "$q" monitor sock "$sid" count 2 >"$tmp/smon2.txt" 2>"$tmp/smon2.ready" &
+		smon2_pid=$!
+		exec 6<"$tmp/smon2.ready"
+		read -r -t 60 -u 6 line
+	fi
+	echo go >&7
+	read -r -t 120 -u 8 what || what="nothing ($(cat "$tmp/hold.err"))"
+	if [ "$has_rekey $what" = "yes rekeyed" ]; then
+		wait "$smon_pid" && rc=0 || rc=$?
+		cat "$tmp/smon.json" >>"$all"
+		ref=$(jq -r -s '.[0].key_ref' "$tmp/smon.json" 2>/dev/null)
+		if [ "$rc" -eq 0 ] && jq -e -s "length == 2 and
+			(.[0] | .event == \"sock-rekey\" and .id == $cid and .link == \"bench\" and
+			 .direction == \"tx\" and (.key_ref | test(\"^[0-9a-f-]{36}$\")) and .error == 0) and
+			(.[1] | .event == \"sock-rekey\" and .direction == \"rx\" and (has(\"key_ref\") | not) and .error == 0)" \
+			"$tmp/smon.json" >/dev/null; then
+			tap_ok "monitor -j sock ID: QKD TX rekey with its key, then standard RX"
+		else
+			tap_fail "monitor -j sock ID: QKD TX rekey with its key, then standard RX" "exit $rc: $(tr '\n' '|' <"$tmp/smon.json")"
+		fi
+		wait "$smon2_pid" && rc=0 || rc=$?
+		cat "$tmp/smon2.txt" >>"$all"
+		if [ "$rc" -eq 0 ] && [ "$(cat "$tmp/smon2.txt")" = "$(printf '%s\n' \
+			"sock-rekey id $sid link bench dir rx key-ref $ref result ok" \
+			"sock-rekey id $sid link bench dir tx result ok")" ]; then
+			tap_ok "monitor sock ID (text): the server took the same key"
+		else
+			tap_fail "monitor sock ID (text): the server took the same key" "exit $rc, ref $ref: $(tr '\n' '|' <"$tmp/smon2.txt")"
+		fi
+		run "$q" -j sock show
+		jqok "the counters moved" "(map(select(.id == $cid))[0].stats | .tx_rekeys == 1 and
+			.tx_qkd_rekeys == 1 and .rx_rekeys == 1 and .rx_qkd_rekeys == 0 and .keys_used == 1) and
+			(map(select(.id == $sid))[0].stats | .rx_rekeys == 1 and .rx_qkd_rekeys == 1 and
+			.tx_rekeys == 1 and .tx_qkd_rekeys == 0 and .keys_used == 1)"
+		run "$q" sock show "$sid"
+		outok "sock show: rekeys in the table" "^$sid +bench .* +1 +1 +0$"
+	elif [ $has_rekey = no ] && [ "${what%% *}" = no-rekey ]; then
+		case $what in
+		*"kernel has no kTLS rekey"*) tap_ok "no kTLS rekey: the module refuses a rekey and says why" ;;
+		*) tap_fail "no kTLS rekey: the module refuses a rekey and says why" "got: $what" ;;
+		esac
+		wait "$smon_pid" && rc=0 || rc=$?
+		cat "$tmp/smon.json" >>"$all"
+		if [ "$rc" -eq 0 ] && jq -e -s "length == 1 and (.[0] | .event == \"sock-rekey\" and
+			.id == $cid and .link == \"bench\" and .direction == \"tx\" and (has(\"key_ref\") | not) and
+			.error == -95 and (.error_name | test(\"^E(OPNOTSUPP|NOTSUP)$\")))" "$tmp/smon.json" >/dev/null; then
+			tap_ok "monitor -j sock ID: the refused TX rekey, EOPNOTSUPP"
+		else
+			tap_fail "monitor -j sock ID: the refused TX rekey, EOPNOTSUPP" "exit $rc: $(tr '\n' '|' <"$tmp/smon.json")"
+		fi
+		run "$q" -j sock show
+		jqok "the counters moved: one rekey error, no rekey" "(map(select(.id == $cid))[0].stats |
+			.rekey_errors == 1 and .last_error == 95 and .tx_rekeys == 0 and .rx_rekeys == 0 and
+			.keys_used == 0) and (map(select(.id == $sid))[0].stats | .rekey_errors == 0 and .last_error == 0)"
+		run "$q" sock show "$cid"
+		outok "sock show: the error in the table" "^$cid +bench .* +0 +0 +1$"
+	else
+		kill "$smon_pid" "$smon2_pid" 2>/dev/null
+		for t in "monitor -j sock ID" "monitor sock ID (text)" "the counters moved" "sock show: rekeys in the table"; do
+			tap_fail "$t" "the pair did not rekey: $what"
+		done
+	fi
+	smon_pid= smon2_pid=
+	ok "sock detach ID" "$q" sock detach "$sid"
+	run "$q" -j sock show
+	jqok "the detached socket is gone, the other stays" "([.[].id] | index($sid) == null) and ([.[].id] | index($cid) != null)"
+	fails "sock detach of a detached socket" '^qktls: sock detach: .*\(No such file or directory\)$' \
+		"$q" sock detach "$sid"
+}
+bench=$top/build/bin/qktls-bench-rekey
+trap '' PIPE	# a pair that died must fail tests, not end the script
+run "$q" sock show
+if [ "$rc" -ne 0 ] && grep -q 'Operation not supported' "$tmp/err"; then
+	# The generic netlink core's answer to a command the family lacks.
+	for i in $(seq 15); do
+		tap_skip "attached socket test $i" "this qktls.ko has no attached sockets (QKTLS_CMD_SOCK_GET unknown)"
+	done
+else
+mkfifo "$tmp/hold.in" "$tmp/hold.out" "$tmp/smon.ready" "$tmp/smon2.ready"
+timeout 560 "$bench" --hold <"$tmp/hold.in" >"$tmp/hold.out" 2>"$tmp/hold.err" &
+hold_pid=$!
+exec 7>"$tmp/hold.in" 8<"$tmp/hold.out"
+cid= sid=
+if read -r -t 120 -u 8 w1 cid w2 sid && [ "$w1 $w2" = "client server" ]; then
+	tap_ok "a kTLS pair is attached (client $cid, server $sid)"
+	sock_tests
+else
+	tap_fail "a kTLS pair is attached" "$(cat "$tmp/hold.err")"
+	for i in $(seq 13); do
+		tap_fail "attached socket test $i" "no attached pair"
+	done
+fi
+exec 7>&- 8<&-
+wait "$hold_pid" && rc=0 || rc=$?
+hold_pid=
+[ "$rc" -eq 0 ] && tap_ok "the pair ends cleanly" || tap_fail "the pair ends cleanly" "exit $rc: $(cat "$tmp/hold.err")"
 fi
 
 # --- no key material anywhere ---------------------------------------------------------------

@@ -27,8 +27,9 @@
  * --hold is for tests/kernel/qktls_tool.sh: it sets up one attached pair,
  * prints "client ID server ID", waits for a line on stdin, rekeys once
  * each way (QKD client to server, standard server to client; "rekeyed"),
- * or, on a kernel without kTLS rekey, says "no-rekey", and waits for stdin
- * to close.
+ * or, on a kernel without kTLS rekey, asks for the client's TX rekey all
+ * the same and prints "no-rekey" and the module's error message, and waits
+ * for stdin to close.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -456,7 +457,9 @@ static int hold(struct qk *q, struct qktls_nl *nl, uint16_t suite, bool rekey)
 	if (!fgets((char *)buf, sizeof(buf), stdin))
 		goto out;
 	if (!rekey) {
-		puts("no-rekey");
+		/* The module must refuse it, and say why. */
+		err = qktls_sock_rekey_tx(nl, p.c, QKTLS_REKEY_QKD, NULL);
+		printf("no-rekey %d %s\n", err, err < 0 ? qktls_nl_error(nl) : "");
 		fflush(stdout);
 		goto wait;
 	}
