@@ -21,14 +21,11 @@
  * and qktls_ktls_send_key_update() + qktls_ktls_rekey() on the client.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/utsname.h>
 
 #include <openssl/crypto.h>
@@ -38,6 +35,7 @@
 #include "kselftest_harness.h"
 #include "../lib/ktls.h"
 
+#include <qktls/handshake.h>
 #include <qktls/keysched.h>
 #include <qktls/ktls.h>
 
@@ -55,53 +53,17 @@ static bool kernel_has_rekey(void)
 	return major > 6 || (major == 6 && minor >= 14);
 }
 
-/* A private network namespace with lo up: /proc/net/tls_stat is ours. */
-static int private_netns(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd, ret = 0;
-
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* One counter of /proc/net/tls_stat, or -1 if this kernel has none. */
-static long tls_stat(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/net/tls_stat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
-
 struct stats {
 	long tx_ok, rx_ok, rx_received, tx_err, rx_err;
 };
 
 static void read_stats(struct stats *s)
 {
-	s->tx_ok = tls_stat("TlsTxRekeyOk");
-	s->rx_ok = tls_stat("TlsRxRekeyOk");
-	s->rx_received = tls_stat("TlsRxRekeyReceived");
-	s->tx_err = tls_stat("TlsTxRekeyError");
-	s->rx_err = tls_stat("TlsRxRekeyError");
+	s->tx_ok = qk_tls_stat("TlsTxRekeyOk");
+	s->rx_ok = qk_tls_stat("TlsRxRekeyOk");
+	s->rx_received = qk_tls_stat("TlsRxRekeyReceived");
+	s->tx_err = qk_tls_stat("TlsTxRekeyError");
+	s->rx_err = qk_tls_stat("TlsRxRekeyError");
 }
 
 /* Bytes of phase @phase of direction @dir: a keyed pattern. */
@@ -185,32 +147,6 @@ static void *send_all(void *arg)
 	return NULL;
 }
 
-/* Read one record with its type; returns the byte count or -errno. */
-static ssize_t recv_record(int fd, void *buf, size_t len, int flags,
-			   unsigned char *type)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(unsigned char))];
-		struct cmsghdr align;
-	} cbuf;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
-	};
-	struct cmsghdr *cmsg;
-	ssize_t n = recvmsg(fd, &mh, flags);
-
-	if (n < 0)
-		return -errno;
-	*type = 23;	/* application_data unless a cmsg says otherwise */
-	for (cmsg = CMSG_FIRSTHDR(&mh); cmsg; cmsg = CMSG_NXTHDR(&mh, cmsg))
-		if (cmsg->cmsg_level == SOL_TLS &&
-		    cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
-			*type = *CMSG_DATA(cmsg);
-	return n;
-}
-
 FIXTURE(ktls)
 {
 	int c, s;
@@ -249,7 +185,7 @@ FIXTURE_SETUP(ktls)
 		self->s2c[i] = 0xc0 ^ (i * 7);
 	}
 	self->rekey = kernel_has_rekey();
-	ASSERT_EQ(0, private_netns());
+	ASSERT_EQ(0, qk_private_netns());
 	ASSERT_EQ(0, tcp_pair(&self->c, &self->s));
 }
 
@@ -395,7 +331,7 @@ TEST_F(ktls, rekey_standard_then_qkd_both_directions)
 
 		for (int p = 0; p < PHASES; p++) {
 			if (p) {
-				unsigned char type = 0;
+				uint8_t type = 0;
 				uint8_t ku[16];
 				ssize_t n;
 
@@ -408,7 +344,7 @@ TEST_F(ktls, rekey_standard_then_qkd_both_directions)
 				ASSERT_EQ(1, poll(&pfd, 1, 30000));
 				EXPECT_EQ(-1, recv(fd, got, 1, MSG_DONTWAIT));
 				EXPECT_EQ(EIO, errno);
-				n = recv_record(fd, ku, sizeof(ku), 0, &type);
+				n = qktls_recv_record(fd, ku, sizeof(ku), &type, 0);
 				ASSERT_EQ(5, n);
 				EXPECT_EQ(22, type);
 				EXPECT_EQ(0, memcmp(ku, "\x18\x00\x00\x01\x00", 5));
@@ -462,7 +398,7 @@ TEST_F(ktls, wrong_next_secret_gets_ebadmsg)
 	size_t len = self->si->hash_len;
 	uint8_t next[QKTLS_MAX_HASH_LEN], wrong[QKTLS_MAX_HASH_LEN];
 	uint8_t other_qkd[32], buf[64], ku[16];
-	unsigned char type = 0;
+	uint8_t type = 0;
 
 	if (!self->rekey)
 		SKIP(return, "kernel has no kTLS rekey (see rekey_unsupported)");
@@ -483,7 +419,7 @@ TEST_F(ktls, wrong_next_secret_gets_ebadmsg)
 	memcpy(wrong, self->c2s, len);
 	ASSERT_EQ(0, qktls_next_secret_qkd(variant->suite, wrong, len,
 					   other_qkd, sizeof(other_qkd), wrong));
-	ASSERT_EQ(5, recv_record(self->s, ku, sizeof(ku), 0, &type));
+	ASSERT_EQ(5, qktls_recv_record(self->s, ku, sizeof(ku), &type, 0));
 	ASSERT_EQ(22, type);
 	ASSERT_EQ(0, qktls_ktls_rekey(self->s, QKTLS_DIR_RX, variant->suite,
 				      wrong, len));
@@ -728,7 +664,7 @@ TEST_F(openssl, ktls_client_openssl_server)
 	uint16_t suite = self->si->suite;
 	size_t len = self->si->hash_len;
 	uint8_t ku[16];
-	unsigned char type = 0;
+	uint8_t type = 0;
 
 	/* Nothing of the server's was read ahead by the client's OpenSSL. */
 	ASSERT_EQ(0, SSL_pending(self->cssl));
@@ -747,41 +683,31 @@ TEST_F(openssl, ktls_client_openssl_server)
 		return;
 	}
 
-	/* The server (OpenSSL) updates its sending key. */
-	ASSERT_EQ(1, SSL_key_update(self->sssl, SSL_KEY_UPDATE_NOT_REQUESTED));
-	ASSERT_EQ(1, SSL_do_handshake(self->sssl));	/* sends the KeyUpdate */
-	ASSERT_EQ(5, recv_record(self->c, ku, sizeof(ku), 0, &type));
-	ASSERT_EQ(22, type);
-	ASSERT_EQ(0, memcmp(ku, "\x18\x00\x00\x01\x00", 5));
-	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.server, len,
-				       self->keys.server));
-	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_RX, suite,
-				      self->keys.server, len));
+	/* Two rounds, to N+1 and N+2 each way. */
+	for (int round = 1; round <= 2; round++) {
+		/* The server (OpenSSL) updates its sending key. */
+		ASSERT_EQ(1, SSL_key_update(self->sssl,
+					    SSL_KEY_UPDATE_NOT_REQUESTED));
+		/* Sends the KeyUpdate. */
+		ASSERT_EQ(1, SSL_do_handshake(self->sssl));
+		ASSERT_EQ(5, qktls_recv_record(self->c, ku, sizeof(ku), &type, 0));
+		ASSERT_EQ(22, type);
+		ASSERT_EQ(0, memcmp(ku, "\x18\x00\x00\x01\x00", 5));
+		ASSERT_EQ(0, qktls_next_secret(suite, self->keys.server, len,
+					       self->keys.server));
+		ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_RX, suite,
+					      self->keys.server, len));
 
-	/* The client (kTLS) updates its sending key. */
-	ASSERT_EQ(0, qktls_ktls_send_key_update(self->c, false));
-	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
-				       self->keys.client));
-	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
-				      self->keys.client, len));
+		/* The client (kTLS) updates its sending key. */
+		ASSERT_EQ(0, qktls_ktls_send_key_update(self->c, false));
+		ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
+					       self->keys.client));
+		ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
+					      self->keys.client, len));
 
-	/* OpenSSL reads the KeyUpdate inside SSL_read and follows it. */
-	ASSERT_EQ(0, exchange(self, 1));
-	/* And a second round, to N+2 each way. */
-	ASSERT_EQ(1, SSL_key_update(self->sssl, SSL_KEY_UPDATE_NOT_REQUESTED));
-	ASSERT_EQ(1, SSL_do_handshake(self->sssl));
-	ASSERT_EQ(5, recv_record(self->c, ku, sizeof(ku), 0, &type));
-	ASSERT_EQ(22, type);
-	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.server, len,
-				       self->keys.server));
-	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_RX, suite,
-				      self->keys.server, len));
-	ASSERT_EQ(0, qktls_ktls_send_key_update(self->c, false));
-	ASSERT_EQ(0, qktls_next_secret(suite, self->keys.client, len,
-				       self->keys.client));
-	ASSERT_EQ(0, qktls_ktls_rekey(self->c, QKTLS_DIR_TX, suite,
-				      self->keys.client, len));
-	ASSERT_EQ(0, exchange(self, 2));
+		/* OpenSSL reads the KeyUpdate inside SSL_read and follows it. */
+		ASSERT_EQ(0, exchange(self, round));
+	}
 }
 
 TEST_HARNESS_MAIN

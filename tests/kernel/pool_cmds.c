@@ -8,31 +8,6 @@
 
 #define TAG 0x51cd0001u
 
-static unsigned long param_get(const char *name)
-{
-	char path[128];
-	unsigned long v = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f || fscanf(f, "%lu", &v) != 1)
-		abort();
-	fclose(f);
-	return v;
-}
-
-static void param_set(const char *name, unsigned long v)
-{
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f || fprintf(f, "%lu\n", v) < 0 || fclose(f))
-		abort();
-}
-
 FIXTURE(cmds) {
 	struct qk q;
 	struct qk_reply r;
@@ -41,14 +16,12 @@ FIXTURE(cmds) {
 FIXTURE_SETUP(cmds)
 {
 	ASSERT_EQ(0, qk_open(&self->q));
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "t", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "t");
 }
 
 FIXTURE_TEARDOWN(cmds)
 {
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "t", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "t");
 	qk_close(&self->q);
 }
 
@@ -166,12 +139,13 @@ TEST_F(cmds, pool_new_errors)
 
 TEST_F(cmds, max_pools)
 {
-	unsigned long saved = param_get("max_pools");
+	long saved = qk_param("max_pools");
 	struct nl_msg *m = qk_msg(&self->q, QKTLS_CMD_STATS_GET, false);
 	struct nlattr *tb[QKTLS_A_MAX + 1];
 	struct genlmsghdr *g;
 	uint32_t pools;
 
+	ASSERT_LE(0, saved);
 	ASSERT_EQ(0, qk_xfer(&self->q, m, &self->r, NULL, NULL));
 	g = nlmsg_data((struct nlmsghdr *)self->r.raw);
 	ASSERT_EQ(0, genlmsg_parse((struct nlmsghdr *)self->r.raw, 0, tb,
@@ -181,17 +155,16 @@ TEST_F(cmds, max_pools)
 	pools = nla_get_u32(tb[QKTLS_A_NS_POOLS]);
 	qk_reply_free(&self->r);
 
-	param_set("max_pools", pools + 1);
+	ASSERT_EQ(0, qk_set_param("max_pools", pools + 1));
 	EXPECT_EQ(0, qk_pool_new(&self->q, "t", 0, 0, &self->r));
 	qk_reply_free(&self->r);
 	qk_pool_new(&self->q, "u", 0, 0, &self->r);
 	EXPECT_ERR(&self->r, -ENOSPC);
 	qk_reply_free(&self->r);
-	param_set("max_pools", saved);
+	EXPECT_EQ(0, qk_set_param("max_pools", saved));
 	EXPECT_EQ(0, qk_pool_new(&self->q, "u", 0, 0, &self->r));
 	qk_reply_free(&self->r);
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "u", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "u");
 }
 
 TEST_F(cmds, pool_set)
@@ -608,7 +581,7 @@ TEST_F(cmds, stats_get)
 	keys0 = nla_get_u32(tb[QKTLS_A_NS_KEYS]);
 	bytes0 = nla_get_u64(tb[QKTLS_A_NS_KEY_BYTES]);
 	ASSERT_NE(NULL, tb[QKTLS_A_NS_MEM_LIMIT]);
-	EXPECT_EQ(param_get("max_mem_bytes"),
+	EXPECT_EQ((uint64_t)qk_param("max_mem_bytes"),
 		  nla_get_u64(tb[QKTLS_A_NS_MEM_LIMIT]));
 	EXPECT_NE(NULL, tb[QKTLS_A_POOL_STATS]);
 	qk_reply_free(&self->r);
@@ -629,13 +602,15 @@ TEST_F(cmds, stats_get)
 
 TEST_F(cmds, memory_limits)
 {
-	unsigned long pool_saved = param_get("pool_max_mem_bytes");
-	unsigned long glob_saved = param_get("max_mem_bytes");
+	long pool_saved = qk_param("pool_max_mem_bytes");
+	long glob_saved = qk_param("max_mem_bytes");
 	struct nlattr *tb[QKTLS_A_MAX + 1];
 	struct qk_pool_info p;
 	struct nl_msg *m;
 	long long unit, ns_mem;
 
+	ASSERT_LE(0, pool_saved);
+	ASSERT_LE(0, glob_saved);
 	ASSERT_EQ(0, qk_pool_new(&self->q, "t", 1000, 0, &self->r));
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, qk_add_keys(&self->q, "t", TAG, 0, 1, 32, &self->r));
@@ -647,13 +622,13 @@ TEST_F(cmds, memory_limits)
 	TH_LOG("kernel bytes per pooled key: %llu", (unsigned long long)unit);
 
 	/* Per pool: room for 10 keys. */
-	param_set("pool_max_mem_bytes", 10 * unit);
+	ASSERT_EQ(0, qk_set_param("pool_max_mem_bytes", 10 * unit));
 	EXPECT_EQ(0, qk_add_keys(&self->q, "t", TAG, 1, 9, 32, &self->r));
 	qk_reply_free(&self->r);
 	qk_add_keys(&self->q, "t", TAG, 10, 1, 32, &self->r);
 	EXPECT_ERR(&self->r, -ENOMEM);
 	qk_reply_free(&self->r);
-	param_set("pool_max_mem_bytes", pool_saved);
+	EXPECT_EQ(0, qk_set_param("pool_max_mem_bytes", pool_saved));
 	qk_pool_simple(&self->q, QKTLS_CMD_KEY_FLUSH, "t", &self->r);
 	qk_reply_free(&self->r);
 
@@ -664,7 +639,7 @@ TEST_F(cmds, memory_limits)
 				   QKTLS_A_MAX, NULL));
 	ns_mem = nla_get_u64(tb[QKTLS_A_NS_MEM_BYTES]);
 	qk_reply_free(&self->r);
-	param_set("max_mem_bytes", ns_mem + 5 * unit);
+	ASSERT_EQ(0, qk_set_param("max_mem_bytes", ns_mem + 5 * unit));
 	qk_add_keys(&self->q, "t", TAG, 100, 6, 32, &self->r);
 	EXPECT_ERR(&self->r, -ENOMEM);
 	qk_reply_free(&self->r);
@@ -673,7 +648,7 @@ TEST_F(cmds, memory_limits)
 	qk_add_keys(&self->q, "t", TAG, 200, 1, 32, &self->r);
 	EXPECT_ERR(&self->r, -ENOMEM);
 	qk_reply_free(&self->r);
-	param_set("max_mem_bytes", glob_saved);
+	EXPECT_EQ(0, qk_set_param("max_mem_bytes", glob_saved));
 	EXPECT_EQ(0, qk_add_keys(&self->q, "t", TAG, 200, 1, 32, &self->r));
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, qk_pool_get(&self->q, "t", &p, &self->r));

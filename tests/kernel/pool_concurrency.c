@@ -117,8 +117,7 @@ FIXTURE(conc) {
 FIXTURE_SETUP(conc)
 {
 	ASSERT_EQ(0, qk_open(&self->q));
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "conc", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "conc");
 	ASSERT_EQ(0, qk_pool_new(&self->q, "conc", PRODUCERS * PER_PRODUCER,
 				 32, &self->r));
 	qk_reply_free(&self->r);
@@ -126,8 +125,7 @@ FIXTURE_SETUP(conc)
 
 FIXTURE_TEARDOWN(conc)
 {
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "conc", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "conc");
 	qk_close(&self->q);
 }
 

@@ -95,11 +95,9 @@ FIXTURE_TEARDOWN(scale)
 
 	for (i = 0; i < POOLS; i++) {
 		snprintf(name, sizeof(name), "scale-%d", i);
-		qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, name, &self->r);
-		qk_reply_free(&self->r);
+		qk_pool_drop(&self->q, name);
 	}
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "scale-big", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "scale-big");
 	qk_close(&self->q);
 }
 

@@ -5,30 +5,11 @@
  * none of this one's pools.
  */
 #include <sched.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
-#include <linux/capability.h>
 #include "kselftest_harness.h"
 #include "../lib/qktls_nl.h"
 
 #define TAG 0x5ec00001u
-
-static int drop_net_admin(void)
-{
-	struct __user_cap_header_struct h = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_NET_ADMIN / 32].effective &= ~(1u << (CAP_NET_ADMIN % 32));
-	d[CAP_NET_ADMIN / 32].permitted &= ~(1u << (CAP_NET_ADMIN % 32));
-	d[CAP_NET_ADMIN / 32].inheritable &= ~(1u << (CAP_NET_ADMIN % 32));
-	return syscall(SYS_capset, &h, d);
-}
 
 /*
  * In the child: every command fails with -EPERM, and so does joining the
@@ -82,8 +63,7 @@ FIXTURE(sec) {
 FIXTURE_SETUP(sec)
 {
 	ASSERT_EQ(0, qk_open(&self->q));
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "sec", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "sec");
 	ASSERT_EQ(0, qk_pool_new(&self->q, "sec", 16, 32, &self->r));
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, qk_add_keys(&self->q, "sec", TAG, 0, 4, 32, &self->r));
@@ -92,8 +72,7 @@ FIXTURE_SETUP(sec)
 
 FIXTURE_TEARDOWN(sec)
 {
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "sec", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "sec");
 	qk_close(&self->q);
 }
 
@@ -108,23 +87,14 @@ static void pool_untouched(struct __test_metadata *_metadata, struct qk *q)
 	EXPECT_EQ(16, p.capacity);
 }
 
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
 TEST_F(sec, no_cap_net_admin)
 {
 	pid_t pid = fork();
 
 	ASSERT_LE(0, pid);
 	if (!pid)
-		_exit(drop_net_admin() ? 99 : unprivileged_checks());
-	EXPECT_EQ(0, wait_child(pid));
+		_exit(qk_drop_net_admin() ? 99 : unprivileged_checks());
+	EXPECT_EQ(0, qk_wait_child(pid));
 	pool_untouched(_metadata, &self->q);
 }
 
@@ -136,7 +106,7 @@ TEST_F(sec, user_nobody)
 	if (!pid)
 		_exit(setgid(65534) || setuid(65534) ? 99 :
 		      unprivileged_checks());
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	pool_untouched(_metadata, &self->q);
 }
 
@@ -202,7 +172,7 @@ TEST_F(sec, other_netns)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(other_netns_checks());
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	pool_untouched(_metadata, &self->q);
 	qk_xfer(&self->q, qk_msg(&self->q, QKTLS_CMD_POOL_GET, true),
 		&self->r, count_cb, &c);
@@ -250,7 +220,7 @@ TEST_F(sec, user_namespace_owner)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(userns_checks());
-	st = wait_child(pid);
+	st = qk_wait_child(pid);
 	if (st == 200)
 		SKIP(return, "unprivileged user namespaces are disabled");
 	EXPECT_EQ(0, st);
@@ -268,15 +238,14 @@ TEST_F(sec, events_stay_in_their_netns)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(other_netns_checks());
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	/* Only this namespace's own event comes; none of the child's. */
 	ASSERT_EQ(0, qk_pool_new(&self->q, "sec2", 4, 32, &self->r));
 	qk_reply_free(&self->r);
 	EXPECT_EQ(QKTLS_CMD_POOL_CREATED_NTF, qk_next_event(&ev, 10000, NULL,
 							    NULL));
 	EXPECT_EQ(-ETIMEDOUT, qk_next_event(&ev, 200, NULL, NULL));
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "sec2", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "sec2");
 	qk_close(&ev);
 }
 

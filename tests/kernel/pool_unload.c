@@ -14,36 +14,12 @@
 
 #define TAG 0x0dd00001u
 
-/* Active objects of a slab cache, or -1 if there is no such cache. */
-static long slab_active(const char *cache)
-{
-	char line[512], name[64];
-	long active = -1, n;
-	FILE *f = fopen("/proc/slabinfo", "r");
-
-	if (!f)
-		return -2;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %ld", name, &n) == 2 &&
-		    !strcmp(name, cache))
-			active = n;
-	fclose(f);
-	return active;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static bool dmesg_has(const char *what)
 {
 	char cmd[256];
 
 	snprintf(cmd, sizeof(cmd), "dmesg | grep -q '%s'", what);
-	return run(cmd) == 0;
+	return qk_run(cmd) == 0;
 }
 
 static int load(const char *params)
@@ -54,7 +30,7 @@ static int load(const char *params)
 	if (!ko)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "insmod '%s' %s", ko, params);
-	return run(cmd);
+	return qk_run(cmd);
 }
 
 /* A child in its own netns holding a full pool until @release closes. */
@@ -110,15 +86,15 @@ TEST(unload_with_full_pools)
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(1, read(ready[0], &c, 1));
 
-	EXPECT_LE(2100, slab_active("qktls_key"));
-	EXPECT_LE(3, slab_active("qktls_pool"));
+	EXPECT_LE(2100, qk_slab_active("qktls_key"));
+	EXPECT_LE(3, qk_slab_active("qktls_pool"));
 	TH_LOG("before rmmod: qktls_key %ld, qktls_pool %ld active",
-	       slab_active("qktls_key"), slab_active("qktls_pool"));
+	       qk_slab_active("qktls_key"), qk_slab_active("qktls_pool"));
 
-	ASSERT_EQ(0, run("rmmod qktls"));
+	ASSERT_EQ(0, qk_run("rmmod qktls"));
 	EXPECT_NE(0, access("/sys/module/qktls", F_OK));
-	EXPECT_EQ(-1, slab_active("qktls_key")) TH_LOG("key cache destroyed");
-	EXPECT_EQ(-1, slab_active("qktls_pool"));
+	EXPECT_EQ(-1, qk_slab_active("qktls_key")) TH_LOG("key cache destroyed");
+	EXPECT_EQ(-1, qk_slab_active("qktls_pool"));
 	EXPECT_FALSE(dmesg_has("still has objects"));
 	EXPECT_FALSE(dmesg_has("qktls.*WARN"));
 
@@ -142,7 +118,7 @@ TEST(unload_with_full_pools)
 		TH_LOG("netns child: status %d", st);
 
 	/* Leave qktls loaded with its defaults for the tests after this. */
-	EXPECT_EQ(0, run("rmmod qktls"));
+	EXPECT_EQ(0, qk_run("rmmod qktls"));
 	EXPECT_FALSE(dmesg_has("still has objects"));
 	ASSERT_EQ(0, load(""));
 }

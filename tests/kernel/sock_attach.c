@@ -10,7 +10,6 @@
  * network namespace, and wiped and freed by rmmod while its socket lives
  * on.  The last test unloads and reloads qktls.
  */
-#include <sys/wait.h>
 #include <time.h>
 #include "kselftest_harness.h"
 #include "../lib/ktls.h"
@@ -41,52 +40,6 @@ static int ktls_pair(uint16_t cipher, int *c, int *s)
 	return err;
 }
 
-static long param(const char *name)
-{
-	char path[128];
-	long v = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
-}
-
-static int set_param(const char *name, long v)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -1;
-	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
-	return fclose(f) ? -1 : ret;
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int wait_child(pid_t pid)
-{
-	int st;
-
-	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
-		return -1;
-	return WEXITSTATUS(st);
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -106,10 +59,8 @@ FIXTURE(att) {
 FIXTURE_SETUP(att)
 {
 	ASSERT_EQ(0, qk_open(&self->q));
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "att-tx", &self->r);
-	qk_reply_free(&self->r);
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "att-rx", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "att-tx");
+	qk_pool_drop(&self->q, "att-rx");
 	ASSERT_EQ(0, qk_pool_new(&self->q, "att-tx", 16, 32, &self->r));
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, qk_pool_new(&self->q, "att-rx", 16, 32, &self->r));
@@ -131,10 +82,8 @@ FIXTURE_TEARDOWN(att)
 {
 	close(self->c);
 	close(self->s);
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "att-tx", &self->r);
-	qk_reply_free(&self->r);
-	qk_pool_simple(&self->q, QKTLS_CMD_POOL_DEL, "att-rx", &self->r);
-	qk_reply_free(&self->r);
+	qk_pool_drop(&self->q, "att-tx");
+	qk_pool_drop(&self->q, "att-rx");
 	qk_close(&self->q);
 }
 
@@ -328,7 +277,7 @@ TEST_F(att, refusals)
 	a = self->a;
 	a.rekey_required = true;
 	if (access("/proc/net/tls_stat", R_OK) == 0 &&
-	    run("grep -q TlsTxRekeyOk /proc/net/tls_stat") != 0) {
+	    qk_run("grep -q TlsTxRekeyOk /proc/net/tls_stat") != 0) {
 		ATTACH_FAILS(&a, -EOPNOTSUPP, "kernel has no kTLS rekey");
 		/* Without it, the same socket attaches. */
 		ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, NULL, &self->r));
@@ -385,7 +334,7 @@ TEST_F(att, fd_holders_and_admins)
 	if (!pid)
 		_exit(qk_drop_net_admin() ? 99 :
 		      unprivileged_checks(self->c, cookie));
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	EXPECT_EQ(-ENOENT, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->c,
 				       0, NULL, &self->r));
 	qk_reply_free(&self->r);
@@ -427,7 +376,7 @@ TEST_F(att, netns_isolation)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		_exit(other_netns_checks(self->c, cookie));
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	EXPECT_EQ(-ENOENT, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->c,
 				       0, NULL, &self->r));
 	qk_reply_free(&self->r);
@@ -446,7 +395,7 @@ TEST_F(att, netns_isolation)
 		_exit(err == -EINVAL &&
 		      strstr(r.extack, "another network namespace") ? 0 : 1);
 	}
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 }
 
 TEST_F(att, close_removes_from_dump)
@@ -535,7 +484,7 @@ static bool attach_when_room(FIXTURE_DATA(att) *self, double *waited)
 
 TEST_F(att, periodic_work_reaps_closed_sockets)
 {
-	long old = param("max_socks");
+	long old = qk_param("max_socks");
 	int ready[2], release[2];
 	double waited;
 	char ch;
@@ -544,17 +493,17 @@ TEST_F(att, periodic_work_reaps_closed_sockets)
 	ASSERT_LT(0, old);
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(release));
-	ASSERT_EQ(0, set_param("max_socks", 1));
+	ASSERT_EQ(0, qk_set_param("max_socks", 1));
 	pid = netns_child(1, true, ready[1], release[0]);
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(1, read(ready[0], &ch, 1));
 	/* The child's netns lives on; nothing asks about it. */
 	EXPECT_TRUE(attach_when_room(self, &waited));
 	TH_LOG("room after %.2f s (sock_scan_ms %ld)", waited,
-	       param("sock_scan_ms"));
-	EXPECT_EQ(0, set_param("max_socks", old));
+	       qk_param("sock_scan_ms"));
+	EXPECT_EQ(0, qk_set_param("max_socks", old));
 	ASSERT_EQ(1, write(release[1], &ch, 1));
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_DETACH, self->c, 0, NULL,
 		    &self->r);
 	qk_reply_free(&self->r);
@@ -562,7 +511,7 @@ TEST_F(att, periodic_work_reaps_closed_sockets)
 
 TEST_F(att, netns_deletion_releases_attachments)
 {
-	long old = param("max_socks");
+	long old = qk_param("max_socks");
 	int ready[2];
 	double waited;
 	char ch;
@@ -570,15 +519,15 @@ TEST_F(att, netns_deletion_releases_attachments)
 
 	ASSERT_LT(0, old);
 	ASSERT_EQ(0, pipe(ready));
-	ASSERT_EQ(0, set_param("max_socks", 3));
+	ASSERT_EQ(0, qk_set_param("max_socks", 3));
 	/* Three open attached sockets; the child exits, its netns goes. */
 	pid = netns_child(3, false, ready[1], -1);
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(1, read(ready[0], &ch, 1));
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	EXPECT_TRUE(attach_when_room(self, &waited));
 	TH_LOG("room after %.2f s", waited);
-	EXPECT_EQ(0, set_param("max_socks", old));
+	EXPECT_EQ(0, qk_set_param("max_socks", old));
 	qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_DETACH, self->c, 0, NULL,
 		    &self->r);
 	qk_reply_free(&self->r);
@@ -586,16 +535,16 @@ TEST_F(att, netns_deletion_releases_attachments)
 
 TEST_F(att, max_socks)
 {
-	long old = param("max_socks");
+	long old = qk_param("max_socks");
 	int c2, s2;
 
-	ASSERT_EQ(0, set_param("max_socks", 1));
+	ASSERT_EQ(0, qk_set_param("max_socks", 1));
 	ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, NULL, &self->r));
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, ktls_pair(TLS_CIPHER_AES_GCM_256, &c2, &s2));
 	self->a.fd = c2;
 	ATTACH_FAILS(&self->a, -ENOSPC, "max_socks (1) sockets are attached");
-	EXPECT_EQ(0, set_param("max_socks", old));
+	EXPECT_EQ(0, qk_set_param("max_socks", old));
 	ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, NULL, &self->r));
 	qk_reply_free(&self->r);
 	close(c2);
@@ -624,18 +573,18 @@ TEST_F(att, unload_with_attached_sockets)
 	EXPECT_LE(3, qk_slab_active("qktls_sock"));
 	qk_close(&self->q);
 
-	ASSERT_EQ(0, run("rmmod qktls"));
+	ASSERT_EQ(0, qk_run("rmmod qktls"));
 	EXPECT_EQ(-1, qk_slab_active("qktls_sock")) TH_LOG("cache destroyed");
-	EXPECT_NE(0, run("dmesg | grep -q 'still has objects'"));
+	EXPECT_NE(0, qk_run("dmesg | grep -q 'still has objects'"));
 	/* The socket lives on, kTLS untouched (same keys both ends). */
 	EXPECT_EQ(5, write(self->c, "hello", 5));
 	EXPECT_EQ(5, read_full(self->s, buf, 5));
 	EXPECT_EQ(0, memcmp(buf, "hello", 5));
 
 	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
-	ASSERT_EQ(0, run(cmd));
+	ASSERT_EQ(0, qk_run(cmd));
 	ASSERT_EQ(1, write(release[1], &ch, 1));
-	EXPECT_EQ(0, wait_child(pid));
+	EXPECT_EQ(0, qk_wait_child(pid));
 	ASSERT_EQ(0, qk_open(&self->q));
 	EXPECT_EQ(-ENOENT, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->c,
 				       0, NULL, &self->r));

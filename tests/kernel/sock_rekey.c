@@ -21,12 +21,12 @@
  * - on kernels without kTLS rekey (6.12): -EOPNOTSUPP, data unharmed.
  */
 #include <poll.h>
-#include <sys/uio.h>
 
 #include "kselftest_harness.h"
 #include "../lib/ktls.h"
 #include "../lib/qktls_nl.h"
 
+#include <qktls/handshake.h>
 #include <qktls/keysched.h>
 #include <qktls/ktls.h>
 
@@ -37,28 +37,6 @@
 static bool kernel_has_rekey(void)
 {
 	return qktls_ktls_rekey_supported() == 1;
-}
-
-/* One record: its bytes in @buf, its type in @type; length or -errno. */
-static ssize_t recv_record(int fd, void *buf, size_t len, uint8_t *type)
-{
-	char cbuf[CMSG_SPACE(sizeof(uint8_t))];
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	ssize_t n;
-
-	n = recvmsg(fd, &msg, 0);
-	if (n < 0)
-		return -errno;
-	*type = 23;
-	c = CMSG_FIRSTHDR(&msg);
-	if (c && c->cmsg_level == SOL_TLS && c->cmsg_type == TLS_GET_RECORD_TYPE)
-		*type = *CMSG_DATA(c);
-	return n;
 }
 
 /* A read that must fail with @err right now, taking no byte. */
@@ -168,7 +146,8 @@ static void expect_str(struct __test_metadata *_metadata, int fd,
 	char buf[256] = { 0 };
 	uint8_t type;
 
-	ASSERT_EQ((ssize_t)strlen(s), recv_record(fd, buf, sizeof(buf), &type));
+	ASSERT_EQ((ssize_t)strlen(s),
+		  qktls_recv_record(fd, buf, sizeof(buf), &type, 0));
 	EXPECT_EQ(23, type);
 	EXPECT_STREQ(s, buf);
 }
@@ -181,7 +160,7 @@ static void expect_update(struct __test_metadata *_metadata, int fd,
 	ssize_t n;
 
 	if (id) {
-		n = recv_record(fd, buf, sizeof(buf), &type);
+		n = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
 		ASSERT_EQ(20, n);
 		EXPECT_EQ(22, type);
 		EXPECT_EQ(0xe7, buf[0]);
@@ -190,7 +169,7 @@ static void expect_update(struct __test_metadata *_metadata, int fd,
 		EXPECT_EQ(16, buf[3]);
 		EXPECT_EQ(0, memcmp(buf + 4, id, 16));
 	}
-	n = recv_record(fd, buf, sizeof(buf), &type);
+	n = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
 	ASSERT_EQ(5, n);
 	EXPECT_EQ(22, type);
 	EXPECT_EQ(24, buf[0]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Helpers for tests that need kTLS sockets: a connected TCP pair on
- * loopback and TLS 1.3 crypto_info for each cipher suite kTLS has.
+ * loopback, TLS 1.3 crypto_info for each cipher suite kTLS has, a private
+ * network namespace and its /proc/net/tls_stat counters.
  */
 #ifndef QKTLS_TESTS_KTLS_H
 #define QKTLS_TESTS_KTLS_H
@@ -9,10 +10,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/tls.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -152,6 +157,42 @@ static inline ssize_t write_full(int fd, const void *buf, size_t len)
 		done += n;
 	}
 	return done;
+}
+
+/* Move to a new network namespace with lo up (tls_stat becomes ours). */
+static inline int qk_private_netns(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, ret = 0;
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* One counter of /proc/net/tls_stat, or -1 if this kernel has none. */
+static inline long qk_tls_stat(const char *name)
+{
+	char key[64];
+	long val, ret = -1;
+	FILE *f = fopen("/proc/net/tls_stat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
 }
 
 #endif

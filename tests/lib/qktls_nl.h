@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/netlink.h>
@@ -332,6 +333,15 @@ static inline int qk_pool_simple(struct qk *q, uint8_t cmd, const char *name,
 	return qk_xfer(q, msg, r, NULL, NULL);
 }
 
+/* Delete the pool @name if there is one (set-up and clean-up). */
+static inline void qk_pool_drop(struct qk *q, const char *name)
+{
+	struct qk_reply r;
+
+	qk_pool_simple(q, QKTLS_CMD_POOL_DEL, name, &r);
+	qk_reply_free(&r);
+}
+
 /* Add keys tag/first .. tag/first+n-1 of length @len in one batch. */
 static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
 			      uint64_t first, unsigned int n, size_t len,
@@ -399,7 +409,7 @@ static inline int qk_take(struct qk *q, const char *name, const uint8_t *id,
 struct qk_pool_info {
 	bool seen;
 	long long id, capacity, low, lifetime, count, min_len, max_len;
-	long long key_bytes, mem_bytes;
+	long long key_bytes, mem_bytes, rekey_bytes, rekey_seconds;
 	long long stats[QKTLS_STATS_A_MAX + 1];
 	char name[QKTLS_POOL_NAME_MAX];
 	char peer[QKTLS_PEER_MAX];
@@ -422,7 +432,10 @@ static inline int qk_pool_info_cb(struct nlmsghdr *nlh, void *arg)
 	QK_U32(count, QKTLS_A_POOL_KEY_COUNT);
 	QK_U32(min_len, QKTLS_A_POOL_KEY_MIN_LEN);
 	QK_U32(max_len, QKTLS_A_POOL_KEY_MAX_LEN);
+	QK_U32(rekey_seconds, QKTLS_A_POOL_REKEY_SECONDS);
 #undef QK_U32
+	if (tb[QKTLS_A_POOL_REKEY_BYTES])
+		p->rekey_bytes = nla_get_u64(tb[QKTLS_A_POOL_REKEY_BYTES]);
 	if (tb[QKTLS_A_POOL_KEY_BYTES])
 		p->key_bytes = nla_get_u64(tb[QKTLS_A_POOL_KEY_BYTES]);
 	if (tb[QKTLS_A_POOL_MEM_BYTES])
@@ -667,41 +680,10 @@ static inline uint64_t qk_cookie(int fd)
 
 /* ---- the test's environment ---------------------------------------------- */
 
-/* Move to a new network namespace with lo up (tls_stat becomes ours). */
-static inline int qk_private_netns(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd, ret = 0;
-
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-/* One counter of /proc/net/tls_stat, or -1 if this kernel has none. */
-static inline long qk_tls_stat(const char *name)
-{
-	char key[64];
-	long val, ret = -1;
-	FILE *f = fopen("/proc/net/tls_stat", "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &val) == 2)
-		if (!strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
+/*
+ * qk_private_netns() and qk_tls_stat() are in ktls.h (no libnl needed);
+ * qktls_nl.h's helpers for the rest of the test's environment follow.
+ */
 
 /* Active objects of a slab cache, -1 if there is no such cache. */
 static inline long qk_slab_active(const char *cache)
@@ -718,6 +700,56 @@ static inline long qk_slab_active(const char *cache)
 			active = n;
 	fclose(f);
 	return active;
+}
+
+/* A parameter of qktls.ko (/sys/module/qktls/parameters), -1 if unreadable. */
+static inline long qk_param(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Set a parameter of qktls.ko; 0 or -1. */
+static inline int qk_set_param(const char *name, long v)
+{
+	char path[128];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/module/qktls/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+/* Run a shell command; its exit status, -1 if it did not exit. */
+static inline int qk_run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Wait for the child @pid; its exit status, -1 if it did not exit. */
+static inline int qk_wait_child(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
 }
 
 /* Drop CAP_NET_ADMIN from every set of this process. */
