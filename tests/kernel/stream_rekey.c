@@ -16,6 +16,7 @@
  *     per-direction pools, keys consumed on both ends counted;
  *   - update_requested: the reader marks it, the peer's next write updates;
  *   - sendfile with the policy;
+ *   - the AEAD record limit rekeys without any policy (tightened to 100);
  *   - a key reference the receiver's pool does not hold: the read fails with
  *     -ENOKEY, no byte is accepted, and the sender gets illegal_parameter.
  * Kernels without (6.12): a policy that needs rekey is refused at attach
@@ -49,26 +50,6 @@
 #define RCHUNK		40000
 #define QKD_KEYS	200	/* per pool */
 #define QKD_KEY_LEN	32
-
-/* A private network namespace with lo up: pools and tls_stat are ours. */
-static int private_netns(void)
-{
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd, ret = 0;
-
-	if (unshare(CLONE_NEWNET))
-		return -errno;
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		ret = -errno;
-	ifr.ifr_flags |= IFF_UP;
-	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr))
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 /* Byte @off of direction @seed's stream, 8 at a time. */
 static void pattern(uint8_t *b, uint64_t off, size_t len, uint64_t seed)
@@ -215,6 +196,7 @@ struct job {
 	struct qktls_stream *st;
 	uint64_t seed, n;
 	int file_fd;		/* writer: sendfile from it if >= 0 */
+	size_t chunk;		/* writer: bytes per call, 0 = WCHUNK */
 	uint64_t done;
 	int err;
 	char msg[300];
@@ -228,7 +210,8 @@ static void *writer(void *arg)
 	off_t off = 0;
 
 	while (buf && j->done < j->n) {
-		size_t k = j->n - j->done < WCHUNK ? j->n - j->done : WCHUNK;
+		size_t c = j->chunk ? j->chunk : WCHUNK;
+		size_t k = j->n - j->done < c ? j->n - j->done : c;
 		ssize_t w;
 
 		if (j->file_fd >= 0) {
@@ -348,7 +331,7 @@ FIXTURE_SETUP(stream)
 	int fd, ret;
 
 	memset(&self->p, 0, sizeof(self->p));
-	ASSERT_EQ(0, private_netns());
+	ASSERT_EQ(0, qk_private_netns());
 	if (qktls_nl_open(&nl) == -QKTLS_E_NOMODULE)
 		SKIP(return, "qktls.ko is not loaded");
 	fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -530,6 +513,47 @@ TEST_F_TIMEOUT(stream, sendfile_by_policy, 120)
 	qktls_stream_stats(self->p.b.st, &sb);
 	EXPECT_EQ(rekeys_for(n, 64 * KIB), sa.tx_policy_rekeys);
 	EXPECT_EQ(rekeys_for(n, 64 * KIB), sb.rx_rekeys);
+}
+
+/*
+ * The AEAD limit (RFC 8446 section 5.5), tightened to 100 records: 1000
+ * writes of 1000 bytes, one record each, rekey before records 101, 201,
+ * ... 901, with no byte policy at all.
+ */
+TEST_F_TIMEOUT(stream, record_limit_rekeys, 120)
+{
+	struct setup s = { .suite = variant->suite, .attach = true };
+	struct job w = { .seed = 3, .n = 1000 * 1000, .file_fd = -1,
+			 .chunk = 1000 };
+	struct job r = { .seed = 3, .n = 1000 * 1000 };
+	struct qktls_stream_stats sa, sb;
+	struct qktls_sock_info ia;
+
+	if (!have_rekey())
+		SKIP(return, "kernel has no kTLS rekey");
+	ASSERT_EQ(0, make_pair(&self->p, &s));
+	ASSERT_EQ(0, self->p.attach_a) TH_LOG("%s", self->p.attach_msg);
+	/* Only ever tighter than the suite's own limit (none for ChaCha20). */
+	if (variant->suite != QKTLS_TLS_CHACHA20_POLY1305_SHA256)
+		EXPECT_EQ(-QKTLS_E_ARG, qktls_stream_set_record_limit(
+				  self->p.a.st, (1ULL << 24) + 1));
+	ASSERT_EQ(0, qktls_stream_set_record_limit(self->p.a.st, 100));
+	w.st = self->p.a.st;
+	r.st = self->p.b.st;
+	ASSERT_EQ(0, pthread_create(&w.t, NULL, writer, &w));
+	ASSERT_EQ(0, pthread_create(&r.t, NULL, reader, &r));
+	pthread_join(w.t, NULL);
+	pthread_join(r.t, NULL);
+	EXPECT_EQ(0, w.err) TH_LOG("%s", w.msg);
+	EXPECT_EQ(0, r.err) TH_LOG("%s", r.msg);
+	EXPECT_EQ(w.n, r.done);
+	qktls_stream_stats(self->p.a.st, &sa);
+	qktls_stream_stats(self->p.b.st, &sb);
+	EXPECT_EQ(9ULL, sa.tx_policy_rekeys);
+	EXPECT_EQ(9ULL, sb.rx_rekeys);
+	ASSERT_EQ(0, qktls_stream_sock_info(self->p.a.st, &ia));
+	EXPECT_EQ(9ULL, ia.stats.tx_rekeys);
+	EXPECT_EQ(0ULL, ia.rekey_bytes);
 }
 
 TEST_F_TIMEOUT(stream, unknown_reference_refused, 120)

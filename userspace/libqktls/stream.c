@@ -28,6 +28,7 @@
 #define HS_NEW_SESSION_TICKET	4
 #define HS_HDR			4	/* type, uint24 length */
 #define HS_MAX_BODY		QKTLS_QKD_REF_LEN	/* the longest we keep */
+#define RECORD_MAX		16384	/* TLS plaintext per record */
 
 /* TLS alerts the reader asks the writer to send (RFC 8446 section 6). */
 #define ALERT_UNEXPECTED_MESSAGE	10
@@ -55,6 +56,8 @@ struct qktls_stream {
 	/* Writer. */
 	struct qktls_nl *tx_nl;
 	uint64_t tx_since;		/* bytes under the current TX key */
+	uint64_t tx_records;		/* records under it, at most */
+	uint64_t record_limit;		/* AEAD limit: records per key, 0 none */
 	struct timespec tx_key_time;	/* when it was installed */
 	bool policy_off;		/* the kernel cannot rekey: stop trying */
 	bool due;			/* the module said a rekey is due */
@@ -89,6 +92,17 @@ static double since(const struct timespec *t)
 	       (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+/*
+ * Records one TX key may protect.  RFC 8446 section 5.5 allows AES-GCM
+ * 2^24.5 full-size records per key; a high-throughput link reaches that
+ * within minutes, so the stream rekeys at 2^24 even without a policy.
+ * ChaCha20-Poly1305's limit lies beyond the sequence number's.
+ */
+static uint64_t aead_record_limit(uint16_t suite)
+{
+	return suite == QKTLS_TLS_CHACHA20_POLY1305_SHA256 ? 0 : 1ULL << 24;
+}
+
 int qktls_stream_open(int fd, unsigned int flags, struct qktls_stream **out)
 {
 	struct qktls_stream *s;
@@ -115,6 +129,7 @@ int qktls_stream_open(int fd, unsigned int flags, struct qktls_stream **out)
 		ret = qktls_sock_get(s->tx_nl, fd, &s->info);
 		if (!ret) {
 			s->attached = true;
+			s->record_limit = aead_record_limit(s->info.suite);
 			s->tx_since = s->info.stats.tx_bytes;
 			s->due = s->info.rekey_due;
 			s->tx_key_time.tv_sec -= s->info.stats.tx_key_age_ms / 1000;
@@ -214,6 +229,7 @@ static int tx_rekey(struct qktls_stream *s, unsigned int flags, enum stat why)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &s->tx_key_time);
 	s->tx_since = 0;
+	s->tx_records = 0;
 	s->due = false;
 	count(s, ST_TX_REKEYS, 1);
 	if (why != ST_TX_REKEYS)
@@ -227,7 +243,8 @@ static bool policy_active(const struct qktls_stream *s)
 {
 	return s->attached && !s->policy_off &&
 	       !(s->flags & QKTLS_STREAM_NO_POLICY) &&
-	       (s->info.rekey_bytes || s->info.rekey_seconds || s->due);
+	       (s->info.rekey_bytes || s->info.rekey_seconds || s->due ||
+		s->record_limit);
 }
 
 /*
@@ -257,7 +274,8 @@ static int before_write(struct qktls_stream *s)
 		 (s->due ||
 		  (s->info.rekey_bytes && s->tx_since >= s->info.rekey_bytes) ||
 		  (s->info.rekey_seconds &&
-		   since(&s->tx_key_time) >= s->info.rekey_seconds)))
+		   since(&s->tx_key_time) >= s->info.rekey_seconds) ||
+		  (s->record_limit && s->tx_records >= s->record_limit)))
 		why = ST_TX_POLICY;
 	if (!why)
 		return 0;
@@ -272,11 +290,16 @@ static int before_write(struct qktls_stream *s)
 /* Bytes that may go out before the next policy rekey. */
 static size_t tx_room(const struct qktls_stream *s, size_t len)
 {
-	uint64_t left;
+	uint64_t left = UINT64_MAX;
 
-	if (!policy_active(s) || !s->info.rekey_bytes)
+	if (!policy_active(s))
 		return len;
-	left = s->info.rekey_bytes - s->tx_since;
+	if (s->info.rekey_bytes)
+		left = s->info.rekey_bytes - s->tx_since;
+	/* Full records to the AEAD limit. */
+	if (s->record_limit &&
+	    (s->record_limit - s->tx_records) < left / RECORD_MAX)
+		left = (s->record_limit - s->tx_records) * RECORD_MAX;
 	return left < len ? (size_t)left : len;
 }
 
@@ -327,6 +350,8 @@ static ssize_t tx_loop(struct qktls_stream *s, struct tx_op *op, size_t len,
 			break;	/* sendfile: end of the input file */
 		done += k;
 		s->tx_since += k;
+		/* kTLS ends a record at 16 KiB and at the end of each call. */
+		s->tx_records += (k + RECORD_MAX - 1) / RECORD_MAX;
 		count(s, ST_BYTES_WRITTEN, k);
 	}
 	return done;
@@ -361,6 +386,21 @@ int qktls_stream_rekey(struct qktls_stream *s, unsigned int flags)
 	/* This update also answers a request of the peer, if one is pending. */
 	atomic_store(&s->update_requested, false);
 	return tx_rekey(s, flags, ST_TX_REKEYS);
+}
+
+int qktls_stream_set_record_limit(struct qktls_stream *s, uint64_t records)
+{
+	uint64_t def;
+
+	if (!s)
+		return -QKTLS_E_ARG;
+	def = aead_record_limit(s->info.suite);
+	if (!records)
+		records = def;
+	else if (def && records > def)
+		return -QKTLS_E_ARG;	/* only ever tighter */
+	s->record_limit = s->attached ? records : 0;
+	return 0;
 }
 
 int qktls_stream_close_notify(struct qktls_stream *s)

@@ -8,8 +8,10 @@
  *
  *  - qktls_stream_write() and qktls_stream_sendfile() rekey TX between
  *    records by that policy (every rekey_bytes bytes, every rekey_seconds
- *    seconds): a write is split at the byte boundary, and the rekey runs
- *    before the first byte past it.  With the QKD key update negotiated the
+ *    seconds) and before a key would protect more records than its AEAD
+ *    allows (2^24 for AES-GCM, RFC 8446 section 5.5; see
+ *    qktls_stream_set_record_limit()): a write is split at the boundary,
+ *    and the rekey runs before the first byte past it.  With the QKD key update negotiated the
  *    update mixes in a QKD key from the link's pool, otherwise it is a
  *    standard RFC 8446 update;
  *  - qktls_stream_read() returns application data and handles the control
@@ -158,6 +160,22 @@ ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len);
  * -ENOKEY...).
  */
 int qktls_stream_rekey(struct qktls_stream *s, unsigned int flags);
+
+/**
+ * qktls_stream_set_record_limit() - tighten the records per TX key
+ * @s:       an attached stream; writer thread only
+ * @records: rekey TX before a key protects more records than this; 0
+ *           restores the default (2^24 for AES-GCM suites, none for
+ *           ChaCha20-Poly1305)
+ *
+ * Records are counted by the stream, as an upper bound (one per 16 KiB
+ * and one more per write or sendfile call), from qktls_stream_open() or
+ * the last TX rekey.  The limit rekeys like the policy (and is off with
+ * QKTLS_STREAM_NO_POLICY or on an unattached socket).
+ *
+ * Return: 0, or -QKTLS_E_ARG for a limit above the suite's default.
+ */
+int qktls_stream_set_record_limit(struct qktls_stream *s, uint64_t records);
 
 /**
  * qktls_stream_close_notify() - send close_notify (writer thread only)
