@@ -18,28 +18,6 @@
 #define TAG 0x50c4a770u
 #define AES256 0x1302
 
-/* A loopback TCP pair with TLS 1.3 kTLS of @cipher both ways on both ends. */
-static int ktls_pair(uint16_t cipher, int *c, int *s)
-{
-	struct ktls_dir a = { .seq = 0 }, b = { .seq = 0 };
-	int err;
-
-	memset(a.key, 0x11, sizeof(a.key));
-	memset(a.iv, 0x22, sizeof(a.iv));
-	memset(b.key, 0x33, sizeof(b.key));
-	memset(b.iv, 0x44, sizeof(b.iv));
-	err = tcp_pair(c, s);
-	if (!err)
-		err = ktls_set(*c, TLS_TX, cipher, &a);
-	if (!err)
-		err = ktls_set(*s, TLS_RX, cipher, &a);
-	if (!err)
-		err = ktls_set(*c, TLS_RX, cipher, &b);
-	if (!err)
-		err = ktls_set(*s, TLS_TX, cipher, &b);
-	return err;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
