@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #define HS_HDR			4	/* type, uint24 length */
 #define HS_MAX_BODY		QKTLS_QKD_REF_LEN	/* the longest we keep */
 #define RECORD_MAX		16384	/* TLS plaintext per record */
+#define HS_REF_RECORD		(HS_HDR + QKTLS_QKD_REF_LEN)	/* 20 bytes */
 
 /* TLS alerts the reader asks the writer to send (RFC 8446 section 6). */
 #define ALERT_UNEXPECTED_MESSAGE	10
@@ -515,10 +517,17 @@ static int handshake_msg(struct qktls_stream *s, bool more)
 /*
  * Handshake bytes, as kTLS delivers them: a message may arrive over several
  * reads (a small buffer).  Only whole messages are acted on, and only the
- * ones this end expects after the handshake are kept.
+ * ones this end expects after the handshake are kept.  @room is the size of
+ * the buffer the read had: n < room means the read holds its whole record
+ * (kTLS returns one control record per read), and room is always more than
+ * the 20 bytes of a QKD key reference record.
  */
-static int handshake_bytes(struct qktls_stream *s, const uint8_t *p, size_t n)
+static int handshake_bytes(struct qktls_stream *s, const uint8_t *p, size_t n,
+			   size_t room)
 {
+	const uint8_t *start = p;
+	size_t got = n;
+
 	while (n) {
 		size_t k, body;
 
@@ -559,6 +568,22 @@ static int handshake_bytes(struct qktls_stream *s, const uint8_t *p, size_t n)
 							"QKD key reference of %zu "
 							"bytes (expected %d)", body,
 							QKTLS_QKD_REF_LEN);
+				/*
+				 * Alone in a record of exactly 20 bytes
+				 * (key-update.rst): this read began with it
+				 * and holds the whole record.
+				 */
+				if (p - start != HS_HDR)
+					return rx_proto(s, ALERT_DECODE_ERROR,
+							"QKD key reference not "
+							"alone in its record");
+				if (got != HS_REF_RECORD)
+					return rx_proto(s, ALERT_DECODE_ERROR,
+							"QKD key reference record "
+							"of %s%zu bytes (expected "
+							"exactly %d)",
+							got == room ? "at least " : "",
+							got, HS_REF_RECORD);
 				break;
 			case HS_KEY_UPDATE:
 				if (body != 1)
@@ -605,7 +630,9 @@ static int alert_bytes(struct qktls_stream *s, const uint8_t *p, size_t n)
 
 ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len)
 {
-	uint8_t type;
+	uint8_t type, small[HS_REF_RECORD + 1];
+	size_t room;
+	void *rbuf;
 	ssize_t n;
 
 	if (!s || (!buf && len))
@@ -615,7 +642,21 @@ ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len)
 			return s->rx_fatal;
 		if (s->eof || !len)
 			return 0;
-		n = qktls_recv_record(s->fd, buf, len, &type, 0);
+		/*
+		 * A control record goes into a buffer of more than 20 bytes,
+		 * so that the length of a key reference record is known: with
+		 * a smaller one, peek at the record's type first.
+		 */
+		rbuf = buf;
+		room = len;
+		if (len < sizeof(small) &&
+		    qktls_recv_record(s->fd, small, sizeof(small), &type,
+				      MSG_PEEK) > 0 &&
+		    type != QKTLS_RECORD_APPLICATION_DATA) {
+			rbuf = small;
+			room = sizeof(small);
+		}
+		n = qktls_recv_record(s->fd, rbuf, room, &type, 0);
 		if (n == -EKEYEXPIRED)
 			return rx_proto(s, 0, "reads expired: a KeyUpdate was "
 					"read outside the stream helper");
@@ -629,6 +670,9 @@ ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len)
 			return 0;
 		switch (type) {
 		case QKTLS_RECORD_APPLICATION_DATA:
+			if (rbuf != buf)	/* the type changed after the peek */
+				return rx_proto(s, 0, "records read by another "
+						"thread at the same time");
 			if (s->ref_set || s->hs_len || s->hs_skip || s->alert_len)
 				return rx_proto(s, ALERT_UNEXPECTED_MESSAGE,
 						"application data inside a "
@@ -638,11 +682,11 @@ ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len)
 			count(s, ST_BYTES_READ, n);
 			return n;
 		case QKTLS_RECORD_HANDSHAKE:
-			if (handshake_bytes(s, buf, n))
+			if (handshake_bytes(s, rbuf, n, room))
 				return s->rx_fatal;
 			continue;
 		case QKTLS_RECORD_ALERT:
-			if (alert_bytes(s, buf, n))
+			if (alert_bytes(s, rbuf, n))
 				return s->rx_fatal;
 			continue;
 		default:
