@@ -74,7 +74,24 @@ wait_server() {
 # val KEY FILE: the value of a "KEY value" line of an app's output.
 val() { sed -n "s/^$1 //p" "$2"; }
 
-# wait_log FILE REGEX: wait (on the file's growth, at most 60 s) for a line.
+# wait_log FILE REGEX [N]: wait (on the file's growth, at most 60 s) until
+# N lines (default 1) match.
 wait_log() {
-	timeout 60 tail -n +1 -f "$1" | grep -q -m1 -E "$2"
+	[ "$(timeout 60 tail -n +1 -f "$1" | grep -m "${3:-1}" -E "$2" | wc -l)" \
+		-eq "${3:-1}" ]
+}
+
+# stop_agents NAME...: SIGTERM to the agents start_agent started as NAME,
+# wait for each and drop them from pids; fails when one exits non-zero.
+stop_agents() {
+	local n p rc=0 keep=()
+
+	for n; do eval "p=\$${n}_pid"; kill -TERM "$p"; done
+	for n; do eval "p=\$${n}_pid"; wait "$p" || rc=$?; done
+	for p in "${pids[@]}"; do
+		for n; do eval "[ \"\$p\" = \"\$${n}_pid\" ]" && continue 2; done
+		keep+=("$p")
+	done
+	pids=("${keep[@]}")
+	return $rc
 }
