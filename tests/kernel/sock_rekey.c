@@ -18,7 +18,10 @@
  * - an empty or deleted TX pool: -ENOKEY and nothing on the wire;
  * - the rekey policy: past rekey_bytes the socket is due, and an event
  *   says so;
- * - on kernels without kTLS rekey (6.12): -EOPNOTSUPP, data unharmed.
+ * - on kernels without kTLS rekey (6.12): -EOPNOTSUPP, data unharmed;
+ * - libqktls's stream helpers on the receiving end: a QKD key reference
+ *   record of any length but 20 bytes fails the read before any RX rekey
+ *   is asked for, and a real QKD update is followed with reads of one byte.
  */
 #include <poll.h>
 
@@ -29,6 +32,7 @@
 #include <qktls/handshake.h>
 #include <qktls/keysched.h>
 #include <qktls/ktls.h>
+#include <qktls/stream.h>
 
 #define TAG_C2S 0xc25c0001u
 #define TAG_S2C 0x52cc0002u
@@ -482,6 +486,86 @@ TEST_F(rk, no_rekey_kernel)
 	qk_reply_free(&self->r);
 	EXPECT_EQ(1, si.stats[QKTLS_SOCK_STATS_A_REKEY_ERRORS]);
 	EXPECT_EQ(EOPNOTSUPP, si.stats[QKTLS_SOCK_STATS_A_LAST_ERROR]);
+}
+
+/*
+ * A QKD key reference record of @len bytes (20: the right one; 25: with the
+ * KeyUpdate in the same record) from @from; the stream on @to reads with a
+ * buffer of @room bytes.
+ */
+static void stream_reads_reference(struct __test_metadata *_metadata,
+				   FIXTURE_DATA(rk) *self, int from, int to,
+				   size_t len, size_t room, const char *why)
+{
+	uint8_t rec[25] = { 0xe7, 0, 0, 16 }, buf[4096];
+	struct qktls_stream *st;
+	struct qk_sock_info si;
+
+	qk_id(rec + 4, TAG_C2S, 0);
+	memcpy(rec + 20, "\x18\x00\x00\x01\x00", 5);
+	ASSERT_EQ(0, qktls_send_record(from, QKTLS_RECORD_HANDSHAKE, rec, len));
+	ASSERT_EQ(0, qktls_stream_open(to, QKTLS_STREAM_NO_POLICY, &st));
+	EXPECT_TRUE(qktls_stream_attached(st, NULL));
+	EXPECT_EQ(-QKTLS_E_RECORD, qktls_stream_read(st, buf, room));
+	EXPECT_NE(NULL, strstr(qktls_stream_error(st, QKTLS_DIR_RX), why))
+		TH_LOG("%s", qktls_stream_error(st, QKTLS_DIR_RX));
+	qktls_stream_close(st);
+	/* No RX rekey was asked for: none counted, no key taken. */
+	ASSERT_EQ(0, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, to, 0, &si,
+				 &self->r));
+	qk_reply_free(&self->r);
+	EXPECT_EQ(0, si.stats[QKTLS_SOCK_STATS_A_RX_REKEYS]);
+	EXPECT_EQ(0, si.stats[QKTLS_SOCK_STATS_A_REKEY_ERRORS]);
+	EXPECT_EQ(0, si.stats[QKTLS_SOCK_STATS_A_KEYS_USED]);
+	EXPECT_EQ(4, pool_count(self, to == self->s ? "srv-c2s" : "cli-s2c"));
+}
+
+/* Client to server with a large buffer, server to client with one byte. */
+TEST_F(rk, stream_refuses_short_reference)
+{
+	stream_reads_reference(_metadata, self, self->c, self->s, 12, 4096,
+			       "QKD key reference record of 12 bytes");
+	stream_reads_reference(_metadata, self, self->s, self->c, 12, 1,
+			       "QKD key reference record of 12 bytes");
+}
+
+TEST_F(rk, stream_refuses_long_reference)
+{
+	stream_reads_reference(_metadata, self, self->c, self->s, 25, 4096,
+			       "QKD key reference record of 25 bytes");
+	stream_reads_reference(_metadata, self, self->s, self->c, 25, 1,
+			       "QKD key reference record of at least 21 bytes");
+}
+
+/* The kernel's QKD update, followed by a stream reading a byte at a time. */
+TEST_F(rk, stream_follows_qkd_update_with_one_byte_reads)
+{
+	struct qktls_stream_stats ss;
+	struct qktls_stream *st;
+	struct qk_sock_info si;
+	char got[6] = { 0 };
+
+	if (!kernel_has_rekey())
+		SKIP(return, "kernel has no kTLS rekey (see no_rekey_kernel)");
+	ASSERT_EQ(0, qk_sock_rekey(&self->q, self->c, QKTLS_SOCK_DIR_TX,
+				   QKTLS_REKEY_QKD, NULL, NULL, &self->r));
+	qk_reply_free(&self->r);
+	send_str(_metadata, self->c, "after");
+	ASSERT_EQ(0, qktls_stream_open(self->s, QKTLS_STREAM_NO_POLICY, &st));
+	for (int i = 0; i < 5; i++) {
+		ASSERT_EQ(1, qktls_stream_read(st, got + i, 1))
+			TH_LOG("%s", qktls_stream_error(st, QKTLS_DIR_RX));
+	}
+	EXPECT_STREQ("after", got);
+	qktls_stream_stats(st, &ss);
+	EXPECT_EQ(1ULL, ss.rx_rekeys);
+	EXPECT_EQ(1ULL, ss.rx_qkd_rekeys);
+	qktls_stream_close(st);
+	ASSERT_EQ(0, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->s, 0, &si,
+				 &self->r));
+	qk_reply_free(&self->r);
+	EXPECT_EQ(1, si.stats[QKTLS_SOCK_STATS_A_RX_QKD_REKEYS]);
+	EXPECT_EQ(3, pool_count(self, "srv-c2s"));
 }
 
 TEST_HARNESS_MAIN
