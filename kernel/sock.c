@@ -24,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
 #include <linux/string.h>
+#include <linux/unaligned.h>
 #include <net/genetlink.h>
 #include <net/inet_connection_sock.h>
 #include <net/sock.h>
@@ -76,6 +77,31 @@ u64 qktls_sk_cookie(struct sock *sk)
 static u64 qktls_sk_bytes_sent(struct sock *sk)
 {
 	return READ_ONCE(tcp_sk(sk)->bytes_sent);
+}
+
+/*
+ * Records sent under the current TX key: kTLS's TX record sequence number,
+ * which a TLS 1.3 rekey restarts at 0.  Read without the socket lock (a
+ * torn read only moves the policy check by a record); the context goes
+ * away after an RCU grace period when the socket closes.
+ */
+static u64 qktls_sk_tx_records(struct sock *sk)
+{
+	struct tls_context *ctx;
+	u64 seq = 0;
+
+	rcu_read_lock();
+	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+	if (ctx)
+		seq = get_unaligned_be64(ctx->tx.rec_seq);
+	rcu_read_unlock();
+	return seq;
+}
+
+/* RFC 8446 section 5.5: AES-GCM, 2^24.5 full records per key; kept below. */
+static u64 qktls_aead_records(const struct qktls_suite *suite)
+{
+	return suite->ktls_cipher == TLS_CIPHER_CHACHA20_POLY1305 ? 0 : 1ULL << 24;
 }
 
 /* One direction of a kTLS context: TLS 1.3 with @suite's cipher. */
@@ -248,6 +274,8 @@ int qktls_sock_attach(struct qktls_net *qn,
 	qs->qkd_update = req->qkd_update;
 	qs->rekey_bytes = req->rekey_bytes;
 	qs->rekey_seconds = req->rekey_seconds;
+	qs->rekey_records = qktls_tighter(req->rekey_records,
+					  qktls_aead_records(suite));
 	if (qs->tx_pool) {
 		/* The operator's pool policy bounds the socket's. */
 		mutex_lock(&qs->tx_pool->lock);
@@ -389,9 +417,11 @@ void qktls_socks_reap(struct qktls_net *qn)
 }
 
 /* Is TX due by the policy?  qs->lock held. */
-static bool qktls_sock_due(struct qktls_sock *qs, u64 tx_bytes, u64 now)
+static bool qktls_sock_due(struct qktls_sock *qs, u64 tx_bytes,
+			   u64 tx_records, u64 now)
 {
 	return (qs->rekey_bytes && tx_bytes >= qs->rekey_bytes) ||
+	       (qs->rekey_records && tx_records >= qs->rekey_records) ||
 	       (qs->rekey_seconds &&
 		now - qs->tx_key_since >= (u64)qs->rekey_seconds * HZ);
 }
@@ -405,11 +435,12 @@ void qktls_sock_snapshot(struct qktls_sock *qs, struct qktls_sock_info *si)
 {
 	u64 sent = qktls_sk_bytes_sent(qs->sk), now = get_jiffies_64();
 
+	si->tx_records = qktls_sk_tx_records(qs->sk);
 	spin_lock_bh(&qs->lock);
 	si->stats = qs->stats;
 	si->tx_bytes = sent - qs->tx_bytes_base;
 	si->tx_key_age_ms = jiffies64_to_msecs(now - qs->tx_key_since);
-	si->due = qktls_sock_due(qs, si->tx_bytes, now);
+	si->due = qktls_sock_due(qs, si->tx_bytes, si->tx_records, now);
 	spin_unlock_bh(&qs->lock);
 }
 
@@ -417,12 +448,13 @@ void qktls_sock_snapshot(struct qktls_sock *qs, struct qktls_sock_info *si)
 static bool qktls_sock_policy(struct qktls_sock *qs, u64 now)
 {
 	u64 tx_bytes = qktls_sk_bytes_sent(qs->sk) - qs->tx_bytes_base;
+	u64 tx_records = qktls_sk_tx_records(qs->sk);
 	u64 period = qs->rekey_seconds ? (u64)qs->rekey_seconds * HZ :
 			QKTLS_DUE_REPEAT;
 	bool ntf = false;
 
 	spin_lock_bh(&qs->lock);
-	if (!qktls_sock_due(qs, tx_bytes, now)) {
+	if (!qktls_sock_due(qs, tx_bytes, tx_records, now)) {
 		qs->due_since = 0;
 	} else if (!qs->due_since) {
 		qs->due_since = now;

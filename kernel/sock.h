@@ -88,6 +88,7 @@ struct qktls_sock_key {
  * @qkd_update: the peer negotiated the QKD key update
  * @rekey_bytes: policy, rekey TX after this many bytes; 0 = never
  * @rekey_seconds: policy, rekey TX after this long; 0 = never
+ * @rekey_records: policy, rekey TX after this many records; 0 = never
  * @tx: the TX traffic secret
  * @rx: the RX traffic secret
  * @lock: guards everything below
@@ -112,6 +113,7 @@ struct qktls_sock {
 	bool qkd_update;
 	u64 rekey_bytes;
 	u32 rekey_seconds;
+	u64 rekey_records;
 
 	struct qktls_sock_key tx;
 	struct qktls_sock_key rx;
@@ -137,6 +139,7 @@ struct qktls_sock {
  * @qkd_update: the peer negotiated the QKD key update
  * @rekey_bytes: policy, bytes
  * @rekey_seconds: policy, seconds
+ * @rekey_records: policy, records
  * @rekey_required: refuse if this kernel cannot rekey
  */
 struct qktls_sock_attach_req {
@@ -150,6 +153,7 @@ struct qktls_sock_attach_req {
 	bool qkd_update;
 	u64 rekey_bytes;
 	u32 rekey_seconds;
+	u64 rekey_records;
 	bool rekey_required;
 };
 
@@ -158,12 +162,14 @@ struct qktls_sock_attach_req {
  * @stats: counters
  * @tx_bytes: bytes sent since the last TX rekey
  * @tx_key_age_ms: milliseconds since the last TX rekey
+ * @tx_records: records sent under the current TX key
  * @due: the policy wants a TX rekey now
  */
 struct qktls_sock_info {
 	struct qktls_sock_stats stats;
 	u64 tx_bytes;
 	u64 tx_key_age_ms;
+	u64 tx_records;
 	bool due;
 };
 

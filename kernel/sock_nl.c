@@ -27,7 +27,7 @@
 
 /* --- policies -------------------------------------------------------------- */
 
-const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_REQUIRED + 1] = {
+const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_RECORDS + 1] = {
 	[QKTLS_A_SOCK_FD] = { .type = NLA_S32 },
 	[QKTLS_A_SOCK_LINK] = { .type = NLA_NUL_STRING,
 				.len = QKTLS_PEER_MAX - 1 },
@@ -49,6 +49,7 @@ const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_REQUIRED 
 	[QKTLS_A_SOCK_REKEY_BYTES] = { .type = NLA_U64 },
 	[QKTLS_A_SOCK_REKEY_SECONDS] = { .type = NLA_U32 },
 	[QKTLS_A_SOCK_REKEY_REQUIRED] = { .type = NLA_FLAG },
+	[QKTLS_A_SOCK_REKEY_RECORDS] = { .type = NLA_U64 },
 };
 
 const struct nla_policy qktls_sock_name_nl_policy[QKTLS_A_SOCK_ID + 1] = {
@@ -87,6 +88,7 @@ static int qktls_nl_put_sock_stats(struct sk_buff *skb,
 		{ QKTLS_SOCK_STATS_A_REKEYS_OVERDUE, s->rekeys_overdue },
 		{ QKTLS_SOCK_STATS_A_TX_BYTES, si->tx_bytes },
 		{ QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, si->tx_key_age_ms },
+		{ QKTLS_SOCK_STATS_A_TX_RECORDS, si->tx_records },
 	};
 	struct nlattr *nest = nla_nest_start(skb, QKTLS_A_SOCK_STATS);
 	unsigned int i;
@@ -130,6 +132,8 @@ static int qktls_nl_fill_sock(struct sk_buff *skb, struct qktls_sock *qs,
 	    nla_put_u64_64bit(skb, QKTLS_A_SOCK_REKEY_BYTES, qs->rekey_bytes,
 			      QKTLS_A_PAD) ||
 	    nla_put_u32(skb, QKTLS_A_SOCK_REKEY_SECONDS, qs->rekey_seconds) ||
+	    nla_put_u64_64bit(skb, QKTLS_A_SOCK_REKEY_RECORDS, qs->rekey_records,
+			      QKTLS_A_PAD) ||
 	    (si.due && nla_put_flag(skb, QKTLS_A_SOCK_REKEY_DUE)) ||
 	    qktls_nl_put_sock_stats(skb, &si)) {
 		genlmsg_cancel(skb, hdr);
@@ -339,6 +343,8 @@ int qktls_nl_sock_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		req.rekey_bytes = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_BYTES]);
 	if (tb[QKTLS_A_SOCK_REKEY_SECONDS])
 		req.rekey_seconds = nla_get_u32(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
+	if (tb[QKTLS_A_SOCK_REKEY_RECORDS])
+		req.rekey_records = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_RECORDS]);
 
 	attr = tb[QKTLS_A_SOCK_FD];
 	req.sock = sockfd_lookup(nla_get_s32(attr), &err);

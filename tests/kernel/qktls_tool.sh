@@ -34,7 +34,7 @@ trap cleanup EXIT
 : >"$all"
 : >"$secrets"
 
-PLAN=91
+PLAN=94
 tap_plan $PLAN
 [ -x "$q" ] || { tap_fail "qktls is built" "missing $q"; tap_done; }
 
@@ -168,6 +168,25 @@ fails "pool set of an unknown pool: extack" '^qktls: pool set: .*no such pool.* 
 	"$q" pool set nope capacity 3
 fails "pool set low above capacity: extack" '^qktls: pool set: .*watermark.* \(.+\)$' \
 	"$q" pool set t1 low 40
+# A pool's rekey policy: taken where kTLS can rekey, refused elsewhere.
+if grep -q TlsTxRekeyOk /proc/net/tls_stat 2>/dev/null; then
+	ok "pool set t2 rekey-bytes 16M rekey-seconds 600" "$q" pool set t2 rekey-bytes 16M rekey-seconds 600
+	run "$q" -j pool show t2
+	jqok "pool show -j: the rekey policy" '.[0].rekey_bytes == 16777216 and .[0].rekey_seconds == 600'
+	run "$q" pool show t2
+	outok "pool show (text): the rekey policy" '^	rekey-bytes 16777216 rekey-seconds 600 '
+else
+	fails "pool set rekey-bytes without kTLS rekey: extack" '^qktls: pool set: kernel has no kTLS rekey.* \(Operation not supported\)$' \
+		"$q" pool set t2 rekey-bytes 16M
+	run "$q" -j pool show t2
+	jqok "pool show -j: no rekey policy was taken" '.[0].rekey_bytes == 0 and .[0].rekey_seconds == 0'
+	run "$q" pool show t2
+	if grep -q rekey "$tmp/out"; then
+		tap_fail "pool show (text): no rekey policy line" "$(head -c 300 "$tmp/out")"
+	else
+		tap_ok "pool show (text): no rekey policy line"
+	fi
+fi
 
 # --- keys -----------------------------------------------------------------------
 hexkeys "$tmp/k10" 1 10 32 1000
@@ -352,8 +371,9 @@ sock_tests() {
 		.link == \"bench\" and .cipher == \"TLS_AES_256_GCM_SHA384\" and .cipher_id == 4866 and
 		.tx_pool == \"qkbench-c.c2s\" and .rx_pool == \"qkbench-c.s2c\" and .qkd_update == true and
 		.rekey_bytes == 16777216 and .rekey_seconds == 0 and .rekey_due == false and
+		.rekey_records == 16777216 and
 		.stats.tx_rekeys == 0 and .stats.rx_rekeys == 0 and .stats.rekey_errors == 0 and
-		(.stats | keys | length) == 11"
+		(.stats.tx_records | type) == \"number\" and (.stats | keys | length) == 12"
 	run "$q" sock show "$cid"
 	if [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 2 ] &&
 	   grep -Eq '^ID +LINK +CIPHER +TX-POOL +RX-POOL +QKD-UPDATE +POLICY +DUE +TX-REKEYS +RX-REKEYS +ERRORS$' "$tmp/out" &&

@@ -71,6 +71,54 @@ static bool holds_secret(FIXTURE_DATA(att) *self, const struct qk_reply *r)
 	       qk_contains(r->raw, r->raw_len, self->rx, 16);
 }
 
+/*
+ * The records policy: kTLS's own TX record count decides.  AES-GCM is
+ * capped at 2^24 records per key without being asked; ChaCha20 is not.
+ */
+TEST_F(att, records_policy)
+{
+	uint8_t buf[100] = { 0 };
+	struct qk_sock_info si;
+	int c2, s2;
+
+	self->a.rekey_bytes = 0;
+	self->a.rekey_seconds = 0;
+	ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, &si, &self->r));
+	qk_reply_free(&self->r);
+	EXPECT_EQ(1ULL << 24, (unsigned long long)si.rekey_records);
+	ASSERT_EQ(0, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_DETACH, self->c, 0,
+				 NULL, &self->r));
+	qk_reply_free(&self->r);
+
+	self->a.rekey_records = 10;
+	ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, &si, &self->r));
+	qk_reply_free(&self->r);
+	EXPECT_EQ(10ULL, (unsigned long long)si.rekey_records);
+	for (int i = 0; i < 10; i++) {
+		ASSERT_EQ((ssize_t)sizeof(buf), write_full(self->c, buf, sizeof(buf)));
+		ASSERT_EQ((ssize_t)sizeof(buf), read_full(self->s, buf, sizeof(buf)));
+		ASSERT_EQ(0, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->c,
+					 0, &si, &self->r));
+		qk_reply_free(&self->r);
+		/* One write, one record. */
+		EXPECT_EQ(i + 1, si.stats[QKTLS_SOCK_STATS_A_TX_RECORDS]);
+		EXPECT_EQ(i == 9, si.due) TH_LOG("after %d records", i + 1);
+	}
+
+	/* ChaCha20-Poly1305 has no record limit of its own. */
+	ASSERT_EQ(0, ktls_pair(TLS_CIPHER_CHACHA20_POLY1305, &c2, &s2));
+	self->a = (struct qk_attach){
+		.fd = c2, .cipher = 0x1303,
+		.tx_secret = self->tx, .tx_len = 32,
+		.rx_secret = self->rx, .rx_len = 32,
+	};
+	EXPECT_EQ(0, qk_sock_attach(&self->q, &self->a, &si, &self->r));
+	qk_reply_free(&self->r);
+	EXPECT_EQ(0ULL, (unsigned long long)si.rekey_records);
+	close(c2);
+	close(s2);
+}
+
 TEST_F(att, attach_get_dump_detach)
 {
 	uint64_t cookie = qk_cookie(self->c);

@@ -490,12 +490,13 @@ struct qk_attach {
 	bool qkd_update, rekey_required;
 	uint64_t rekey_bytes;
 	uint32_t rekey_seconds;
+	uint64_t rekey_records;
 };
 
 /* An attached socket, from SOCK_ATTACH, SOCK_GET or a dump. */
 struct qk_sock_info {
 	bool seen, qkd_update, due;
-	uint64_t id, rekey_bytes;
+	uint64_t id, rekey_bytes, rekey_records;
 	uint32_t rekey_seconds;
 	int cipher;
 	char link[QKTLS_PEER_MAX];
@@ -529,6 +530,8 @@ static inline int qk_sock_info_parse(struct nlattr **tb, struct qk_sock_info *s)
 		s->rekey_bytes = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_BYTES]);
 	if (tb[QKTLS_A_SOCK_REKEY_SECONDS])
 		s->rekey_seconds = nla_get_u32(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
+	if (tb[QKTLS_A_SOCK_REKEY_RECORDS])
+		s->rekey_records = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_RECORDS]);
 	if (tb[QKTLS_A_SOCK_STATS] &&
 	    !nla_parse_nested(st, QKTLS_SOCK_STATS_A_MAX,
 			      tb[QKTLS_A_SOCK_STATS], NULL))
@@ -576,6 +579,8 @@ static inline int qk_sock_attach(struct qk *q, const struct qk_attach *a,
 		nla_put_u64(msg, QKTLS_A_SOCK_REKEY_BYTES, a->rekey_bytes);
 	if (a->rekey_seconds)
 		nla_put_u32(msg, QKTLS_A_SOCK_REKEY_SECONDS, a->rekey_seconds);
+	if (a->rekey_records)
+		nla_put_u64(msg, QKTLS_A_SOCK_REKEY_RECORDS, a->rekey_records);
 	return qk_xfer(q, msg, r, qk_sock_info_cb, info ? info : &dummy);
 }
 

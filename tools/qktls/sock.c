@@ -40,6 +40,7 @@ const struct qk_counter qk_sock_counters[] = {
 	{ QKTLS_SOCK_STATS_A_REKEYS_OVERDUE, "rekeys_overdue", "rekeys-overdue" },
 	{ QKTLS_SOCK_STATS_A_TX_BYTES, "tx_bytes", "tx-bytes" },
 	{ QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, "tx_key_age_ms", "tx-key-age-ms" },
+	{ QKTLS_SOCK_STATS_A_TX_RECORDS, "tx_records", "tx-records" },
 	{ 0 }
 };
 
@@ -191,6 +192,7 @@ static json_t *sock_json(struct nlattr **tb)
 			    json_boolean(tb[QKTLS_A_SOCK_QKD_UPDATE] != NULL));
 	qk_json_set_uint(o, "rekey_bytes", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_BYTES]));
 	qk_json_set_uint(o, "rekey_seconds", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_SECONDS]));
+	qk_json_set_uint(o, "rekey_records", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_RECORDS]));
 	json_object_set_new(o, "rekey_due",
 			    json_boolean(tb[QKTLS_A_SOCK_REKEY_DUE] != NULL));
 	json_object_set_new(o, "stats",

@@ -143,8 +143,11 @@
  *   QKTLS_A_SOCK_REKEY_BYTES and QKTLS_A_SOCK_REKEY_SECONDS (rekey policy,
  *   0 = none; the TX pool's policy applies too, and of the two the tighter
  *   limit wins, field by field, so an operator's pool policy bounds every
- *   socket of the link), QKTLS_A_SOCK_REKEY_REQUIRED (fail with
- *   -EOPNOTSUPP if this kernel cannot rekey).  -EEXIST if the socket is attached already,
+ *   socket of the link), QKTLS_A_SOCK_REKEY_RECORDS (records under one
+ *   TX key; 0 = none; a socket of an AES-GCM suite gets at most 2^24,
+ *   below RFC 8446 section 5.5's 2^24.5), QKTLS_A_SOCK_REKEY_REQUIRED
+ *   (fail with -EOPNOTSUPP if this kernel cannot rekey).  -EEXIST if the
+ *   socket is attached already,
  *   -ENOENT for an unknown pool, -ENOSPC if qktls.max_socks sockets are
  *   attached, -EINVAL for anything else wrong with the socket or the
  *   request.  A closed socket's attachment is released by the next
@@ -163,7 +166,7 @@
  *   namespace (CAP_NET_ADMIN).  Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_LINK
  *   (if set), QKTLS_A_SOCK_CIPHER, QKTLS_A_SOCK_TX_POOL and
  *   QKTLS_A_SOCK_RX_POOL (if set), QKTLS_A_SOCK_QKD_UPDATE (if set),
- *   QKTLS_A_SOCK_REKEY_BYTES,
+ *   QKTLS_A_SOCK_REKEY_BYTES, QKTLS_A_SOCK_REKEY_RECORDS,
  *   QKTLS_A_SOCK_REKEY_SECONDS, QKTLS_A_SOCK_REKEY_DUE (flag, set when the
  *   policy says the next write should rekey TX) and QKTLS_A_SOCK_STATS
  *   (nested enum qktls_sock_stats_attrs).  Never a secret.
@@ -351,6 +354,8 @@ enum qktls_cmd {
  * @QKTLS_A_POOL_REKEY_BYTES: u64, rekey policy of the sockets using the pool
  *	for TX: bytes; 0 = none
  * @QKTLS_A_POOL_REKEY_SECONDS: u32, the same, seconds; 0 = none
+ * @QKTLS_A_SOCK_REKEY_RECORDS: u64, rekey TX after this many records under
+ *	one key; 0 = never (AES-GCM: at most 2^24)
  * @__QKTLS_A_MAX: internal
  * @QKTLS_A_MAX: highest attribute number
  */
@@ -396,6 +401,7 @@ enum qktls_attrs {
 	QKTLS_A_SOCK_STATS,
 	QKTLS_A_POOL_REKEY_BYTES,
 	QKTLS_A_POOL_REKEY_SECONDS,
+	QKTLS_A_SOCK_REKEY_RECORDS,
 
 	__QKTLS_A_MAX,
 	QKTLS_A_MAX = __QKTLS_A_MAX - 1
@@ -474,6 +480,7 @@ enum qktls_stats_attrs {
  * @QKTLS_SOCK_STATS_A_REKEYS_OVERDUE: times a due rekey was not done in time
  * @QKTLS_SOCK_STATS_A_TX_BYTES: bytes sent since the last TX rekey
  * @QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS: milliseconds since the last TX rekey
+ * @QKTLS_SOCK_STATS_A_TX_RECORDS: records sent under the current TX key
  * @__QKTLS_SOCK_STATS_A_MAX: internal
  * @QKTLS_SOCK_STATS_A_MAX: highest attribute number
  */
@@ -491,6 +498,7 @@ enum qktls_sock_stats_attrs {
 	QKTLS_SOCK_STATS_A_REKEYS_OVERDUE,
 	QKTLS_SOCK_STATS_A_TX_BYTES,
 	QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS,
+	QKTLS_SOCK_STATS_A_TX_RECORDS,
 
 	__QKTLS_SOCK_STATS_A_MAX,
 	QKTLS_SOCK_STATS_A_MAX = __QKTLS_SOCK_STATS_A_MAX - 1

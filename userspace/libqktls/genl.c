@@ -245,7 +245,7 @@ static int sock_info_cb(struct nlattr **tb, void *arg)
 		QKTLS_SOCK_STATS_A_REKEY_ERRORS, QKTLS_SOCK_STATS_A_LAST_ERROR,
 		QKTLS_SOCK_STATS_A_REKEYS_DUE,
 		QKTLS_SOCK_STATS_A_REKEYS_OVERDUE, QKTLS_SOCK_STATS_A_TX_BYTES,
-		QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS,
+		QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, QKTLS_SOCK_STATS_A_TX_RECORDS,
 	};
 	struct qktls_sock_info *info = arg;
 	struct nlattr *st[QKTLS_SOCK_STATS_A_MAX + 1];
@@ -266,6 +266,7 @@ static int sock_info_cb(struct nlattr **tb, void *arg)
 	info->rekey_due = tb[QKTLS_A_SOCK_REKEY_DUE] != NULL;
 	info->rekey_bytes = attr_uint(tb[QKTLS_A_SOCK_REKEY_BYTES]);
 	info->rekey_seconds = attr_uint(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
+	info->rekey_records = attr_uint(tb[QKTLS_A_SOCK_REKEY_RECORDS]);
 	if (tb[QKTLS_A_SOCK_STATS] &&
 	    !nla_parse_nested(st, QKTLS_SOCK_STATS_A_MAX, tb[QKTLS_A_SOCK_STATS],
 			      NULL))
@@ -343,6 +344,8 @@ int qktls_sock_attach(struct qktls_nl *nl, const struct qktls_sock_attach *a,
 	     nla_put_u64(msg, QKTLS_A_SOCK_REKEY_BYTES, a->rekey_bytes)) ||
 	    (a->rekey_seconds &&
 	     nla_put_u32(msg, QKTLS_A_SOCK_REKEY_SECONDS, a->rekey_seconds)) ||
+	    (a->rekey_records &&
+	     nla_put_u64(msg, QKTLS_A_SOCK_REKEY_RECORDS, a->rekey_records)) ||
 	    (a->rekey_required && nla_put_flag(msg, QKTLS_A_SOCK_REKEY_REQUIRED))) {
 		request_free(msg);
 		return -ENOMEM;

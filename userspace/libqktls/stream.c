@@ -105,6 +105,17 @@ static uint64_t aead_record_limit(uint16_t suite)
 	return suite == QKTLS_TLS_CHACHA20_POLY1305_SHA256 ? 0 : 1ULL << 24;
 }
 
+/* The AEAD's limit, or the module's records policy if that is tighter. */
+static uint64_t default_record_limit(const struct qktls_stream *s)
+{
+	uint64_t aead = aead_record_limit(s->info.suite);
+	uint64_t policy = s->info.rekey_records;
+
+	if (!aead || !policy)
+		return aead ? aead : policy;
+	return policy < aead ? policy : aead;
+}
+
 int qktls_stream_open(int fd, unsigned int flags, struct qktls_stream **out)
 {
 	struct qktls_stream *s;
@@ -131,7 +142,7 @@ int qktls_stream_open(int fd, unsigned int flags, struct qktls_stream **out)
 		ret = qktls_sock_get(s->tx_nl, fd, &s->info);
 		if (!ret) {
 			s->attached = true;
-			s->record_limit = aead_record_limit(s->info.suite);
+			s->record_limit = default_record_limit(s);
 			s->tx_since = s->info.stats.tx_bytes;
 			s->due = s->info.rekey_due;
 			s->tx_key_time.tv_sec -= s->info.stats.tx_key_age_ms / 1000;
@@ -396,7 +407,7 @@ int qktls_stream_set_record_limit(struct qktls_stream *s, uint64_t records)
 
 	if (!s)
 		return -QKTLS_E_ARG;
-	def = aead_record_limit(s->info.suite);
+	def = default_record_limit(s);
 	if (!records)
 		records = def;
 	else if (def && records > def)

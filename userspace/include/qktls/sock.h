@@ -99,6 +99,7 @@ struct qktls_sock_stats {
 	uint64_t rekeys_overdue;	/* times a due rekey was late */
 	uint64_t tx_bytes;		/* bytes sent since the last TX rekey */
 	uint64_t tx_key_age_ms;		/* ms since the last TX rekey */
+	uint64_t tx_records;		/* records under the current TX key */
 };
 
 /* An attached socket as QKTLS_CMD_SOCK_GET reports it; never a secret. */
@@ -112,6 +113,7 @@ struct qktls_sock_info {
 	bool rekey_due;			/* the policy wants a TX rekey now */
 	uint64_t rekey_bytes;		/* policy: rekey TX every N bytes, 0 = no */
 	uint32_t rekey_seconds;		/* policy: every T seconds, 0 = no */
+	uint64_t rekey_records;		/* policy: every N records, 0 = no */
 	struct qktls_sock_stats stats;
 };
 
@@ -128,6 +130,8 @@ struct qktls_sock_attach {
 	bool qkd_update;		/* the peer negotiated the QKD key update */
 	uint64_t rekey_bytes;		/* rekey TX every N bytes; 0 = never */
 	uint32_t rekey_seconds;		/* rekey TX every T seconds; 0 = never */
+	uint64_t rekey_records;		/* rekey TX every N records; 0 = never
+					 * (AES-GCM: the module caps it at 2^24) */
 	bool rekey_required;		/* refuse if this kernel cannot rekey */
 };
 

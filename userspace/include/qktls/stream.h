@@ -165,15 +165,16 @@ int qktls_stream_rekey(struct qktls_stream *s, unsigned int flags);
  * qktls_stream_set_record_limit() - tighten the records per TX key
  * @s:       an attached stream; writer thread only
  * @records: rekey TX before a key protects more records than this; 0
- *           restores the default (2^24 for AES-GCM suites, none for
- *           ChaCha20-Poly1305)
+ *           restores the default: 2^24 for AES-GCM suites, none for
+ *           ChaCha20-Poly1305, or the socket's records policy in qktls.ko
+ *           (rekey_records) where that is tighter
  *
  * Records are counted by the stream, as an upper bound (one per 16 KiB
  * and one more per write or sendfile call), from qktls_stream_open() or
  * the last TX rekey.  The limit rekeys like the policy (and is off with
  * QKTLS_STREAM_NO_POLICY or on an unattached socket).
  *
- * Return: 0, or -QKTLS_E_ARG for a limit above the suite's default.
+ * Return: 0, or -QKTLS_E_ARG for a limit above the default.
  */
 int qktls_stream_set_record_limit(struct qktls_stream *s, uint64_t records);
 
