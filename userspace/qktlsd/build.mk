@@ -6,12 +6,13 @@
 QKTLSD_SRCS := $(wildcard userspace/qktlsd/*.c)
 QKTLSD_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd/%.o,$(QKTLSD_SRCS))
 QKTLSD_PKGS := libconfig libssl libcrypto libnl-genl-3.0
-QKTLSD_HDRS := userspace/qktlsd/qktlsd.h userspace/include/qktls/handshake.h \
-	       userspace/include/qktls/provider.h userspace/include/qktls/ktls.h
+# Every header an object includes is a dependency (-MMD); the list below
+# also covers objects built before the .d files existed.
+QKTLSD_HDRS := userspace/qktlsd/qktlsd.h $(wildcard userspace/include/qktls/*.h)
 
 $(BUILD)/obj/qktlsd/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(QK_CFLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
+	$(CC) $(QK_CFLAGS) -MMD -MP $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
 
 $(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB)
 	@mkdir -p $(@D)
@@ -71,7 +72,7 @@ QKTLSD_SAN_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd-san/%.o,$
 
 $(BUILD)/obj/qktlsd-san/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
+	$(CC) $(QK_CFLAGS) $(SAN_FLAGS) -MMD -MP $(CFLAGS) $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS)) -c -o $@ $<
 
 $(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN) $(KME_LIB_SAN)
 	@mkdir -p $(@D)
@@ -79,3 +80,5 @@ $(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN) $(KME_LIB_SAN)
 		$(LIBQKTLS_SAN) $(KME_LIB_SAN) \
 		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 UNIT_TESTS += $(QKTLSD_SAN)
+
+-include $(QKTLSD_OBJS:.o=.d) $(QKTLSD_SAN_OBJS:.o=.d)
