@@ -294,6 +294,19 @@ static void transfer(struct __test_metadata *_metadata, struct pair *p,
 	}
 }
 
+/* One direction, @w writing and @r reading; every byte arrives intact. */
+static void one_way(struct __test_metadata *_metadata, struct job *w,
+		    struct job *r)
+{
+	ASSERT_EQ(0, pthread_create(&w->t, NULL, writer, w));
+	ASSERT_EQ(0, pthread_create(&r->t, NULL, reader, r));
+	pthread_join(w->t, NULL);
+	pthread_join(r->t, NULL);
+	EXPECT_EQ(0, w->err) TH_LOG("%s", w->msg);
+	EXPECT_EQ(0, r->err) TH_LOG("%s", r->msg);
+	EXPECT_EQ(w->n, r->done);
+}
+
 static uint64_t rekeys_for(uint64_t n, uint64_t every)
 {
 	return n ? (n + every - 1) / every - 1 : 0;
@@ -501,14 +514,8 @@ TEST_F_TIMEOUT(stream, sendfile_by_policy, 120)
 	w.st = self->p.a.st;
 	w.file_fd = fileno(f);
 	r.st = self->p.b.st;
-	ASSERT_EQ(0, pthread_create(&w.t, NULL, writer, &w));
-	ASSERT_EQ(0, pthread_create(&r.t, NULL, reader, &r));
-	pthread_join(w.t, NULL);
-	pthread_join(r.t, NULL);
+	one_way(_metadata, &w, &r);
 	fclose(f);
-	EXPECT_EQ(0, w.err) TH_LOG("%s", w.msg);
-	EXPECT_EQ(0, r.err) TH_LOG("%s", r.msg);
-	EXPECT_EQ(n, r.done);
 	qktls_stream_stats(self->p.a.st, &sa);
 	qktls_stream_stats(self->p.b.st, &sb);
 	EXPECT_EQ(rekeys_for(n, 64 * KIB), sa.tx_policy_rekeys);
@@ -540,13 +547,7 @@ TEST_F_TIMEOUT(stream, record_limit_rekeys, 120)
 	ASSERT_EQ(0, qktls_stream_set_record_limit(self->p.a.st, 100));
 	w.st = self->p.a.st;
 	r.st = self->p.b.st;
-	ASSERT_EQ(0, pthread_create(&w.t, NULL, writer, &w));
-	ASSERT_EQ(0, pthread_create(&r.t, NULL, reader, &r));
-	pthread_join(w.t, NULL);
-	pthread_join(r.t, NULL);
-	EXPECT_EQ(0, w.err) TH_LOG("%s", w.msg);
-	EXPECT_EQ(0, r.err) TH_LOG("%s", r.msg);
-	EXPECT_EQ(w.n, r.done);
+	one_way(_metadata, &w, &r);
 	qktls_stream_stats(self->p.a.st, &sa);
 	qktls_stream_stats(self->p.b.st, &sb);
 	EXPECT_EQ(9ULL, sa.tx_policy_rekeys);
