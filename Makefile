@@ -43,9 +43,11 @@ check:
 demo:
 	tools/demo/run
 
+# One KVM probe for all the benchmark boots (tools/vm/boot).
 bench:
-	tools/bench/run-pool
-	tools/bench/run-rekey
+	export QKTLS_VM_ACCEL_CACHE=$(TOP)/$(BUILD)/vm-accel.bench.$$$$; \
+	trap 'rm -f "$$QKTLS_VM_ACCEL_CACHE"' EXIT; \
+	tools/bench/run-pool && tools/bench/run-rekey
 
 shell:
 	$(ENTER)
