@@ -7,7 +7,9 @@
 # header is installed (sock.h then takes the flags from it) or the
 # application carries its own copy (sock.h's fallback definitions, which
 # must be the same tokens, or the second definition is a redefinition
-# error).  The fallback values are the uapi header's.
+# error).  The fallback values are the uapi header's.  sock.h also compiles
+# with an installed <linux/qktls.h> from before the QKD policy (enum
+# qktls_qkd_policy): its policy fields are plain integers.
 . "$(dirname "$0")/../lib/tap.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cc=${CC:-cc}
@@ -36,7 +38,7 @@ compile() {
 }
 
 use='int main(void) { return (int)(QKTLS_REKEY_QKD | QKTLS_REKEY_REQUEST_UPDATE) - 3; }'
-tap_plan 7
+tap_plan 9
 
 # Installed: the uapi header is on the include path as <linux/qktls.h>.
 compile "sock.h, then <linux/qktls.h> (installed)" "$cc" "${flags[@]}" \
@@ -61,6 +63,26 @@ compile "sock.h's fallback values are the uapi header's" "$cc" "${flags[@]}" \
 	"#include $uapi_path" \
 	'_Static_assert(QKD == QKTLS_REKEY_QKD, "QKTLS_REKEY_QKD");' \
 	'_Static_assert(REQ == QKTLS_REKEY_REQUEST_UPDATE, "QKTLS_REKEY_REQUEST_UPDATE");' \
+	"$use"
+
+# An installed uapi header from before the QKD policy: no enum
+# qktls_qkd_policy, no QKTLS_A_SOCK_QKD_POLICY.
+mkdir -p "$tmp/old/linux"
+sed -e '/^enum qktls_qkd_policy {/,/^};/d' -e '/QKTLS_A_SOCK_QKD_POLICY,/d' \
+	"$top/uapi/linux/qktls.h" >"$tmp/old/linux/qktls.h"
+policy='struct qktls_sock_attach a = { .qkd_policy_set = true, .qkd_policy = 2 };'
+if grep -q '^enum qktls_qkd_policy\|^	QKTLS_A_SOCK_QKD_POLICY,' "$tmp/old/linux/qktls.h"; then
+	tap_fail "sock.h with a uapi header from before the QKD policy" \
+		"could not strip the policy from a copy of the uapi header"
+else
+	compile "sock.h with a uapi header from before the QKD policy" "$cc" \
+		"${flags[@]}" -I"$tmp/old" "$lib" -- '#include <qktls/sock.h>' \
+		"$policy" "$use"
+fi
+compile "sock.h's QKD policy takes the uapi header's enum values" "$cc" \
+	"${flags[@]}" -I"$top/uapi" "$lib" -- '#include <qktls/sock.h>' \
+	'struct qktls_sock_attach a = { .qkd_policy_set = true, .qkd_policy = QKTLS_QKD_REQUIRED };' \
+	'_Static_assert(sizeof(a.qkd_policy) == 1, "u8, as QKTLS_A_SOCK_QKD_POLICY");' \
 	"$use"
 
 # A C++ application, the uapi header not installed.

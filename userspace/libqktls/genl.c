@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Attached kTLS sockets over the qktls generic netlink family (libnl-genl-3):
- * attach, detach, get, rekey.
+ * attach, detach, get, TX rekey.
  *
  * Each request asks for an ack with extended-ack messages (NETLINK_EXT_ACK)
  * and capped acks (NETLINK_CAP_ACK: an error never echoes the request, and
  * an attach request holds traffic secrets).  Replies are read with nl_recv()
- * and walked here, so one request costs one sendmsg and one recvmsg: the
- * stream helpers rekey through this path every few records.
+ * and walked here, so one request costs one sendmsg and one recvmsg.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -246,6 +245,11 @@ static int sock_info_cb(struct nlattr **tb, void *arg)
 		QKTLS_SOCK_STATS_A_REKEYS_DUE,
 		QKTLS_SOCK_STATS_A_REKEYS_OVERDUE, QKTLS_SOCK_STATS_A_TX_BYTES,
 		QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, QKTLS_SOCK_STATS_A_TX_RECORDS,
+		QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS,
+		QKTLS_SOCK_STATS_A_TX_REFUSED,
+		QKTLS_SOCK_STATS_A_UPDATES_REQUESTED,
+		QKTLS_SOCK_STATS_A_TICKETS_DROPPED, QKTLS_SOCK_STATS_A_ALERTS,
+		QKTLS_SOCK_STATS_A_RX_ERRORS,
 	};
 	struct qktls_sock_info *info = arg;
 	struct nlattr *st[QKTLS_SOCK_STATS_A_MAX + 1];
@@ -267,6 +271,9 @@ static int sock_info_cb(struct nlattr **tb, void *arg)
 	info->rekey_bytes = attr_uint(tb[QKTLS_A_SOCK_REKEY_BYTES]);
 	info->rekey_seconds = attr_uint(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
 	info->rekey_records = attr_uint(tb[QKTLS_A_SOCK_REKEY_RECORDS]);
+	info->qkd_policy = tb[QKTLS_A_SOCK_QKD_POLICY] ?
+			   attr_uint(tb[QKTLS_A_SOCK_QKD_POLICY]) :
+			   QKTLS_QKD_PREFERRED;
 	if (tb[QKTLS_A_SOCK_STATS] &&
 	    !nla_parse_nested(st, QKTLS_SOCK_STATS_A_MAX, tb[QKTLS_A_SOCK_STATS],
 			      NULL))
@@ -328,7 +335,9 @@ int qktls_sock_attach(struct qktls_nl *nl, const struct qktls_sock_attach *a,
 	struct nl_msg *msg;
 
 	if (!nl || !a || a->fd < 0 || !a->tx_secret || !a->rx_secret ||
-	    !a->secret_len || a->secret_len > QKTLS_SECRET_MAX_LEN)
+	    !a->secret_len || a->secret_len > QKTLS_SECRET_MAX_LEN ||
+	    a->qkd_policy > QKTLS_QKD_REQUIRED ||
+	    (a->qkd_policy && !a->qkd_policy_set))
 		return -QKTLS_E_ARG;
 	msg = request(nl, QKTLS_CMD_SOCK_ATTACH, a->fd);
 	if (!msg)
@@ -346,7 +355,9 @@ int qktls_sock_attach(struct qktls_nl *nl, const struct qktls_sock_attach *a,
 	     nla_put_u32(msg, QKTLS_A_SOCK_REKEY_SECONDS, a->rekey_seconds)) ||
 	    (a->rekey_records &&
 	     nla_put_u64(msg, QKTLS_A_SOCK_REKEY_RECORDS, a->rekey_records)) ||
-	    (a->rekey_required && nla_put_flag(msg, QKTLS_A_SOCK_REKEY_REQUIRED))) {
+	    (a->rekey_required && nla_put_flag(msg, QKTLS_A_SOCK_REKEY_REQUIRED)) ||
+	    (a->qkd_policy_set &&
+	     nla_put_u8(msg, QKTLS_A_SOCK_QKD_POLICY, a->qkd_policy))) {
 		request_free(msg);
 		return -ENOMEM;
 	}
@@ -410,22 +421,15 @@ int qktls_sock_rekey_tx(struct qktls_nl *nl, int fd, unsigned int flags,
 	return r.set ? 1 : 0;
 }
 
+/* The module follows the peer's key updates inside reads: nothing to ask. */
 int qktls_sock_rekey_rx(struct qktls_nl *nl, int fd,
 			const uint8_t ref[QKTLS_QKD_REF_LEN])
 {
-	struct nl_outcome o;
-	struct nl_msg *msg;
-
+	(void)ref;
 	if (!nl || fd < 0)
 		return -QKTLS_E_ARG;
-	msg = request(nl, QKTLS_CMD_SOCK_REKEY, fd);
-	if (!msg)
-		return -ENOMEM;
-	if (nla_put_u8(msg, QKTLS_A_SOCK_DIRECTION, QKTLS_SOCK_DIR_RX) ||
-	    (ref && nla_put(msg, QKTLS_A_SOCK_KEY_REF, QKTLS_KEY_ID_LEN, ref))) {
-		request_free(msg);
-		return -ENOMEM;
-	}
-	return outcome(nl, transact(nl, msg, NULL, NULL, &o),
-		       QKTLS_CMD_SOCK_REKEY, ref ? QKTLS_REKEY_QKD : 0, &o);
+	snprintf(nl->err, sizeof(nl->err), "qktls.ko installs the next RX key "
+		 "itself when a read reaches the peer's KeyUpdate; it refuses "
+		 "an RX rekey by request");
+	return -EINVAL;
 }

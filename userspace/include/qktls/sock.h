@@ -4,17 +4,16 @@
  *
  * After a TLS 1.3 handshake the agent (qktlsd) installs kTLS and attaches
  * the socket to the qktls kernel module with both traffic secrets, the
- * link's QKD pools and its rekey policy.  From then on the secrets live in
- * the kernel only: an application rekeys a direction of its socket by
- * naming its fd (qktls_sock_rekey_tx(), qktls_sock_rekey_rx()); the module
- * sends the key-update records, derives the next secret and installs it in
- * the calling thread, so the switch is ordered with that thread's own
- * writes or reads.  Most applications use the stream helpers of
- * <qktls/stream.h>, which call these at the right moments.
+ * link's QKD pools, its QKD policy and its rekey policy.  From then on the
+ * secrets live in the kernel only, and the module owns the socket's
+ * post-handshake TLS inside the application's own calls: a write, sendfile
+ * or splice first rekeys TX when the policy is due, and a read consumes the
+ * peer's KeyUpdates, QKD key references, NewSessionTickets and alerts.  An
+ * application needs none of the calls below; qktls_sock_rekey_tx() forces a
+ * TX rekey now, qktls_sock_get() reads policy and counters.
  *
  * The calls talk generic netlink (family "qktls") through a handle,
- * struct qktls_nl.  A handle is not thread-safe: one per thread (the
- * stream helpers keep one for the writer and one for the reader).
+ * struct qktls_nl.  A handle is not thread-safe: one per thread.
  *
  * Every call returns 0 (or a documented positive value) or a negative
  * libqktls error (qktls/error.h): -QKTLS_E_NOMODULE (qktls.ko not loaded),
@@ -100,6 +99,14 @@ struct qktls_sock_stats {
 	uint64_t tx_bytes;		/* bytes sent since the last TX rekey */
 	uint64_t tx_key_age_ms;		/* ms since the last TX rekey */
 	uint64_t tx_records;		/* records under the current TX key */
+	uint64_t tx_std_fallbacks;	/* standard TX rekeys: TX pool empty
+					 * (QKD policy preferred) */
+	uint64_t tx_refused;		/* writes failed with ENOKEY: TX pool
+					 * empty (QKD policy required) */
+	uint64_t updates_requested;	/* peer KeyUpdates with update_requested */
+	uint64_t tickets_dropped;	/* NewSessionTickets consumed */
+	uint64_t alerts;		/* alerts received, close_notify too */
+	uint64_t rx_errors;		/* malformed or unusable handshake records */
 };
 
 /* An attached socket as QKTLS_CMD_SOCK_GET reports it; never a secret. */
@@ -114,6 +121,8 @@ struct qktls_sock_info {
 	uint64_t rekey_bytes;		/* policy: rekey TX every N bytes, 0 = no */
 	uint32_t rekey_seconds;		/* policy: every T seconds, 0 = no */
 	uint64_t rekey_records;		/* policy: every N records, 0 = no */
+	uint8_t qkd_policy;		/* enum qktls_qkd_policy (a module that
+					 * does not say: QKTLS_QKD_PREFERRED) */
 	struct qktls_sock_stats stats;
 };
 
@@ -133,6 +142,16 @@ struct qktls_sock_attach {
 	uint64_t rekey_records;		/* rekey TX every N records; 0 = never
 					 * (AES-GCM: the module caps it at 2^24) */
 	bool rekey_required;		/* refuse if this kernel cannot rekey */
+	/*
+	 * What TX rekeys do without a QKD key: @qkd_policy is an enum
+	 * qktls_qkd_policy value (QKTLS_QKD_OFF, QKTLS_QKD_PREFERRED,
+	 * QKTLS_QKD_REQUIRED), sent only with @qkd_policy_set; without it
+	 * the module's default applies (QKTLS_QKD_PREFERRED).  A plain
+	 * integer, so that this header works with a <linux/qktls.h> from
+	 * before the policy.
+	 */
+	bool qkd_policy_set;
+	uint8_t qkd_policy;
 };
 
 /**
@@ -145,8 +164,11 @@ struct qktls_sock_attach {
  * whose buffer is wiped before this returns; the caller wipes its own.
  *
  * Return: 0; -QKTLS_E_NOREKEY if @a->rekey_required and this kernel cannot
- * rekey kTLS; -EEXIST if the socket is attached already; another negative
- * error otherwise.
+ * rekey kTLS; -EEXIST if the socket is attached already; -QKTLS_E_ARG for a
+ * @a->qkd_policy above QKTLS_QKD_REQUIRED, or a non-zero one without
+ * @a->qkd_policy_set; -EINVAL from the module for QKTLS_QKD_REQUIRED with a
+ * rekey policy but no QKD key update or no TX pool; another negative error
+ * otherwise.
  */
 int qktls_sock_attach(struct qktls_nl *nl, const struct qktls_sock_attach *a,
 		      struct qktls_sock_info *info);
@@ -174,7 +196,7 @@ int qktls_sock_get(struct qktls_nl *nl, int fd, struct qktls_sock_info *info);
 /**
  * qktls_sock_rekey_tx() - rekey what this end sends, now
  * @nl:    a handle
- * @fd:    an attached socket; only the thread that writes it may call this
+ * @fd:    an attached socket
  * @flags: QKTLS_REKEY_QKD (take a QKD key from the TX pool, announce its
  *         reference, mix it in) and/or QKTLS_REKEY_REQUEST_UPDATE (ask the
  *         peer to update its own TX too)
@@ -182,7 +204,9 @@ int qktls_sock_get(struct qktls_nl *nl, int fd, struct qktls_sock_info *info);
  *
  * The module sends the key-reference record (QKD) and the KeyUpdate record
  * under the old key, then switches TX; the next byte written goes out under
- * the new key.  On failure the key is unchanged and nothing was sent.
+ * the new key.  The module serialises this with the socket's writers.  On
+ * failure the key is unchanged and nothing was sent.  Not needed for the
+ * policy: the module rekeys by it inside the application's writes.
  *
  * Return: 1 if a QKD key was used (@ref set), 0 for a standard update, or a
  * negative error: -QKTLS_E_NOREKEY, -QKTLS_E_NOQKDUPDATE, -ENOKEY (TX pool
@@ -192,15 +216,17 @@ int qktls_sock_rekey_tx(struct qktls_nl *nl, int fd, unsigned int flags,
 			uint8_t ref[QKTLS_QKD_REF_LEN]);
 
 /**
- * qktls_sock_rekey_rx() - follow the peer's KeyUpdate
+ * qktls_sock_rekey_rx() - kept for programs written before the module
+ * followed the peer's key updates itself
  * @nl:  a handle
- * @fd:  an attached socket whose reads fail with EKEYEXPIRED after a
- *       KeyUpdate record; only the thread that reads it may call this
- * @ref: the key reference the peer announced before its KeyUpdate, or NULL
- *       for a standard RFC 8446 update
+ * @fd:  a socket
+ * @ref: ignored
  *
- * Return: 0, -ENOKEY (the RX pool has no such key: nothing is accepted under
- * a key this end does not have), -QKTLS_E_NOREKEY, -QKTLS_E_NOTATTACHED...
+ * The module installs the next RX key inside the application's reads, when
+ * they reach the peer's KeyUpdate, and refuses an RX rekey by request.
+ * This sends nothing; qktls_nl_error() says why.
+ *
+ * Return: -EINVAL, or -QKTLS_E_ARG for a NULL @nl or a negative @fd.
  */
 int qktls_sock_rekey_rx(struct qktls_nl *nl, int fd,
 			const uint8_t ref[QKTLS_QKD_REF_LEN]);
