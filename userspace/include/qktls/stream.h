@@ -1,43 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * qktls/stream.h - read and write a kTLS socket with key updates handled.
+ * qktls/stream.h - optional conveniences over plain read, write and sendfile.
  *
- * qktls_stream_open() wraps a kTLS socket the agent handed back (see
- * qktls_handshake()).  If qktlsd attached it to qktls.ko, the stream reads
- * the socket's rekey policy from the module and:
+ * Nothing needs them: plain read(2), write(2), sendfile(2) and splice(2)
+ * work on the kTLS socket qktls_handshake() hands back.  On a socket the
+ * agent attached to qktls.ko, the module rekeys TX by the link's policy
+ * inside the application's writes (and answers the peer's update
+ * requests), and consumes the peer's KeyUpdates, QKD key references,
+ * NewSessionTickets and alerts inside its reads: close_notify reads as the
+ * end of the stream.  No library call is needed after the handshake.
  *
- *  - qktls_stream_write() and qktls_stream_sendfile() rekey TX between
- *    records by that policy (every rekey_bytes bytes, every rekey_seconds
- *    seconds) and before a key would protect more records than its AEAD
- *    allows (2^24 for AES-GCM, RFC 8446 section 5.5; see
- *    qktls_stream_set_record_limit()): a write is split at the boundary,
- *    and the rekey runs before the first byte past it.  With the QKD key update negotiated the
- *    update mixes in a QKD key from the link's pool, otherwise it is a
- *    standard RFC 8446 update;
- *  - qktls_stream_read() returns application data and handles the control
- *    records in between: a key reference (the QKD key update's private
- *    handshake message) is remembered, the KeyUpdate that follows makes the
- *    module install the next RX key (from that reference, or a standard
- *    update), and a KeyUpdate with update_requested makes the next write
- *    update TX first.  close_notify ends the stream (read returns 0); any
- *    other alert or unexpected record is an error with a message.
+ * What the helpers still do: qktls_stream_write() and
+ * qktls_stream_sendfile() retry after EINTR and write everything they are
+ * given (less only on a non-blocking socket); qktls_stream_read() retries
+ * after EINTR; all three count bytes and keep a message for the last
+ * failure of each direction (qktls_stream_error()), which names what an
+ * errno means on a kTLS socket (ENOKEY: no QKD key under a required
+ * policy...).  qktls_stream_rekey() asks the module for one TX rekey now.
  *
- * Threads: one writer thread and one reader thread per socket at most (the
- * writer calls write, sendfile, rekey and close_notify; the reader calls
- * read).  The reader never writes: an update the peer requested is done by
- * the writer's next call.  Neither kTLS nor the module can order a rekey
- * against a second thread writing the same socket at the same moment, as
- * with any TLS stack.
+ * An unattached socket (qktls.ko not loaded) keeps kTLS's own behaviour:
+ * a read fails with EIO at the peer's first alert or handshake record
+ * (use qktls_recv_record() there), and nothing rekeys.
  *
- * An unattached socket (plain kTLS, or qktls.ko not loaded) works as a
- * plain kTLS stream: no policy, and a rekey fails with
- * -QKTLS_E_NOTATTACHED.  On a kernel without kTLS rekey (before 6.14) a
- * rekey fails with -QKTLS_E_NOREKEY ("kernel has no kTLS rekey") and data
- * keeps flowing under the current keys.
+ * Kept for programs written when the helpers did the rekeys: the flags of
+ * qktls_stream_open() and qktls_stream_set_record_limit() do nothing now,
+ * and the rekey counters of struct qktls_stream_stats stay 0 except for
+ * qktls_stream_rekey()'s; the module's counters are in
+ * qktls_stream_sock_info().
  *
- * Errors are negative libqktls errors (qktls/error.h);
- * qktls_stream_error() says more about the last one of each direction.
- * See libqktls(3).
+ * Errors are negative libqktls errors (qktls/error.h).  See libqktls(3).
  */
 #ifndef QKTLS_STREAM_H
 #define QKTLS_STREAM_H
@@ -53,14 +44,11 @@
 extern "C" {
 #endif
 
-/* qktls_stream_open() flags. */
-#define QKTLS_STREAM_NO_POLICY	(1U << 0)	/* never rekey TX by policy */
 /*
- * A policy rekey whose QKD key cannot be had (TX pool empty, -ENOKEY)
- * fails the write.  Without this flag it falls back to a standard update
- * (counted in qkd_fallbacks), so the data never outlives the policy's key
- * lifetime.
+ * qktls_stream_open() flags, accepted and ignored: the module applies the
+ * link's rekey policy and QKD policy (qktlsd.conf(5)) to every write.
  */
+#define QKTLS_STREAM_NO_POLICY	(1U << 0)
 #define QKTLS_STREAM_QKD_STRICT	(1U << 1)
 
 /* qktls_stream_rekey() flag: QKD if negotiated, else standard. */
@@ -68,31 +56,35 @@ extern "C" {
 
 struct qktls_stream;
 
-/* What a stream did, counted by the library (the module counts too). */
+/*
+ * What a stream's calls did.  The module does the rekeys and counts them
+ * (struct qktls_sock_stats, qktls_stream_sock_info()); the fields marked 0
+ * are kept for programs that read them and stay 0.
+ */
 struct qktls_stream_stats {
 	uint64_t bytes_written;		/* application bytes sent */
 	uint64_t bytes_read;		/* application bytes received */
-	uint64_t tx_rekeys;		/* TX rekeys done through this stream */
-	uint64_t tx_policy_rekeys;	/* ... of them due to the policy */
-	uint64_t tx_requested_rekeys;	/* ... answering the peer's request */
-	uint64_t tx_qkd_rekeys;		/* ... that mixed in a QKD key */
-	uint64_t rx_rekeys;		/* KeyUpdates of the peer followed */
-	uint64_t rx_qkd_rekeys;		/* ... with a QKD key reference */
-	uint64_t updates_requested;	/* KeyUpdates with update_requested */
-	uint64_t rekey_errors;		/* rekeys that failed */
-	uint64_t qkd_fallbacks;		/* QKD policy rekeys done standard */
-	uint64_t tickets_skipped;	/* NewSessionTickets (stock servers) */
+	uint64_t tx_rekeys;		/* qktls_stream_rekey() calls that rekeyed */
+	uint64_t tx_policy_rekeys;	/* 0 */
+	uint64_t tx_requested_rekeys;	/* 0 */
+	uint64_t tx_qkd_rekeys;		/* ... of tx_rekeys, with a QKD key */
+	uint64_t rx_rekeys;		/* 0 */
+	uint64_t rx_qkd_rekeys;		/* 0 */
+	uint64_t updates_requested;	/* 0 */
+	uint64_t rekey_errors;		/* qktls_stream_rekey() calls that failed */
+	uint64_t qkd_fallbacks;		/* 0 */
+	uint64_t tickets_skipped;	/* 0 */
 };
 
 /**
  * qktls_stream_open() - wrap a kTLS socket
  * @fd:    a socket with TLS 1.3 kTLS in both directions; the stream does
  *         not own it (qktls_stream_close() leaves it open)
- * @flags: QKTLS_STREAM_* or 0
+ * @flags: 0, or QKTLS_STREAM_* (ignored)
  * @out:   receives the stream
  *
- * Reads the socket's policy from qktls.ko (QKTLS_CMD_SOCK_GET by fd).  An
- * unattached socket, or no qktls.ko, is fine (no policy).
+ * Asks qktls.ko once whether the socket is attached, for
+ * qktls_stream_attached().  An unattached socket, or no qktls.ko, is fine.
  *
  * Return: 0 or a negative error.
  */
@@ -102,58 +94,56 @@ int qktls_stream_open(int fd, unsigned int flags, struct qktls_stream **out);
 void qktls_stream_close(struct qktls_stream *s);
 
 /**
- * qktls_stream_write() - write application data, rekeying TX by policy
+ * qktls_stream_write() - write(2) all of a buffer
  * @s:   a stream; writer thread only
  * @buf: data
  * @len: its length
  *
- * Writes all of @buf unless the socket is non-blocking and full or an
- * error occurs, rekeying TX where the policy says (and first if the peer
- * requested an update).  A policy rekey this kernel cannot do
- * (-QKTLS_E_NOREKEY) is counted, reported by qktls_stream_error() and not
- * tried again: the data keeps flowing.
+ * Calls write(2) until all of @buf is written, retrying after EINTR.
  *
- * Return: bytes written (short only for a non-blocking socket), or a
- * negative error if none was: -errno of write(2), or the error of a rekey
- * that had to happen first (e.g. -ENOKEY with QKTLS_STREAM_QKD_STRICT).
+ * Return: bytes written (short only when a call failed after some were,
+ * e.g. a non-blocking socket that is full), or -errno of write(2) if none
+ * was: -ENOKEY when the module had a QKD rekey due, the TX pool is empty
+ * and the link's QKD policy is required (nothing was sent).
  */
 ssize_t qktls_stream_write(struct qktls_stream *s, const void *buf, size_t len);
 
 /**
- * qktls_stream_sendfile() - sendfile(2) to the stream, rekeying by policy
+ * qktls_stream_sendfile() - sendfile(2) until @count bytes are sent
  * @s:      a stream; writer thread only
  * @in_fd:  file to read (see sendfile(2))
  * @offset: as for sendfile(2)
  * @count:  bytes to send
  *
- * Return: bytes sent (fewer at the end of @in_fd), or a negative error.
+ * Return: bytes sent (fewer at the end of @in_fd), or -errno of
+ * sendfile(2) if none was.
  */
 ssize_t qktls_stream_sendfile(struct qktls_stream *s, int in_fd, off_t *offset,
 			      size_t count);
 
 /**
- * qktls_stream_read() - read application data, handling control records
+ * qktls_stream_read() - read(2), retrying after EINTR
  * @s:   a stream; reader thread only
  * @buf: receives data
  * @len: room in @buf
  *
- * Return: bytes read; 0 at the end of the stream (close_notify, or the
- * peer's TCP FIN); or a negative error: -errno of recvmsg(2) (-EAGAIN on
- * a non-blocking socket), -QKTLS_E_RECORD (an alert other than
- * close_notify, or a record the protocol does not allow), or the error of
- * the RX rekey a KeyUpdate needed (-ENOKEY: unknown key reference;
- * -QKTLS_E_NOREKEY; -QKTLS_E_NOTATTACHED).  After an error other than
- * -EAGAIN / -EINTR every further read fails the same way.
+ * Return: bytes read; 0 at the end of the stream (the peer's close_notify
+ * on an attached socket, or its TCP FIN); or -errno of read(2): -EAGAIN on
+ * a non-blocking socket; on an attached socket -ENOKEY (the peer's QKD key
+ * update names a key the RX pool does not hold), -ECONNRESET (a fatal
+ * alert), -EPROTO (a malformed record); on an unattached one -EIO (a
+ * record that is not application data).
  */
 ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len);
 
 /**
- * qktls_stream_rekey() - rekey TX now
+ * qktls_stream_rekey() - ask the module for one TX rekey now
  * @s:     a stream; writer thread only
  * @flags: QKTLS_REKEY_QKD, QKTLS_REKEY_REQUEST_UPDATE, or
  *         QKTLS_STREAM_REKEY_AUTO (QKD if negotiated, else standard)
  *
- * Restarts the policy's byte and time counters.
+ * qktls_sock_rekey_tx() on the stream's socket.  The policy needs no such
+ * call: the module rekeys by it inside the writes.
  *
  * Return: 1 if a QKD key was used, 0 for a standard update, or a negative
  * error (-QKTLS_E_NOTATTACHED, -QKTLS_E_NOREKEY, -QKTLS_E_NOQKDUPDATE,
@@ -162,19 +152,13 @@ ssize_t qktls_stream_read(struct qktls_stream *s, void *buf, size_t len);
 int qktls_stream_rekey(struct qktls_stream *s, unsigned int flags);
 
 /**
- * qktls_stream_set_record_limit() - tighten the records per TX key
- * @s:       an attached stream; writer thread only
- * @records: rekey TX before a key protects more records than this; 0
- *           restores the default: 2^24 for AES-GCM suites, none for
- *           ChaCha20-Poly1305, or the socket's records policy in qktls.ko
- *           (rekey_records) where that is tighter
+ * qktls_stream_set_record_limit() - kept for older programs; does nothing
+ * @s:       a stream
+ * @records: ignored: the module rekeys TX before a key protects more
+ *           records than its AEAD allows (2^24 for AES-GCM) or than the
+ *           socket's records policy says
  *
- * Records are counted by the stream, as an upper bound (one per 16 KiB
- * and one more per write or sendfile call), from qktls_stream_open() or
- * the last TX rekey.  The limit rekeys like the policy (and is off with
- * QKTLS_STREAM_NO_POLICY or on an unattached socket).
- *
- * Return: 0, or -QKTLS_E_ARG for a limit above the default.
+ * Return: 0, or -QKTLS_E_ARG for a NULL @s.
  */
 int qktls_stream_set_record_limit(struct qktls_stream *s, uint64_t records);
 
@@ -189,7 +173,7 @@ int qktls_stream_close_notify(struct qktls_stream *s);
 /**
  * qktls_stream_attached() - is the socket attached to qktls.ko?
  * @s:    a stream
- * @info: receives the policy read at open (may be NULL)
+ * @info: receives the policy and counters read at open (may be NULL)
  *
  * Return: true if it is.
  */
@@ -205,7 +189,7 @@ bool qktls_stream_attached(const struct qktls_stream *s,
  */
 int qktls_stream_sock_info(struct qktls_stream *s, struct qktls_sock_info *info);
 
-/* The library's counters (any thread). */
+/* The stream's counters (any thread). */
 void qktls_stream_stats(const struct qktls_stream *s,
 			struct qktls_stream_stats *st);
 
@@ -215,7 +199,8 @@ void qktls_stream_stats(const struct qktls_stream *s,
  * @dir: QKTLS_DIR_TX (write, sendfile, rekey) or QKTLS_DIR_RX (read);
  *       call from that direction's thread
  *
- * Return: a message (the kernel's own for a rekey it refused), or "".
+ * Return: a message ("write: Required key not available: a QKD rekey was
+ * due, ..."; the kernel's own for a rekey it refused), or "".
  */
 const char *qktls_stream_error(const struct qktls_stream *s, enum qktls_dir dir);
 
