@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=37
+cases=39
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -313,6 +313,15 @@ expect_error "rekey with key_update off" 5 "rekey_bytes/rekey_seconds are set bu
 	key_update = \"off\";
 	rekey_seconds = 60;
 	qkd = { policy = \"off\"; }; } );"
+expect_error "policy required rekeys with QKD updates only" 4 "qkd policy \"required\" makes every rekey a QKD key update: with rekey_bytes/rekey_seconds, key_update must be \"qkd\"" \
+"$H
+	key_update = \"standard\";
+	rekey_bytes = 1048576;
+	qkd = { policy = \"required\"; key_file = \"$tmp/qkd2.keys\"; }; } );"
+expect_error "policy required rekeys need the link's pools" 4 "qkd policy \"required\" makes every rekey a QKD key update, whose keys come from the link's kernel pools: with rekey_bytes/rekey_seconds, set qkd pool or kme" \
+"$H
+	rekey_seconds = 60;
+	qkd = { policy = \"required\"; key_file = \"$tmp/qkd2.keys\"; }; } );"
 expect_error "a pool name leaves room for .c2s" 5 "pool name 'pool-name-of-28-characters-x' must be 1 to 27 letters" \
 "$H
 	qkd = { policy = \"preferred\";

@@ -458,6 +458,31 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 		parse_kme(c, s, l);
 }
 
+/*
+ * Policy "required" goes past the handshake (qktls.ko): every TX rekey the
+ * link's rekey policy asks for must mix in a QKD key, from the link's
+ * kernel pools, or the write that is due fails.  A link that can never do
+ * a QKD rekey would fail at its first rekey: say so now.
+ */
+static void check_required_rekeys(struct ctx *c, const config_setting_t *g,
+				  const struct qd_link *l)
+{
+	const config_setting_t *s = member(g, l->rekey_bytes ? "rekey_bytes" :
+					      "rekey_seconds");
+
+	if (l->policy != QD_POLICY_REQUIRED ||
+	    !(l->rekey_bytes || l->rekey_seconds))
+		return;
+	if (l->key_update == QD_KEY_UPDATE_STANDARD)
+		cerr(c, member(g, "key_update"), "qkd policy \"required\" makes "
+		     "every rekey a QKD key update: with rekey_bytes/"
+		     "rekey_seconds, key_update must be \"qkd\"");
+	else if (l->key_update == QD_KEY_UPDATE_QKD && !l->pool)
+		cerr(c, s, "qkd policy \"required\" makes every rekey a QKD key "
+		     "update, whose keys come from the link's kernel pools: "
+		     "with rekey_bytes/rekey_seconds, set qkd pool or kme");
+}
+
 static void parse_link(struct ctx *c, struct qd_config *cfg,
 		       const config_setting_t *g, struct qd_link *l)
 {
@@ -583,6 +608,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 		cerr(c, member(g, "rekey_bytes") ? member(g, "rekey_bytes") :
 		     member(g, "rekey_seconds"), "rekey_bytes/rekey_seconds are "
 		     "set but key_update is \"off\"");
+	check_required_rekeys(c, g, l);
 	/* A QKD key must go into one handshake only: one key file, one link. */
 	for (struct qd_link *o = cfg->links; l->key_file && o < l; o++) {
 		char a[PATH_MAX], b[PATH_MAX];

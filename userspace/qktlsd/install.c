@@ -7,10 +7,12 @@
  * sequence 0.
  *
  * The attach gives the module both secrets (it rekeys the socket from then
- * on, so they never need to come back to userspace), the link's per-direction
- * pools (qd_link_pool_names()), whether the QKD key update was negotiated,
- * and the link's rekey policy.  The caller wipes its copies right after;
- * libqktls wipes the netlink request.
+ * on, inside the application's writes and reads, so they never need to come
+ * back to userspace), the link's per-direction pools (qd_link_pool_names()),
+ * whether the QKD key update was negotiated, the link's QKD policy (what a
+ * TX rekey does when the pool is empty: "required" fails the write) and its
+ * rekey policy.  The caller wipes its copies right after; libqktls wipes
+ * the netlink request.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -43,6 +45,40 @@ static bool rekey_policy(const struct qd_link *l)
 	       (l->rekey_bytes || l->rekey_seconds);
 }
 
+/* The link's qkd policy, as the module names it. */
+static uint8_t module_qkd_policy(enum qd_policy p)
+{
+	switch (p) {
+	case QD_POLICY_REQUIRED:
+		return QKTLS_QKD_REQUIRED;
+	case QD_POLICY_PREFERRED:
+		return QKTLS_QKD_PREFERRED;
+	case QD_POLICY_OFF:
+		break;
+	}
+	return QKTLS_QKD_OFF;
+}
+
+/*
+ * Policy "required" with a rekey policy: every rekey mixes in a QKD key,
+ * which needs the QKD key update negotiated with this peer (config.c made
+ * sure the link has pools).  Fail closed at the hand-off rather than at
+ * the first rekey.
+ */
+static int check_required(const struct qd_link *l, const struct qd_hs *hs,
+			  struct qktls_result *r)
+{
+	if (l->policy != QD_POLICY_REQUIRED || !rekey_policy(l) ||
+	    hs->ku_negotiated)
+		return 0;
+	snprintf(r->error, sizeof(r->error), "QKD policy required: the link "
+		 "rekeys (rekey_bytes/rekey_seconds) with QKD keys only, and "
+		 "the peer did not negotiate the QKD key update; refusing the "
+		 "connection");
+	qd_log(LOG_ERR, "link %s: %s", l->name, r->error);
+	return -EPROTO;
+}
+
 int qd_sock_attach(struct qd_link *l, struct qd_hs *hs, uint16_t suite,
 		   struct qktls_result *r, bool *attached)
 {
@@ -58,11 +94,16 @@ int qd_sock_attach(struct qd_link *l, struct qd_hs *hs, uint16_t suite,
 		.link = l->name,
 		.qkd_update = hs->ku_negotiated,
 		.rekey_required = rekey_policy(l),
+		.qkd_policy_set = true,
+		.qkd_policy = module_qkd_policy(l->policy),
 	};
 	struct qktls_nl *nl;
 	int ret;
 
 	*attached = false;
+	ret = check_required(l, hs, r);
+	if (ret)
+		return ret;
 	if (l->key_update != QD_KEY_UPDATE_OFF) {
 		a.rekey_bytes = l->rekey_bytes;
 		a.rekey_seconds = l->rekey_seconds;

@@ -88,7 +88,8 @@ struct qd_link {
 	 * Rekey (issue 6), parsed by config.c, used by install.c/tls.c:
 	 * key_update "qkd" negotiates the QKD key update extension,
 	 * "standard" only RFC 8446 updates, "off" none; rekey_bytes and
-	 * rekey_seconds (0 = never) become the attached socket's policy.
+	 * rekey_seconds (0 = never) become the attached socket's policy,
+	 * and @policy its QKD policy (what a rekey does without a QKD key).
 	 */
 	enum qd_key_update key_update;
 	uint64_t rekey_bytes;
@@ -267,9 +268,11 @@ int qd_ktls_install(int fd, enum qktls_role role, uint16_t suite,
 		    const uint8_t *cts, const uint8_t *sts, size_t len);
 /*
  * Attach the kTLS socket of @hs to qktls.ko with both traffic secrets, the
- * link's pools and rekey policy.  Without qktls.ko the socket stays
- * unattached (logged once) unless the link's rekey policy needs the module.
- * 0 (@attached says which) or a negative error with @r->error set.
+ * link's pools, QKD policy and rekey policy.  Without qktls.ko the socket
+ * stays unattached (logged once) unless the link's rekey policy needs the
+ * module.  0 (@attached says which) or a negative error with @r->error
+ * set: -EPROTO when policy "required" rekeys and the peer did not
+ * negotiate the QKD key update.
  */
 int qd_sock_attach(struct qd_link *l, struct qd_hs *hs, uint16_t suite,
 		   struct qktls_result *r, bool *attached);

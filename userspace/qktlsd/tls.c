@@ -407,7 +407,7 @@ static void finish(struct qd_link *l, struct qd_hs *hs, SSL *ssl,
 		r->flags |= QKTLS_RESULT_QKD_UPDATE;
 	ret = qd_sock_attach(l, hs, r->suite, r, &attached);
 	if (ret) {
-		r->status = -EIO;
+		r->status = ret == -EPROTO ? -EPROTO : -EIO;
 		return;
 	}
 	if (attached)
