@@ -20,12 +20,18 @@ void usage_sock(FILE *f)
 	fputs("Usage: qktls [-j [-p] | -s] sock show [ID]\n"
 	      "       qktls sock detach ID\n"
 	      "ID is a socket cookie (SO_COOKIE): decimal, or hex with 0x as\n"
-	      "ss -e prints it after \"sk:\".  show lists the attached sockets of\n"
-	      "this network namespace (or one), with link, cipher suite, QKD pools,\n"
-	      "whether the peer negotiated the QKD key update, the rekey policy,\n"
-	      "whether a rekey is due, and the rekey counters (-s: all counters).\n"
+	      "ss -e prints it after \"sk:\".  show (or list) lists the attached\n"
+	      "sockets of this network namespace (or one), with link, cipher suite,\n"
+	      "QKD pools, whether the peer negotiated the QKD key update, the QKD\n"
+	      "policy of the rekeys (off, preferred, required), the rekey policy,\n"
+	      "whether a rekey is due, and the rekey counters; -s adds every other\n"
+	      "counter: QKD rekeys, keys used, standard fallbacks, writes refused\n"
+	      "for want of a QKD key, the peer's update requests, tickets dropped,\n"
+	      "alerts and malformed records received.  The module rekeys the\n"
+	      "sockets inside the applications' own writes and reads.\n"
 	      "detach forgets a socket and wipes its secrets; the connection\n"
-	      "goes on with its current keys but can no longer be rekeyed.\n", f);
+	      "goes on with its current keys but is no longer rekeyed, nor are\n"
+	      "the peer's key updates followed.\n", f);
 }
 
 const struct qk_counter qk_sock_counters[] = {
@@ -41,6 +47,15 @@ const struct qk_counter qk_sock_counters[] = {
 	{ QKTLS_SOCK_STATS_A_TX_BYTES, "tx_bytes", "tx-bytes" },
 	{ QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, "tx_key_age_ms", "tx-key-age-ms" },
 	{ QKTLS_SOCK_STATS_A_TX_RECORDS, "tx_records", "tx-records" },
+	{ QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS, "tx_std_fallbacks",
+	  "tx-std-fallbacks" },
+	{ QKTLS_SOCK_STATS_A_TX_REFUSED, "tx_refused", "tx-refused" },
+	{ QKTLS_SOCK_STATS_A_UPDATES_REQUESTED, "updates_requested",
+	  "updates-requested" },
+	{ QKTLS_SOCK_STATS_A_TICKETS_DROPPED, "tickets_dropped",
+	  "tickets-dropped" },
+	{ QKTLS_SOCK_STATS_A_ALERTS, "alerts", "alerts" },
+	{ QKTLS_SOCK_STATS_A_RX_ERRORS, "rx_errors", "rx-errors" },
 	{ 0 }
 };
 
@@ -85,6 +100,21 @@ const char *qk_cipher_name(uint64_t suite, char buf[8])
 	return buf;
 }
 
+/* "required", "preferred", "off", or the number the module sent. */
+static const char *qkd_policy_name(uint64_t p, char buf[24])
+{
+	switch (p) {
+	case QKTLS_QKD_OFF:
+		return "off";
+	case QKTLS_QKD_PREFERRED:
+		return "preferred";
+	case QKTLS_QKD_REQUIRED:
+		return "required";
+	}
+	snprintf(buf, 24, "%llu", (unsigned long long)p);
+	return buf;
+}
+
 /* The errno name of a positive errno (ENOKEY), or its number. */
 const char *qk_errno_name(uint64_t err, char buf[24])
 {
@@ -102,19 +132,23 @@ const char *qk_errno_name(uint64_t err, char buf[24])
 
 enum {
 	COL_ID, COL_LINK, COL_CIPHER, COL_TX_POOL, COL_RX_POOL, COL_QKD,
-	COL_POLICY, COL_DUE, COL_TX_REKEYS, COL_RX_REKEYS, COL_ERRORS,
+	COL_QKD_POLICY, COL_POLICY, COL_DUE, COL_TX_REKEYS, COL_RX_REKEYS,
+	COL_ERRORS,
 	COL_BASIC,
 	/* -s */
 	COL_TX_QKD = COL_BASIC, COL_RX_QKD, COL_KEYS_USED, COL_LAST_ERROR,
 	COL_DUE_COUNT, COL_OVERDUE, COL_TX_BYTES, COL_KEY_AGE,
+	COL_STD_FALLBACKS, COL_TX_REFUSED, COL_UPDATES_REQ, COL_TICKETS,
+	COL_ALERTS, COL_RX_ERRORS,
 	COL_ALL
 };
 
 static const char *const col_head[COL_ALL] = {
-	"ID", "LINK", "CIPHER", "TX-POOL", "RX-POOL", "QKD-UPDATE", "POLICY",
-	"DUE", "TX-REKEYS", "RX-REKEYS", "ERRORS",
+	"ID", "LINK", "CIPHER", "TX-POOL", "RX-POOL", "QKD-UPDATE",
+	"QKD-POLICY", "POLICY", "DUE", "TX-REKEYS", "RX-REKEYS", "ERRORS",
 	"TX-QKD", "RX-QKD", "KEYS-USED", "LAST-ERROR", "DUE-COUNT", "OVERDUE",
-	"TX-BYTES", "KEY-AGE-MS",
+	"TX-BYTES", "KEY-AGE-MS", "STD-FALLBACKS", "TX-REFUSED",
+	"UPDATES-REQ", "TICKETS", "ALERTS", "RX-ERRORS",
 };
 
 /* The counter shown in each counter column. */
@@ -129,6 +163,12 @@ static const int col_counter[COL_ALL] = {
 	[COL_OVERDUE] = QKTLS_SOCK_STATS_A_REKEYS_OVERDUE,
 	[COL_TX_BYTES] = QKTLS_SOCK_STATS_A_TX_BYTES,
 	[COL_KEY_AGE] = QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS,
+	[COL_STD_FALLBACKS] = QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS,
+	[COL_TX_REFUSED] = QKTLS_SOCK_STATS_A_TX_REFUSED,
+	[COL_UPDATES_REQ] = QKTLS_SOCK_STATS_A_UPDATES_REQUESTED,
+	[COL_TICKETS] = QKTLS_SOCK_STATS_A_TICKETS_DROPPED,
+	[COL_ALERTS] = QKTLS_SOCK_STATS_A_ALERTS,
+	[COL_RX_ERRORS] = QKTLS_SOCK_STATS_A_RX_ERRORS,
 };
 
 struct sock_show {
@@ -175,7 +215,7 @@ static void fmt_policy(uint64_t bytes, uint64_t secs, char *buf, size_t len)
 static json_t *sock_json(struct nlattr **tb)
 {
 	json_t *o = json_object();
-	char cbuf[8];
+	char cbuf[8], pbuf[24];
 
 	if (!o)
 		return NULL;
@@ -190,6 +230,9 @@ static json_t *sock_json(struct nlattr **tb)
 		qk_json_set_str(o, "rx_pool", str_or(tb[QKTLS_A_SOCK_RX_POOL], ""));
 	json_object_set_new(o, "qkd_update",
 			    json_boolean(tb[QKTLS_A_SOCK_QKD_UPDATE] != NULL));
+	if (tb[QKTLS_A_SOCK_QKD_POLICY])
+		qk_json_set_str(o, "qkd_policy", qkd_policy_name(
+				qk_attr_uint(tb[QKTLS_A_SOCK_QKD_POLICY]), pbuf));
 	qk_json_set_uint(o, "rekey_bytes", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_BYTES]));
 	qk_json_set_uint(o, "rekey_seconds", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_SECONDS]));
 	qk_json_set_uint(o, "rekey_records", qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_RECORDS]));
@@ -244,6 +287,11 @@ static int sock_row(struct sock_show *st, struct nlattr **tb)
 			break;
 		case COL_QKD:
 			v = tb[QKTLS_A_SOCK_QKD_UPDATE] ? "yes" : "no";
+			break;
+		case COL_QKD_POLICY:
+			v = tb[QKTLS_A_SOCK_QKD_POLICY] ?
+			    qkd_policy_name(qk_attr_uint(tb[QKTLS_A_SOCK_QKD_POLICY]),
+					    ebuf) : "-";
 			break;
 		case COL_POLICY:
 			fmt_policy(qk_attr_uint(tb[QKTLS_A_SOCK_REKEY_BYTES]),
