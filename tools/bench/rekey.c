@@ -1,39 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * qktls-bench-rekey: what a QKD TX rekey costs a kTLS stream.
+ * qktls-bench-rekey: what qktls.ko's TX rekeys cost a kTLS stream.
  *
  * A loopback TCP pair with TLS 1.3 kTLS both ways is attached to qktls.ko
- * (QKTLS_CMD_SOCK_ATTACH, through libqktls) with per-direction QKD pools.
- * The client writes one 16 KiB record per write(); every R bytes it asks
- * the module for a QKD TX rekey (QKTLS_CMD_SOCK_REKEY in its own thread:
- * key-reference record, KeyUpdate record, switch).  The server's reader
- * takes the reference, sees the KeyUpdate and asks for the RX rekey.
+ * (QKTLS_CMD_SOCK_ATTACH through libqktls: both traffic secrets, a QKD pool
+ * per direction, and a rekey policy of R bytes, QKTLS_A_SOCK_REKEY_BYTES).
+ * The client sends 16 KiB per call, with plain write() or with plain
+ * sendfile() from a memfd; the module rekeys TX by the policy inside the
+ * call that comes after every R bytes (key-reference record, KeyUpdate
+ * record, switch, then the call's data).  A reader thread on the server
+ * reads with plain read(); the module follows each update inside it.  The
+ * bench asks the module for no rekey at all.
  *
- * Printed, from one boot, after a warm-up run, median of --runs rounds
- * (each round runs every interval once, back to back, starting with a
- * different one):
+ * Printed, from one boot, for write() and then for sendfile(), after a
+ * warm-up run, median of --runs rounds (each round runs every interval
+ * once, back to back, starting with a different one):
  *  - throughput with a rekey every 1, 16 and 256 MiB against no rekey, as
  *    the median of the ratios within a round, with their range, and the
- *    ratio the median writer stall implies (robust on a busy host);
- *  - the stall of one rekey: on the writer, from the return of the last
- *    write() under the old key to the start of the first under the new one;
- *    on the reader, from the last data read before the key reference to the
- *    first data read after the RX rekey; both also as ratios to the time
- *    one 16 KiB record takes without rekeys.
+ *    ratio the median stall implies (robust on a busy host);
+ *  - the stall of one rekey: the time of the call that carried a rekey
+ *    against the median of the other calls of the 1 MiB runs.
  * Every figure is a ratio of two measurements of the same boot: absolute
  * speeds under emulation mean nothing.  Asserts nothing about time; fails
- * only when a rekey fails or a counter disagrees.
+ * only when I/O fails or the module's counters disagree with the policy.
  *
  * --hold is for tests/kernel/qktls_tool.sh: it sets up one attached pair,
- * prints "client ID server ID", waits for a line on stdin, rekeys once
- * each way (QKD client to server, standard server to client; "rekeyed"),
- * or, on a kernel without kTLS rekey, asks for the client's TX rekey all
- * the same and prints "no-rekey" and the module's error message, and waits
- * for stdin to close.
+ * prints "client ID server ID", waits for a line on stdin, rekeys TX once
+ * each way on request (QKTLS_CMD_SOCK_REKEY: QKD client to server, standard
+ * server to client; each peer follows in a plain read(); "rekeyed"), or,
+ * on a kernel without kTLS rekey, asks for the client's TX rekey all the
+ * same and prints "no-rekey" and the module's error message, and waits for
+ * stdin to close.
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,14 +49,14 @@
 #include "../../tests/lib/ktls.h"
 #include "../../tests/lib/qktls_nl.h"
 
-#include <qktls/handshake.h>
 #include <qktls/keysched.h>
 #include <qktls/ktls.h>
 #include <qktls/sock.h>
 
 #define PROG		"qktls-bench-rekey"
-#define RECORD		16384		/* bytes per write(), one record */
+#define RECORD		16384		/* bytes per call, one record */
 #define MiB		(1024ULL * 1024)
+#define FILE_SIZE	(16 * MiB)	/* sendfile()'s source, sent over and over */
 #define KEY_LEN		32
 #define KEY_TAG		0x4b52454bu	/* "KERK": IDs of the bench's keys */
 #define ADD_BATCH	512		/* keys per KEY_ADD message */
@@ -65,6 +69,13 @@
 
 static const char *const pools[] = {
 	POOL_C_C2S, POOL_C_S2C, POOL_S_C2S, POOL_S_S2C,
+};
+
+/* How the client sends. */
+enum io { IO_WRITE, IO_SENDFILE };
+
+static const char *const io_name[] = {
+	[IO_WRITE] = "write()", [IO_SENDFILE] = "sendfile()",
 };
 
 static double now(void)
@@ -168,15 +179,21 @@ struct pair {
 	uint64_t c_id, s_id;		/* socket cookies */
 };
 
+/*
+ * Attach @fd with its secrets, its pools and a policy of a TX rekey every
+ * @policy bytes (0: none).  @qkd: the QKD key update is "negotiated", so the
+ * module's rekeys take keys from the TX pool; otherwise they are standard
+ * RFC 8446 updates.
+ */
 static void attach(struct qktls_nl *nl, int fd, uint16_t suite,
 		   const uint8_t *tx, const uint8_t *rx, size_t len,
-		   const char *tx_pool, const char *rx_pool, uint64_t policy,
-		   uint64_t *id)
+		   const char *tx_pool, const char *rx_pool, bool qkd,
+		   uint64_t policy, uint64_t *id)
 {
 	struct qktls_sock_attach a = {
 		.fd = fd, .suite = suite, .tx_secret = tx, .rx_secret = rx,
 		.secret_len = len, .link = "bench", .tx_pool = tx_pool,
-		.rx_pool = rx_pool, .qkd_update = true, .rekey_bytes = policy,
+		.rx_pool = rx_pool, .qkd_update = qkd, .rekey_bytes = policy,
 	};
 	struct qktls_sock_info info;
 	int err = qktls_sock_attach(nl, &a, &info);
@@ -187,7 +204,7 @@ static void attach(struct qktls_nl *nl, int fd, uint16_t suite,
 }
 
 static void pair_open(struct pair *p, struct qktls_nl *nl, uint16_t suite,
-		      uint64_t policy)
+		      bool qkd, uint64_t policy)
 {
 	const struct qktls_suite_info *si = qktls_suite_info(suite);
 	uint8_t c2s[QKTLS_MAX_HASH_LEN], s2c[QKTLS_MAX_HASH_LEN];
@@ -208,10 +225,10 @@ static void pair_open(struct pair *p, struct qktls_nl *nl, uint16_t suite,
 		err = qktls_ktls_install(p->s, QKTLS_DIR_RX, suite, c2s, len, 0);
 	if (err)
 		die("kTLS install: %s", qktls_strerror(err));
-	attach(nl, p->c, suite, c2s, s2c, len, POOL_C_C2S, POOL_C_S2C, policy,
-	       &p->c_id);
-	attach(nl, p->s, suite, s2c, c2s, len, POOL_S_S2C, POOL_S_C2S, policy,
-	       &p->s_id);
+	attach(nl, p->c, suite, c2s, s2c, len, POOL_C_C2S, POOL_C_S2C, qkd,
+	       policy, &p->c_id);
+	attach(nl, p->s, suite, s2c, c2s, len, POOL_S_S2C, POOL_S_C2S, qkd,
+	       policy, &p->s_id);
 	OPENSSL_cleanse(c2s, sizeof(c2s));
 	OPENSSL_cleanse(s2c, sizeof(s2c));
 }
@@ -222,7 +239,7 @@ static void pair_close(struct pair *p)
 	close(p->s);
 }
 
-/* ---- the reader --------------------------------------------------------------- */
+/* ---- samples ------------------------------------------------------------------ */
 
 struct samples {
 	double *v;
@@ -238,6 +255,17 @@ static void sample_add(struct samples *s, double v)
 			die("out of memory");
 	}
 	s->v[s->n++] = v;
+}
+
+/* Room for @n samples, so that adding them never reallocates mid-run. */
+static void sample_reserve(struct samples *s, size_t n)
+{
+	if (s->cap >= n)
+		return;
+	s->v = realloc(s->v, n * sizeof(*s->v));
+	if (!s->v)
+		die("out of memory");
+	s->cap = n;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -259,202 +287,382 @@ static double quantile(struct samples *s, double q)
 	return s->v[i];
 }
 
+/* ---- the reader: plain read() until the writer shuts down ---------------------- */
+
 struct reader {
 	int fd;
-	struct qktls_nl *nl;
-	uint64_t bytes, rekeys, qkd_rekeys;
+	uint64_t bytes;
 	double t_done;
-	struct samples gaps;	/* last data before a reference .. first after */
-	const char *err;	/* set on failure */
-	char msg[256];
+	int err;		/* errno of a failed read, 0 */
 };
 
-/*
- * Read records until the writer shuts down: data is counted, a key
- * reference remembered, a KeyUpdate followed by the RX rekey (with the
- * reference, or standard).  Anything else is an error.
- */
 static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
-	uint8_t ref[QKTLS_KEY_ID_LEN];
-	bool have_ref = false, in_gap = false;
-	double t_data = now();
 	size_t len = 4 * RECORD;
 	uint8_t *buf = malloc(len);
-	uint8_t type;
 	ssize_t n;
-	int err;
 
 	if (!buf) {
-		r->err = "out of memory";
+		r->err = ENOMEM;
 		return NULL;
 	}
 	for (;;) {
-		n = qktls_recv_record(r->fd, buf, len, &type, 0);
-		if (n == 0)
+		n = read(r->fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
 			break;
-		if (n < 0) {
-			snprintf(r->msg, sizeof(r->msg), "read: %s", strerror((int)-n));
-			r->err = r->msg;
-			break;
-		}
-		if (type == QKTLS_RECORD_APPLICATION_DATA) {
-			double t = now();
-
-			if (in_gap) {
-				sample_add(&r->gaps, t - t_data);
-				in_gap = false;
-			}
-			t_data = t;
-			r->bytes += (uint64_t)n;
-			continue;
-		}
-		if (type == QKTLS_RECORD_HANDSHAKE && n == 4 + QKTLS_KEY_ID_LEN &&
-		    buf[0] == QKTLS_HS_QKD_KEY_REF && buf[1] == 0 && buf[2] == 0 &&
-		    buf[3] == QKTLS_KEY_ID_LEN && !have_ref) {
-			memcpy(ref, buf + 4, QKTLS_KEY_ID_LEN);
-			have_ref = true;
-			in_gap = true;
-			continue;
-		}
-		if (type == QKTLS_RECORD_HANDSHAKE && n == 5 && buf[0] == 24 &&
-		    buf[1] == 0 && buf[2] == 0 && buf[3] == 1 && buf[4] <= 1) {
-			err = qktls_sock_rekey_rx(r->nl, r->fd, have_ref ? ref : NULL);
-			if (err) {
-				snprintf(r->msg, sizeof(r->msg), "RX rekey: %s",
-					 qktls_nl_error(r->nl));
-				r->err = r->msg;
-				break;
-			}
-			r->rekeys++;
-			r->qkd_rekeys += have_ref;
-			in_gap = true;
-			have_ref = false;
-			continue;
-		}
-		snprintf(r->msg, sizeof(r->msg),
-			 "unexpected record: type %u, %zd bytes, first byte %u%s",
-			 type, n, buf[0], have_ref ? " after a key reference" : "");
-		r->err = r->msg;
-		break;
+		r->bytes += (uint64_t)n;
 	}
+	if (n < 0)
+		r->err = errno;
 	r->t_done = now();
 	free(buf);
 	return NULL;
 }
 
+/* ---- the writer: plain write() or sendfile(), one record per call --------------- */
+
+struct source {
+	enum io io;
+	int mfd;		/* sendfile(): a memfd of FILE_SIZE bytes */
+	uint8_t buf[RECORD];	/* write() */
+};
+
+static void source_open(struct source *src, enum io io)
+{
+	uint64_t off;
+
+	src->io = io;
+	src->mfd = -1;
+	memset(src->buf, 0x5a, sizeof(src->buf));
+	if (io != IO_SENDFILE)
+		return;
+	src->mfd = memfd_create("qktls-bench-rekey", MFD_CLOEXEC);
+	if (src->mfd < 0)
+		die("memfd_create: %s", strerror(errno));
+	for (off = 0; off < FILE_SIZE; off += RECORD)
+		if (write_full(src->mfd, src->buf, RECORD) != RECORD)
+			die("filling the memfd: %s", strerror(errno));
+}
+
+static void source_close(struct source *src)
+{
+	if (src->mfd >= 0)
+		close(src->mfd);
+}
+
+/* sendfile() all of @n bytes of the memfd from @off; @n or -errno. */
+static ssize_t sendfile_full(int fd, int in, off_t off, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = sendfile(fd, in, &off, n - done);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return -errno;
+		if (k == 0)
+			return -EIO;
+		done += (size_t)k;
+	}
+	return (ssize_t)done;
+}
+
+/* One call: @n bytes at stream offset @sent. */
+static void send_call(const struct source *src, int fd, uint64_t sent, size_t n)
+{
+	ssize_t k;
+
+	if (src->io == IO_WRITE)
+		k = write_full(fd, src->buf, n);
+	else
+		k = sendfile_full(fd, src->mfd, (off_t)(sent % FILE_SIZE), n);
+	if (k < 0)
+		die("%s after %llu bytes: %s", io_name[src->io],
+		    (unsigned long long)sent, strerror((int)-k));
+}
+
+/*
+ * Does the call starting at stream offset @off carry a rekey?  The module
+ * rekeys inside the first call made once @every bytes went under the key
+ * (uapi/linux/qktls.h: a write "first rekeys TX when the policy is due,
+ * then sends its data"); every interval is a multiple of RECORD, so that is
+ * the call starting at a multiple of @every.
+ */
+static bool carries_rekey(uint64_t off, uint64_t every)
+{
+	return every && off && off % every == 0;
+}
+
+/* Rekeys the policy makes in a run of @total bytes. */
+static uint64_t rekeys_expected(uint64_t total, uint64_t every)
+{
+	return every && total ? (total - 1) / every : 0;
+}
+
 /* ---- one run -------------------------------------------------------------------- */
 
 struct run {
-	double secs;		/* first write to the reader's end */
-	uint64_t rekeys;
-	struct samples stalls;	/* writer: last old write .. first new write */
-	struct samples gaps;	/* reader */
+	double secs;		/* first call to the reader's end */
+	uint64_t rekeys;	/* as the module counted them */
+	struct samples rekey_calls;	/* time of the calls that carried one */
+	struct samples other_calls;	/* time of the other calls */
 };
 
-static void run_once(struct qk *q, struct qktls_nl *wnl, struct qktls_nl *rnl,
-		     uint16_t suite, uint64_t total, uint64_t every,
-		     unsigned int flags, uint64_t *next_key, struct run *out)
+/* The module's counters of both ends against the policy's rekeys. */
+static void check_counters(struct qktls_nl *nl, const struct pair *p,
+			   bool qkd, uint64_t want, uint64_t every)
 {
-	struct reader rd = { .nl = rnl };
 	struct qktls_sock_info ci, si;
-	uint64_t sent = 0, since = 0;
-	static uint8_t buf[RECORD];
-	unsigned int keys = every ? (unsigned int)(total / every) + 1 : 0;
-	pthread_t th;
-	struct pair p;
-	double t0, ta;
-	int err;
 
-	memset(out, 0, sizeof(*out));
-	if (keys && (flags & QKTLS_REKEY_QKD))
-		pools_fill(q, POOL_C_C2S, POOL_S_C2S, keys, next_key);
-	pair_open(&p, wnl, suite, 0);
-	rd.fd = p.s;
-	if (pthread_create(&th, NULL, reader_main, &rd))
-		die("cannot start the reader thread");
-	memset(buf, 0x5a, sizeof(buf));
-	t0 = now();
-	while (sent < total) {
-		size_t n = total - sent < RECORD ? (size_t)(total - sent) : RECORD;
-		ssize_t w;
-
-		if (every && since >= every) {
-			ta = now();
-			err = qktls_sock_rekey_tx(wnl, p.c, flags, NULL);
-			if (err < 0)
-				die("TX rekey after %llu bytes: %s",
-				    (unsigned long long)sent, qktls_nl_error(wnl));
-			sample_add(&out->stalls, now() - ta);
-			out->rekeys++;
-			since = 0;
-		}
-		w = write_full(p.c, buf, n);
-		if (w < 0)
-			die("write: %s", strerror((int)-w));
-		sent += (uint64_t)w;
-		since += (uint64_t)w;
-	}
-	shutdown(p.c, SHUT_WR);
-	pthread_join(th, NULL);
-	if (rd.err)
-		die("reader: %s", rd.err);
-	out->secs = rd.t_done - t0;
-	out->gaps = rd.gaps;
-	if (rd.bytes != total || rd.rekeys != out->rekeys)
-		die("the reader got %llu bytes and %llu rekeys, the writer sent %llu and %llu",
-		    (unsigned long long)rd.bytes, (unsigned long long)rd.rekeys,
-		    (unsigned long long)total, (unsigned long long)out->rekeys);
-	/* The module must have counted what we did, no more, no less. */
-	if (qktls_sock_get(wnl, p.c, &ci) || qktls_sock_get(wnl, p.s, &si))
-		die("sock get: %s", qktls_nl_error(wnl));
-	if (ci.stats.tx_rekeys != out->rekeys || si.stats.rx_rekeys != out->rekeys ||
-	    ((flags & QKTLS_REKEY_QKD) &&
-	     (ci.stats.tx_qkd_rekeys != out->rekeys ||
-	      si.stats.rx_qkd_rekeys != out->rekeys)) ||
+	if (qktls_sock_get(nl, p->c, &ci) || qktls_sock_get(nl, p->s, &si))
+		die("sock get: %s", qktls_nl_error(nl));
+	if (ci.stats.tx_rekeys != want || si.stats.rx_rekeys != want ||
+	    (qkd && (ci.stats.tx_qkd_rekeys != want ||
+		     si.stats.rx_qkd_rekeys != want)) ||
 	    ci.stats.rekey_errors || si.stats.rekey_errors)
-		die("module counters disagree: client tx %llu (qkd %llu), server rx %llu (qkd %llu), errors %llu/%llu, want %llu",
+		die("module counters disagree with a policy of %llu bytes: client tx %llu "
+		    "(qkd %llu), server rx %llu (qkd %llu), errors %llu/%llu; want %llu, "
+		    "one before each call that starts past a multiple of the policy",
+		    (unsigned long long)every,
 		    (unsigned long long)ci.stats.tx_rekeys,
 		    (unsigned long long)ci.stats.tx_qkd_rekeys,
 		    (unsigned long long)si.stats.rx_rekeys,
 		    (unsigned long long)si.stats.rx_qkd_rekeys,
 		    (unsigned long long)ci.stats.rekey_errors,
 		    (unsigned long long)si.stats.rekey_errors,
-		    (unsigned long long)out->rekeys);
+		    (unsigned long long)want);
+}
+
+static void run_once(struct qk *q, struct qktls_nl *nl, const struct source *src,
+		     uint16_t suite, bool qkd, uint64_t total, uint64_t every,
+		     uint64_t *next_key, struct run *out)
+{
+	uint64_t want = rekeys_expected(total, every), sent = 0;
+	struct reader rd = { 0 };
+	pthread_t th;
+	struct pair p;
+	double t0, t;
+
+	memset(out, 0, sizeof(*out));
+	sample_reserve(&out->rekey_calls, want + 1);
+	sample_reserve(&out->other_calls, total / RECORD + 1);
+	if (want && qkd)
+		pools_fill(q, POOL_C_C2S, POOL_S_C2S, (unsigned int)want, next_key);
+	pair_open(&p, nl, suite, qkd, every);
+	rd.fd = p.s;
+	if (pthread_create(&th, NULL, reader_main, &rd))
+		die("cannot start the reader thread");
+	t0 = t = now();
+	while (sent < total) {
+		size_t n = total - sent < RECORD ? (size_t)(total - sent) : RECORD;
+		double t1;
+
+		send_call(src, p.c, sent, n);
+		t1 = now();
+		sample_add(carries_rekey(sent, every) ? &out->rekey_calls :
+			   &out->other_calls, t1 - t);
+		t = t1;
+		sent += n;
+	}
+	shutdown(p.c, SHUT_WR);
+	pthread_join(th, NULL);
+	if (rd.err)
+		die("reader: read: %s", strerror(rd.err));
+	if (rd.bytes != total)
+		die("the reader got %llu bytes, the writer sent %llu",
+		    (unsigned long long)rd.bytes, (unsigned long long)total);
+	out->secs = rd.t_done - t0;
+	check_counters(nl, &p, qkd, want, every);
+	out->rekeys = want;
 	pair_close(&p);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->rekey_calls.v);
+	free(r->other_calls.v);
+}
+
+/* ---- one I/O mode: rounds and the tables ------------------------------------------ */
+
+/* Rekey intervals, no rekey first: the reference of every ratio. */
+static const uint64_t every[] = { 0, 256 * MiB, 16 * MiB, 1 * MiB };
+enum { N_EVERY = sizeof(every) / sizeof(every[0]) };
+
+struct bench {
+	struct qk *q;
+	struct qktls_nl *nl;
+	uint16_t suite;
+	bool qkd;
+	uint64_t total;
+	unsigned int runs;
+	uint64_t next_key;
+};
+
+struct results {
+	struct samples thr[N_EVERY], ratio[N_EVERY];
+	uint64_t rekeys[N_EVERY];
+	struct samples rekey_calls, other_calls;	/* of the 1 MiB runs */
+};
+
+static void samples_append(struct samples *to, const struct samples *from)
+{
+	size_t i;
+
+	for (i = 0; i < from->n; i++)
+		sample_add(to, from->v[i]);
+}
+
+/*
+ * Rounds: every interval once, back to back, starting with a different
+ * one each round.  A ratio is taken within a round, so slow drift of the
+ * machine cancels out.
+ */
+static void measure(struct bench *b, const struct source *src, struct results *res)
+{
+	unsigned int i, j, k;
+	struct run r;
+
+	/* A warm-up run, not counted: first use of every code path. */
+	run_once(b->q, b->nl, src, b->suite, b->qkd, 64 * MiB, 0, &b->next_key, &r);
+	run_free(&r);
+	for (i = 0; i < b->runs; i++) {
+		double t[N_EVERY];
+
+		for (k = 0; k < N_EVERY; k++) {
+			j = (i + k) % N_EVERY;
+			run_once(b->q, b->nl, src, b->suite, b->qkd, b->total,
+				 every[j], &b->next_key, &r);
+			t[j] = b->total / r.secs / MiB;
+			sample_add(&res->thr[j], t[j]);
+			res->rekeys[j] = r.rekeys;
+			if (every[j] == 1 * MiB) {
+				samples_append(&res->rekey_calls, &r.rekey_calls);
+				samples_append(&res->other_calls, &r.other_calls);
+			}
+			run_free(&r);
+		}
+		for (j = 0; j < N_EVERY; j++)
+			sample_add(&res->ratio[j], t[j] / t[0]);
+	}
+}
+
+/*
+ * The throughput table.  The median stall per rekey also predicts the
+ * ratio: an interval's time at the no-rekey speed against that time plus
+ * one stall.  It is far less sensitive to a busy host than the measured
+ * ratio, whose range shows how busy the host was.
+ */
+static void print_table(struct results *res, double stall)
+{
+	double base = quantile(&res->thr[0], 0.5);
+	unsigned int j;
+
+	printf("%-12s %7s %10s %12s %18s %14s\n", "rekey every", "rekeys",
+	       "MiB/s", "vs no rekey", "(min .. max)", "from stall");
+	for (j = 0; j < N_EVERY; j++) {
+		double span = every[j] / (base * MiB);
+		char label[32];
+
+		if (every[j])
+			snprintf(label, sizeof(label), "%llu MiB",
+				 (unsigned long long)(every[j] / MiB));
+		else
+			snprintf(label, sizeof(label), "no rekey");
+		printf("%-12s %7llu %10.1f %12.3f %8.3f .. %-7.3f %14.4f\n", label,
+		       (unsigned long long)res->rekeys[j], quantile(&res->thr[j], 0.5),
+		       quantile(&res->ratio[j], 0.5), quantile(&res->ratio[j], 0),
+		       quantile(&res->ratio[j], 1), every[j] ? span / (span + stall) : 1.0);
+	}
+}
+
+/* The call that carried a rekey against the median of the others. */
+static void print_stall(struct results *res, enum io io, double other, double stall)
+{
+	struct samples *rc = &res->rekey_calls;
+	double med = quantile(rc, 0.5);
+
+	printf("one rekey's stall (%zu rekeys of the 1 MiB runs): the %s that carried it,\n"
+	       "against the median of the other %zu calls (%.1f us, one 16 KiB record each):\n",
+	       rc->n, io_name[io], res->other_calls.n, other * 1e6);
+	printf("  median %.1f us (%.2f calls), p99 %.1f us (%.2f), max %.1f us (%.2f);"
+	       " stall %.1f us\n",
+	       med * 1e6, other > 0 ? med / other : 0,
+	       quantile(rc, 0.99) * 1e6, other > 0 ? quantile(rc, 0.99) / other : 0,
+	       quantile(rc, 1) * 1e6, other > 0 ? quantile(rc, 1) / other : 0,
+	       stall * 1e6);
+}
+
+static void results_free(struct results *res)
+{
+	unsigned int j;
+
+	for (j = 0; j < N_EVERY; j++) {
+		free(res->thr[j].v);
+		free(res->ratio[j].v);
+	}
+	free(res->rekey_calls.v);
+	free(res->other_calls.v);
+}
+
+static void bench_io(struct bench *b, enum io io)
+{
+	struct results res = { 0 };
+	struct source *src = malloc(sizeof(*src));
+	double other, stall;
+
+	if (!src)
+		die("out of memory");
+	source_open(src, io);
+	printf("\nplain %s, one 16 KiB record per call:\n", io_name[io]);
+	fflush(stdout);
+	measure(b, src, &res);
+	other = quantile(&res.other_calls, 0.5);
+	stall = quantile(&res.rekey_calls, 0.5) - other;
+	if (stall < 0)
+		stall = 0;
+	print_table(&res, stall);
+	print_stall(&res, io, other, stall);
+	fflush(stdout);
+	results_free(&res);
+	source_close(src);
+	free(src);
 }
 
 /* ---- --hold: one attached pair for the admin tool's test ----------------------- */
 
-static void expect_record(int fd, uint8_t want_type, uint8_t first, uint8_t *buf,
-			  size_t len, ssize_t *got)
+/* Read exactly @want from @fd (the module consumes the records before it). */
+static void expect_data(int fd, const char *want)
 {
-	uint8_t type;
-	ssize_t n = qktls_recv_record(fd, buf, len, &type, 0);
+	char buf[16];
+	size_t len = strlen(want);
+	ssize_t n = read_full(fd, buf, len);
 
-	if (n <= 0 || type != want_type || buf[0] != first)
-		die("hold: expected a record of type %u starting with %u, got %zd bytes of type %u",
-		    want_type, first, n, n > 0 ? type : 0);
-	*got = n;
+	if (n != (ssize_t)len || memcmp(buf, want, len))
+		die("hold: expected \"%s\", read %zd bytes%s%s", want, n,
+		    n < 0 ? ": " : "", n < 0 ? strerror((int)-n) : "");
 }
 
 static int hold(struct qk *q, struct qktls_nl *nl, uint16_t suite, bool rekey)
 {
-	uint8_t buf[256];
+	char line[256];
 	uint64_t next = 1;
 	struct pair p;
-	ssize_t n;
 	int err;
 
 	pools_fill(q, POOL_C_C2S, POOL_S_C2S, 4, &next);
 	pools_fill(q, POOL_C_S2C, POOL_S_S2C, 4, &next);
-	pair_open(&p, nl, suite, 16 * MiB);
+	pair_open(&p, nl, suite, true, 16 * MiB);
 	printf("client %llu server %llu\n", (unsigned long long)p.c_id,
 	       (unsigned long long)p.s_id);
 	fflush(stdout);
 	/* A line on stdin says go (so that monitors can start first). */
-	if (!fgets((char *)buf, sizeof(buf), stdin))
+	if (!fgets(line, sizeof(line), stdin))
 		goto out;
 	if (!rekey) {
 		/* The module must refuse it, and say why. */
@@ -464,35 +672,24 @@ static int hold(struct qk *q, struct qktls_nl *nl, uint16_t suite, bool rekey)
 		goto wait;
 	}
 
-	/* Client to server: a QKD update, then data under the new key. */
+	/* Client to server: a QKD update, data under the new key, read. */
 	err = qktls_sock_rekey_tx(nl, p.c, QKTLS_REKEY_QKD, NULL);
 	if (err < 0)
 		die("hold: client TX rekey: %s", qktls_nl_error(nl));
 	if (write_full(p.c, "ping", 4) != 4)
 		die("hold: write: %s", strerror(errno));
-	expect_record(p.s, QKTLS_RECORD_HANDSHAKE, QKTLS_HS_QKD_KEY_REF, buf,
-		      sizeof(buf), &n);
-	if (n != 4 + QKTLS_KEY_ID_LEN)
-		die("hold: key reference record of %zd bytes", n);
-	memmove(buf, buf + 4, QKTLS_KEY_ID_LEN);
-	expect_record(p.s, QKTLS_RECORD_HANDSHAKE, 24, buf + 64, 64, &n);
-	if (qktls_sock_rekey_rx(nl, p.s, buf))
-		die("hold: server RX rekey: %s", qktls_nl_error(nl));
-	expect_record(p.s, QKTLS_RECORD_APPLICATION_DATA, 'p', buf, sizeof(buf), &n);
+	expect_data(p.s, "ping");
 
 	/* Server to client: a standard update. */
 	if (qktls_sock_rekey_tx(nl, p.s, 0, NULL) < 0)
 		die("hold: server TX rekey: %s", qktls_nl_error(nl));
 	if (write_full(p.s, "pong", 4) != 4)
 		die("hold: write: %s", strerror(errno));
-	expect_record(p.c, QKTLS_RECORD_HANDSHAKE, 24, buf, sizeof(buf), &n);
-	if (qktls_sock_rekey_rx(nl, p.c, NULL))
-		die("hold: client RX rekey: %s", qktls_nl_error(nl));
-	expect_record(p.c, QKTLS_RECORD_APPLICATION_DATA, 'p', buf, sizeof(buf), &n);
+	expect_data(p.c, "pong");
 	puts("rekeyed");
 	fflush(stdout);
 wait:
-	while (fgets((char *)buf, sizeof(buf), stdin))
+	while (fgets(line, sizeof(line), stdin))
 		;
 out:
 	pair_close(&p);
@@ -503,12 +700,14 @@ out:
 
 static void usage(FILE *f)
 {
-	fputs("Usage: " PROG " [--total SIZE] [--runs N] [--suite NAME] [--standard]\n"
+	fputs("Usage: " PROG " [--total SIZE] [--runs N] [--io write|sendfile|both]\n"
+	      "                         [--suite NAME] [--standard]\n"
 	      "       " PROG " --hold [--suite NAME]\n"
 	      "SIZE is bytes per run, with an optional K, M or G (binary) suffix\n"
 	      "(default 512M; more than 256M, so that a rekey every 256 MiB happens).\n"
 	      "N runs of every rekey interval, in turn (default 3); medians are\n"
-	      "printed.  --suite: TLS_AES_256_GCM_SHA384 (default),\n"
+	      "printed.  --io: the client's calls, plain write(), sendfile() or\n"
+	      "both in turn (default).  --suite: TLS_AES_256_GCM_SHA384 (default),\n"
 	      "TLS_AES_128_GCM_SHA256 or TLS_CHACHA20_POLY1305_SHA256.\n"
 	      "--standard: RFC 8446 updates instead of QKD ones.  Needs\n"
 	      "CAP_NET_ADMIN, tls and qktls.ko; see qktls-bench-rekey(1).\n", f);
@@ -533,44 +732,53 @@ static uint64_t parse_size(const char *s)
 	return v * mul;
 }
 
+/* --io: a bit per enum io. */
+static unsigned int parse_io(const char *s)
+{
+	if (!strcmp(s, "write"))
+		return 1U << IO_WRITE;
+	if (!strcmp(s, "sendfile"))
+		return 1U << IO_SENDFILE;
+	if (!strcmp(s, "both"))
+		return 1U << IO_WRITE | 1U << IO_SENDFILE;
+	bad_usage("--io: \"%s\" is not write, sendfile or both", s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "total", required_argument, NULL, 't' },
 		{ "runs", required_argument, NULL, 'r' },
+		{ "io", required_argument, NULL, 'i' },
 		{ "suite", required_argument, NULL, 's' },
 		{ "standard", no_argument, NULL, 'S' },
 		{ "hold", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	/* Rekey intervals, no rekey first: the reference of every ratio. */
-	static const uint64_t every[] = { 0, 256 * MiB, 16 * MiB, 1 * MiB };
-	enum { N_EVERY = sizeof(every) / sizeof(every[0]) };
 	const struct qktls_suite_info *si =
 		qktls_suite_info(QKTLS_TLS_AES_256_GCM_SHA384);
-	unsigned int runs = 3, flags = QKTLS_REKEY_QKD, i, j, k;
-	struct samples thr[N_EVERY] = { 0 }, ratio[N_EVERY] = { 0 };
-	struct samples stalls = { 0 }, gaps = { 0 };
-	uint64_t total = 512 * MiB, rekeys[N_EVERY] = { 0 }, next_key = 1;
-	struct qktls_nl *wnl, *rnl;
+	struct bench b = { .qkd = true, .total = 512 * MiB, .runs = 3, .next_key = 1 };
+	unsigned int ios = 1U << IO_WRITE | 1U << IO_SENDFILE;
 	bool do_hold = false;
 	struct qk q;
-	double base, rec_time, stall;
 	char *end;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			total = parse_size(optarg);
+			b.total = parse_size(optarg);
 			break;
 		case 'r':
 			errno = 0;
-			runs = (unsigned int)strtoul(optarg, &end, 10);
+			b.runs = (unsigned int)strtoul(optarg, &end, 10);
 			if (*optarg < '0' || *optarg > '9' || *end || errno ||
-			    !runs || runs > 1000)
+			    !b.runs || b.runs > 1000)
 				bad_usage("--runs: \"%s\" is not a number from 1 to 1000", optarg);
+			break;
+		case 'i':
+			ios = parse_io(optarg);
 			break;
 		case 's':
 			si = qktls_suite_by_name(optarg);
@@ -578,7 +786,7 @@ int main(int argc, char **argv)
 				bad_usage("--suite: unknown cipher suite \"%s\"", optarg);
 			break;
 		case 'S':
-			flags = 0;
+			b.qkd = false;
 			break;
 		case 'H':
 			do_hold = true;
@@ -593,114 +801,42 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		bad_usage("unexpected argument \"%s\" (see --help)", argv[optind]);
-	if (total <= every[1])
+	if (b.total <= every[1])
 		bad_usage("--total must be more than 256M, so that the 256 MiB interval rekeys");
+	b.suite = si->suite;
+	signal(SIGPIPE, SIG_IGN);	/* a failed call says why instead */
 
 	err = qk_open(&q);
 	if (err)
 		die("no qktls generic netlink family (is qktls.ko loaded?): %s",
 		    strerror(-err));
-	if (qktls_nl_open(&wnl) || qktls_nl_open(&rnl))
-		die("cannot open libqktls netlink handles");
+	b.q = &q;
+	if (qktls_nl_open(&b.nl))
+		die("cannot open a libqktls netlink handle");
 	err = qktls_ktls_rekey_supported();
 	if (err < 0)
 		die("%s", qktls_strerror(err));
-	pools_create(&q, 4096);
+	/* Room for every key of a run with a rekey every MiB, and then some. */
+	pools_create(&q, (uint32_t)(b.total / MiB + 4096));
 	if (do_hold) {
-		err = hold(&q, wnl, si->suite, err > 0);
+		err = hold(&q, b.nl, b.suite, err > 0);
 		goto out;
 	}
 	if (!err)
 		die("kernel has no kTLS rekey (TLS 1.3 key update needs Linux 6.14 or later)");
 
-	printf("%s, %s key update, one 16 KiB record per write, %llu MiB per run, median of %u runs\n",
-	       si->name, flags ? "QKD" : "standard",
-	       (unsigned long long)(total / MiB), runs);
-	/* A warm-up run, not counted: first use of every code path. */
-	{
-		struct run r;
-
-		run_once(&q, wnl, rnl, si->suite, 64 * MiB, 0, flags, &next_key, &r);
-		free(r.stalls.v);
-		free(r.gaps.v);
-	}
-	/*
-	 * Rounds: every interval once, back to back, starting with a
-	 * different one each round.  A ratio is taken within a round, so
-	 * slow drift of the machine cancels out.
-	 */
-	for (i = 0; i < runs; i++) {
-		double t[N_EVERY];
-
-		for (k = 0; k < N_EVERY; k++) {
-			struct run r;
-			size_t x;
-
-			j = (i + k) % N_EVERY;
-			run_once(&q, wnl, rnl, si->suite, total, every[j], flags,
-				 &next_key, &r);
-			t[j] = total / r.secs / MiB;
-			sample_add(&thr[j], t[j]);
-			rekeys[j] = r.rekeys;
-			if (every[j] == 1 * MiB) {
-				for (x = 0; x < r.stalls.n; x++)
-					sample_add(&stalls, r.stalls.v[x]);
-				for (x = 0; x < r.gaps.n; x++)
-					sample_add(&gaps, r.gaps.v[x]);
-			}
-			free(r.stalls.v);
-			free(r.gaps.v);
-		}
-		for (j = 0; j < N_EVERY; j++)
-			sample_add(&ratio[j], t[j] / t[0]);
-	}
-
-	/*
-	 * The writer's median stall per rekey also predicts the ratio: an
-	 * interval's time at the no-rekey speed against that time plus one
-	 * stall.  It is far less sensitive to a busy host than the measured
-	 * ratio, whose range shows how busy the host was.
-	 */
-	base = quantile(&thr[0], 0.5);
-	stall = quantile(&stalls, 0.5);
-	printf("%-12s %7s %10s %12s %18s %14s\n", "rekey every", "rekeys",
-	       "MiB/s", "vs no rekey", "(min .. max)", "from stall");
-	for (j = 0; j < N_EVERY; j++) {
-		double span = every[j] / (base * MiB);
-		char label[32];
-
-		if (every[j])
-			snprintf(label, sizeof(label), "%llu MiB",
-				 (unsigned long long)(every[j] / MiB));
-		else
-			snprintf(label, sizeof(label), "no rekey");
-		printf("%-12s %7llu %10.1f %12.3f %8.3f .. %-7.3f %14.4f\n", label,
-		       (unsigned long long)rekeys[j], quantile(&thr[j], 0.5),
-		       quantile(&ratio[j], 0.5), quantile(&ratio[j], 0),
-		       quantile(&ratio[j], 1), every[j] ? span / (span + stall) : 1.0);
-	}
-	rec_time = RECORD / (base * MiB);
-	printf("one rekey's stall (%zu rekeys of the 1 MiB runs), against one 16 KiB record without rekeys (%.1f us):\n",
-	       stalls.n, rec_time * 1e6);
-	printf("  writer, last old record .. first new record: median %.1f us (%.2f records), p99 %.1f us (%.2f), max %.1f us\n",
-	       quantile(&stalls, 0.5) * 1e6, quantile(&stalls, 0.5) / rec_time,
-	       quantile(&stalls, 0.99) * 1e6, quantile(&stalls, 0.99) / rec_time,
-	       quantile(&stalls, 1) * 1e6);
-	printf("  reader, last old data .. first new data:     median %.1f us (%.2f records), p99 %.1f us (%.2f), max %.1f us\n",
-	       quantile(&gaps, 0.5) * 1e6, quantile(&gaps, 0.5) / rec_time,
-	       quantile(&gaps, 0.99) * 1e6, quantile(&gaps, 0.99) / rec_time,
-	       quantile(&gaps, 1) * 1e6);
-	for (j = 0; j < N_EVERY; j++) {
-		free(thr[j].v);
-		free(ratio[j].v);
-	}
-	free(stalls.v);
-	free(gaps.v);
+	printf("%s, %s key updates by qktls.ko's policy (no rekey request), "
+	       "%llu MiB per run, median of %u runs\n",
+	       si->name, b.qkd ? "QKD" : "standard",
+	       (unsigned long long)(b.total / MiB), b.runs);
+	if (ios & 1U << IO_WRITE)
+		bench_io(&b, IO_WRITE);
+	if (ios & 1U << IO_SENDFILE)
+		bench_io(&b, IO_SENDFILE);
 	err = 0;
 out:
 	pools_delete(&q);
-	qktls_nl_close(wnl);
-	qktls_nl_close(rnl);
+	qktls_nl_close(b.nl);
 	qk_close(&q);
 	return err ? 1 : 0;
 }

@@ -1,64 +1,81 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * qktls-xfer: the demo's application.  It makes a TCP connection itself,
- * hands the socket to qktlsd with libqktls's qktls_handshake(), then moves a
- * stream of bytes one way through kTLS with libqktls's stream helpers
- * (qktls/stream.h: they rekey by the policy the agent attached the socket
- * with, and follow the peer's key updates), and the receiver checks it with
- * SHA-256 (OpenSSL EVP) against the sender's.
+ * hands the socket to qktlsd with libqktls's qktls_handshake(), and from
+ * then on uses the kTLS socket it gets back like any socket: the sender
+ * moves a file with plain sendfile(), the receiver takes it with plain
+ * read() and checks it with SHA-256 (OpenSSL EVP).  No qktls or libqktls
+ * call follows the handshake, except one qktls_sock_get() at the end that
+ * reads the module's counters for the report: the rekeys are qktls.ko's,
+ * done by the socket's policy inside sendfile() at the sender and followed
+ * inside read() at the receiver.
  *
- *   qktls-xfer server --agent SOCK --link L --addr ADDR --port PORT
+ *   qktls-xfer mkfile --bytes N PATH
+ *   qktls-xfer server --agent SOCK --link L --addr ADDR --port PORT [--chunk N]
  *   qktls-xfer client --agent SOCK --link L --addr ADDR --port PORT
- *                     [--bytes N] [--chunk N] [--no-rekey]
+ *                     --file PATH --sha256 HEX [--chunk N]
  *
- * The server listens on ADDR:PORT (PORT 0: any), prints "LISTEN ADDR PORT",
- * accepts one connection and receives; the client connects and sends N
- * bytes (default 1 GiB) in writes of --chunk bytes (default 1 MiB).  Sizes
- * take a K, M or G suffix (powers of 1024).  --no-rekey ignores the
- * socket's rekey policy (QKTLS_STREAM_NO_POLICY), for a comparison.  If
- * qktls.ko cannot tell whether the socket is attached (a module without
- * socket attach), the program says so and uses plain read()/write().
+ * mkfile writes N bytes of pseudo-random data (OpenSSL's RAND_bytes) to
+ * PATH and prints BYTES, SHA256 and SECONDS: the data and its digest are
+ * made once, before any timing.  The server listens on ADDR:PORT (PORT 0:
+ * any), prints "LISTEN ADDR PORT", accepts one connection and receives; the
+ * client connects and sends PATH, whose SHA-256 is HEX (from mkfile), in
+ * sendfile() calls of up to --chunk bytes (default 1M); the server reads
+ * in read() calls of up to --chunk bytes.  Sizes take a K, M or G suffix
+ * (powers of 1024).
  *
- * Stream: an 8-byte big-endian length, the data (random bytes from
- * RAND_bytes, each chunk stamped with its number so no two are alike), the
- * sender's SHA-256 of the data; the receiver answers with its own SHA-256,
- * then both send close_notify.  Each side compares the two digests.
+ * Stream: an 8-byte big-endian length and the 32-byte SHA-256 the sender
+ * announces (one write()), the data (sendfile()); the receiver answers
+ * with the SHA-256 of what it read (one write()); then each side sends
+ * close_notify (sendmsg() with kTLS's TLS_SET_RECORD_TYPE control message)
+ * and waits for the peer's.  Each side compares the two digests.
  *
  * Output, one "KEY value" line each: the handshake's outcome (STATUS,
  * GROUP, SUITE, PEER, QKD, NOTE, ERROR), HANDSHAKE_MS (the time
  * qktls_handshake() took), QKD_UPDATE (yes if the QKD key update was
- * negotiated), then BYTES, SECONDS and MIBPS (from the first
- * data byte to the last, on each side), SHA256 (this side's digest),
- * PEER_SHA256 and VERIFY ok|MISMATCH, and what the stream did: ATTACHED
- * (yes, and the policy, or no and why), REKEYS (TX and RX rekeys, those
- * with a QKD key, errors), KEYS_USED (QKD keys this socket took from the
- * pools, as qktls.ko counts them, or - when not attached) and STREAM_ERROR.
+ * negotiated), IO (sendfile or read: how the data moved), then BYTES,
+ * SECONDS and MIBPS (sender: from the first sendfile() to the receiver's
+ * digest; receiver: from the first data byte to the last), SHA256 (this
+ * side's digest), PEER_SHA256 and VERIFY ok|MISMATCH, and what qktls.ko
+ * did, from its counters of the socket after the stream ended: ATTACHED
+ * (yes, the pools and the policy, or no and why), REKEYS (TX and RX rekeys,
+ * those with a QKD key, failed rekeys) and KEYS_USED (QKD keys the socket
+ * took from the pools, or - when not attached).
  *
  * Exit status: 0 when the digests match; 1 on an I/O error; 2 for bad
  * usage; 3 when the hand-off or handshake failed; 4 on a digest mismatch.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <endian.h>
+#include <linux/tls.h>
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <qktls/handshake.h>
-#include <qktls/stream.h>
+#include <qktls/sock.h>
 
 #define DIGEST_LEN	32	/* SHA-256 */
+#define HEADER_LEN	(8 + DIGEST_LEN)
+
+#ifndef SOL_TLS
+#define SOL_TLS		282
+#endif
 
 enum { EXIT_IO = 1, EXIT_USAGE = 2, EXIT_HANDSHAKE = 3, EXIT_MISMATCH = 4 };
 
@@ -72,83 +89,48 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* An I/O error: errno @err, or 0 for an unexpected end of the stream. */
 static int io_error(const char *what, int err)
 {
 	fprintf(stderr, "%s: %s: %s\n", prog, what,
-		err ? qktls_strerror(err) : "unexpected end of stream");
+		err ? strerror(err) : "unexpected end of stream");
 	return EXIT_IO;
 }
 
-/*
- * The connection: a libqktls stream over the kTLS socket, or the bare
- * socket when qktls.ko cannot say whether it is attached.
- */
-struct conn {
-	int fd;
-	struct qktls_stream *s;
-};
+/* ---- plain socket and file I/O ----------------------------------------------- */
 
-static int write_all(struct conn *c, const void *buf, size_t len)
+/* Write all of @buf; 0 or an errno. */
+static int write_all(int fd, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
 	while (len) {
-		ssize_t k;
+		ssize_t k = write(fd, p, len);
 
-		if (c->s) {
-			k = qktls_stream_write(c->s, p, len);
-			if (k < 0 && k != -EINTR) {
-				fprintf(stderr, "%s: write: %s%s%s\n", prog,
-					qktls_strerror((int)k),
-					*qktls_stream_error(c->s, QKTLS_DIR_TX) ? ": " : "",
-					qktls_stream_error(c->s, QKTLS_DIR_TX));
-				return (int)-k;
-			}
-		} else {
-			k = write(c->fd, p, len);
-			if (k < 0)
-				k = -errno;
-		}
-		if (k == -EINTR)
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (k <= 0)
-			return k < 0 ? (int)-k : EIO;
+		if (k < 0)
+			return errno;
+		if (k == 0)
+			return EIO;
 		p += k;
 		len -= k;
 	}
 	return 0;
 }
 
-/* Up to @len bytes: the number read, 0 at the end of the stream, or -errno. */
-static ssize_t read_some(struct conn *c, void *buf, size_t len)
-{
-	ssize_t k;
-
-	do {
-		if (c->s) {
-			k = qktls_stream_read(c->s, buf, len);
-		} else {
-			k = read(c->fd, buf, len);
-			if (k < 0)
-				k = -errno;
-		}
-	} while (k == -EINTR);
-	if (k < 0 && c->s && *qktls_stream_error(c->s, QKTLS_DIR_RX))
-		fprintf(stderr, "%s: read: %s\n", prog,
-			qktls_stream_error(c->s, QKTLS_DIR_RX));
-	return k;
-}
-
-/* Read exactly @len bytes; 0, an errno, or -1 at end of stream. */
-static int read_all(struct conn *c, void *buf, size_t len)
+/* Read exactly @len bytes; 0, an errno, or -1 at the end of the stream. */
+static int read_all(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		ssize_t k = read_some(c, p, len);
+		ssize_t k = read(fd, p, len);
 
+		if (k < 0 && errno == EINTR)
+			continue;
 		if (k < 0)
-			return (int)-k;
+			return errno;
 		if (k == 0)
 			return -1;
 		p += k;
@@ -157,59 +139,131 @@ static int read_all(struct conn *c, void *buf, size_t len)
 	return 0;
 }
 
-/* Send close_notify and read the peer's. */
-static int close_notify(struct conn *c)
+/* Send @bytes of @in from its start with sendfile(); 0 or an errno. */
+static int send_file(int fd, int in, size_t bytes, size_t chunk)
 {
-	uint8_t buf[64], type = 0;
-	ssize_t k;
-	int ret;
+	off_t off = 0;
 
-	ret = c->s ? qktls_stream_close_notify(c->s) : qktls_send_close_notify(c->fd);
-	if (ret)
-		return io_error("sending close_notify", -ret);
-	if (c->s) {
-		k = read_some(c, buf, sizeof(buf));
-		if (!k)
-			return 0;
-		fprintf(stderr, "%s: expected the peer's close_notify, got %zd\n", prog, k);
-		return EXIT_IO;
+	while ((size_t)off < bytes) {
+		size_t left = bytes - (size_t)off;
+		ssize_t k = sendfile(fd, in, &off, left < chunk ? left : chunk);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno;
+		if (k == 0)
+			return EIO;	/* the file is shorter than it was */
 	}
-	k = qktls_recv_record(c->fd, buf, sizeof(buf), &type, 0);
-	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0)
+	return 0;
+}
+
+/*
+ * Send close_notify: a TLS alert record (warning, close_notify), through
+ * kTLS's control message for the record type.
+ */
+static int send_close_notify(int fd)
+{
+	static const uint8_t alert[2] = { 1, 0 };
+	union {
+		char buf[CMSG_SPACE(sizeof(uint8_t))];
+		struct cmsghdr align;
+	} ctl = { 0 };
+	struct iovec iov = { .iov_base = (void *)alert, .iov_len = sizeof(alert) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_TLS;
+	c->cmsg_type = TLS_SET_RECORD_TYPE;
+	c->cmsg_len = CMSG_LEN(sizeof(uint8_t));
+	*CMSG_DATA(c) = 21;	/* alert */
+	while (sendmsg(fd, &msg, 0) < 0)
+		if (errno != EINTR)
+			return errno;
+	return 0;
+}
+
+/*
+ * Wait for the peer's close_notify.  On an attached socket qktls.ko
+ * consumes it and the read returns 0; plain kTLS hands the alert record
+ * over with its type in a control message.  Either is the end.
+ */
+static int wait_close_notify(int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(uint8_t))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t data[64];
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t k;
+
+	do {
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		k = recvmsg(fd, &msg, 0);
+	} while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return io_error("waiting for the peer's close_notify", errno);
+	if (k == 0)
 		return 0;
-	fprintf(stderr, "%s: expected the peer's close_notify, got %zd bytes of record type %u\n",
-		prog, k, type);
+	c = CMSG_FIRSTHDR(&msg);
+	if (k == 2 && c && c->cmsg_level == SOL_TLS &&
+	    c->cmsg_type == TLS_GET_RECORD_TYPE && *CMSG_DATA(c) == 21 &&
+	    data[1] == 0)
+		return 0;
+	fprintf(stderr, "%s: expected the peer's close_notify, got %zd bytes\n",
+		prog, k);
 	return EXIT_IO;
 }
 
-/* What the stream and the module did: rekeys and QKD keys. */
-static void report_rekeys(struct conn *c)
+/* Send our close_notify, then wait for the peer's. */
+static int close_stream(int fd)
 {
-	struct qktls_stream_stats st;
-	struct qktls_sock_info info;
+	int err = send_close_notify(fd);
 
-	if (!c->s || !qktls_stream_attached(c->s, NULL)) {
-		printf("REKEYS tx 0 tx_qkd 0 rx 0 rx_qkd 0 errors 0\nKEYS_USED -\n");
-		fflush(stdout);
-		return;
-	}
-	qktls_stream_stats(c->s, &st);
-	printf("REKEYS tx %llu tx_qkd %llu rx %llu rx_qkd %llu errors %llu\n",
-	       (unsigned long long)st.tx_rekeys, (unsigned long long)st.tx_qkd_rekeys,
-	       (unsigned long long)st.rx_rekeys, (unsigned long long)st.rx_qkd_rekeys,
-	       (unsigned long long)st.rekey_errors);
-	if (!qktls_stream_sock_info(c->s, &info))
-		printf("KEYS_USED %llu\n", (unsigned long long)info.stats.keys_used);
-	else
-		printf("KEYS_USED -\n");
-	printf("STREAM_ERROR %s\n", qktls_stream_error(c->s, QKTLS_DIR_TX));
-	fflush(stdout);
+	if (err)
+		return io_error("sending close_notify", err);
+	return wait_close_notify(fd);
 }
+
+/* ---- the report ---------------------------------------------------------------- */
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {
 	for (size_t i = 0; i < n; i++)
 		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static int nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Exactly 2 * @n hex digits into @d. */
+static bool unhex(const char *s, uint8_t *d, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		d[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
 }
 
 static void report(size_t bytes, double secs, const uint8_t *mine,
@@ -225,158 +279,287 @@ static void report(size_t bytes, double secs, const uint8_t *mine,
 	fflush(stdout);
 }
 
+static void report_info(const struct qktls_sock_info *info)
+{
+	const struct qktls_sock_stats *st = &info->stats;
+
+	printf("ATTACHED yes: tx pool %s, rx pool %s, QKD key update %s, ",
+	       *info->tx_pool ? info->tx_pool : "-",
+	       *info->rx_pool ? info->rx_pool : "-",
+	       info->qkd_update ? "negotiated" : "not negotiated");
+	if (info->rekey_bytes)
+		printf("rekey every %llu bytes\n",
+		       (unsigned long long)info->rekey_bytes);
+	else
+		printf("no rekey policy\n");
+	printf("REKEYS tx %llu tx_qkd %llu rx %llu rx_qkd %llu errors %llu\n"
+	       "KEYS_USED %llu\n",
+	       (unsigned long long)st->tx_rekeys, (unsigned long long)st->tx_qkd_rekeys,
+	       (unsigned long long)st->rx_rekeys, (unsigned long long)st->rx_qkd_rekeys,
+	       (unsigned long long)st->rekey_errors, (unsigned long long)st->keys_used);
+}
+
+/*
+ * What qktls.ko did with the socket, from its counters (QKTLS_CMD_SOCK_GET):
+ * the only libqktls use after the handshake.
+ */
+static void report_module(int fd)
+{
+	struct qktls_sock_info info;
+	struct qktls_nl *nl = NULL;
+	int err;
+
+	err = qktls_nl_open(&nl);
+	if (!err)
+		err = qktls_sock_get(nl, fd, &info);
+	if (!err)
+		report_info(&info);
+	else if (err == -QKTLS_E_NOTATTACHED)
+		printf("ATTACHED no: the agent did not attach the socket to qktls.ko "
+		       "(plain kTLS, no rekey)\n");
+	else
+		printf("ATTACHED no: cannot ask qktls.ko about the socket (%s): "
+		       "plain kTLS, no rekey\n", nl ? qktls_nl_error(nl) : qktls_strerror(err));
+	if (err)
+		printf("REKEYS tx 0 tx_qkd 0 rx 0 rx_qkd 0 errors 0\nKEYS_USED -\n");
+	fflush(stdout);
+	qktls_nl_close(nl);
+}
+
 /* Print the outcome, end the stream; the exit status. */
-static int finish(struct conn *c, size_t bytes, double secs,
-		  const uint8_t *mine, const uint8_t *peer)
+static int finish(int fd, size_t bytes, double secs, const uint8_t *mine,
+		  const uint8_t *peer)
 {
 	int ret;
 
 	report(bytes, secs, mine, peer);
-	report_rekeys(c);
-	ret = close_notify(c);
+	ret = close_stream(fd);
+	report_module(fd);
 	if (!ret && memcmp(mine, peer, DIGEST_LEN))
 		ret = EXIT_MISMATCH;
 	return ret;
 }
 
-static int send_stream(struct conn *c, size_t bytes, size_t chunk)
-{
-	uint8_t mine[DIGEST_LEN], peer[DIGEST_LEN];
-	uint64_t hdr = htobe64(bytes), n = 0;
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	uint8_t *buf = malloc(chunk);
-	size_t off = 0;
-	double t0, t1;
-	int ret = EXIT_IO, err;
+/* ---- the two ends ------------------------------------------------------------------ */
 
-	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
-	    RAND_bytes(buf, (int)chunk) != 1) {
-		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
+static int send_stream(int fd, const char *path, const uint8_t *sha, size_t chunk)
+{
+	uint8_t hdr[HEADER_LEN], peer[DIGEST_LEN];
+	struct stat st;
+	uint64_t len;
+	double t0, t1;
+	int in, err, ret = EXIT_IO;
+
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st)) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
 		goto out;
 	}
-	err = write_all(c, &hdr, sizeof(hdr));
+	len = htobe64((uint64_t)st.st_size);
+	memcpy(hdr, &len, sizeof(len));
+	memcpy(hdr + sizeof(len), sha, DIGEST_LEN);
+	printf("IO sendfile\n");
+	fflush(stdout);
+	err = write_all(fd, hdr, sizeof(hdr));
 	if (err) {
 		ret = io_error("write", err);
 		goto out;
 	}
 	t0 = now();
-	while (off < bytes) {
-		size_t len = bytes - off < chunk ? bytes - off : chunk;
-		uint64_t stamp = htobe64(n++);
-
-		memcpy(buf, &stamp, len < sizeof(stamp) ? len : sizeof(stamp));
-		if (!EVP_DigestUpdate(md, buf, len)) {
-			fprintf(stderr, "%s: SHA-256 failed\n", prog);
-			goto out;
-		}
-		err = write_all(c, buf, len);
-		if (err) {
-			fprintf(stderr, "%s: write after %zu of %zu bytes: %s\n",
-				prog, off, bytes, qktls_strerror(err));
-			goto out;
-		}
-		off += len;
-	}
-	if (!EVP_DigestFinal_ex(md, mine, NULL)) {
-		fprintf(stderr, "%s: SHA-256 failed\n", prog);
-		goto out;
-	}
-	err = write_all(c, mine, sizeof(mine));
+	err = send_file(fd, in, (size_t)st.st_size, chunk);
 	if (err) {
-		ret = io_error("write", err);
+		ret = io_error("sendfile", err);
 		goto out;
 	}
-	err = read_all(c, peer, sizeof(peer));
+	err = read_all(fd, peer, sizeof(peer));
 	t1 = now();
 	if (err) {
 		ret = io_error("reading the receiver's SHA-256", err > 0 ? err : 0);
 		goto out;
 	}
-	ret = finish(c, bytes, t1 - t0, mine, peer);
+	ret = finish(fd, (size_t)st.st_size, t1 - t0, sha, peer);
 out:
-	EVP_MD_CTX_free(md);
-	free(buf);
+	if (in >= 0)
+		close(in);
 	return ret;
 }
 
-static int recv_stream(struct conn *c, size_t chunk)
+/* Read @bytes of data into @md; the time from the first byte to the last. */
+static int recv_data(int fd, size_t bytes, size_t chunk, EVP_MD_CTX *md,
+		     double *secs)
 {
-	uint8_t mine[DIGEST_LEN], peer[DIGEST_LEN];
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t *buf = malloc(chunk);
-	uint64_t hdr;
-	size_t bytes, off = 0;
-	double t0 = 0, t1;
-	int ret = EXIT_IO, err;
+	size_t off = 0;
+	double t0 = 0;
+	int ret = EXIT_IO;
 
-	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
-		goto out;
+	if (!buf) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_IO;
 	}
-	err = read_all(c, &hdr, sizeof(hdr));
-	if (err) {
-		ret = io_error("reading the stream's length", err > 0 ? err : 0);
-		goto out;
-	}
-	bytes = be64toh(hdr);
 	while (off < bytes) {
 		size_t want = bytes - off < chunk ? bytes - off : chunk;
-		ssize_t k = read_some(c, buf, want);
+		ssize_t k = read(fd, buf, want);
 
+		if (k < 0 && errno == EINTR)
+			continue;
 		if (k <= 0) {
 			fprintf(stderr, "%s: read after %zu of %zu bytes: %s\n", prog,
-				off, bytes, k ? qktls_strerror((int)k) : "end of stream");
+				off, bytes, k ? strerror(errno) : "end of stream");
 			goto out;
 		}
 		if (!off)
 			t0 = now();
-		if (!EVP_DigestUpdate(md, buf, k)) {
+		if (!EVP_DigestUpdate(md, buf, (size_t)k)) {
 			fprintf(stderr, "%s: SHA-256 failed\n", prog);
 			goto out;
 		}
-		off += k;
+		off += (size_t)k;
 	}
-	t1 = now();
+	*secs = bytes ? now() - t0 : 0;
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+static int recv_stream(int fd, size_t chunk)
+{
+	uint8_t hdr[HEADER_LEN], mine[DIGEST_LEN];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint64_t len;
+	double secs = 0;
+	int ret = EXIT_IO, err;
+
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
+		goto out;
+	}
+	printf("IO read\n");
+	fflush(stdout);
+	err = read_all(fd, hdr, sizeof(hdr));
+	if (err) {
+		ret = io_error("reading the stream's header", err > 0 ? err : 0);
+		goto out;
+	}
+	memcpy(&len, hdr, sizeof(len));
+	len = be64toh(len);
+	ret = recv_data(fd, (size_t)len, chunk, md, &secs);
+	if (ret)
+		goto out;
+	ret = EXIT_IO;
 	if (!EVP_DigestFinal_ex(md, mine, NULL)) {
 		fprintf(stderr, "%s: SHA-256 failed\n", prog);
 		goto out;
 	}
-	err = read_all(c, peer, sizeof(peer));
-	if (err) {
-		ret = io_error("reading the sender's SHA-256", err > 0 ? err : 0);
-		goto out;
-	}
-	err = write_all(c, mine, sizeof(mine));
+	err = write_all(fd, mine, sizeof(mine));
 	if (err) {
 		ret = io_error("write", err);
 		goto out;
 	}
-	ret = finish(c, bytes, t1 - t0, mine, peer);
+	ret = finish(fd, (size_t)len, secs, mine, hdr + 8);
 out:
 	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/* ---- mkfile: the data and its digest, made once --------------------------------- */
+
+static int fill_file(int fd, size_t bytes, EVP_MD_CTX *md)
+{
+	size_t chunk = (size_t)1 << 20, off = 0;
+	uint8_t *buf = malloc(chunk);
+	int ret = EXIT_IO, err;
+
+	if (!buf) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EXIT_IO;
+	}
+	while (off < bytes) {
+		size_t len = bytes - off < chunk ? bytes - off : chunk;
+
+		if (RAND_bytes(buf, (int)len) != 1 ||
+		    !EVP_DigestUpdate(md, buf, len)) {
+			fprintf(stderr, "%s: OpenSSL failed\n", prog);
+			goto out;
+		}
+		err = write_all(fd, buf, len);
+		if (err) {
+			fprintf(stderr, "%s: write after %zu of %zu bytes: %s\n",
+				prog, off, bytes, strerror(err));
+			goto out;
+		}
+		off += len;
+	}
+	ret = 0;
+out:
 	free(buf);
 	return ret;
 }
+
+static int mkfile(const char *path, size_t bytes)
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t sha[DIGEST_LEN];
+	char out[2 * DIGEST_LEN + 1];
+	double t0 = now();
+	int fd, ret = EXIT_IO;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		goto out;
+	}
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		fprintf(stderr, "%s: out of memory or OpenSSL failed\n", prog);
+		goto out;
+	}
+	ret = fill_file(fd, bytes, md);
+	if (ret)
+		goto out;
+	ret = EXIT_IO;
+	if (close(fd)) {
+		fd = -1;
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (!EVP_DigestFinal_ex(md, sha, NULL)) {
+		fprintf(stderr, "%s: SHA-256 failed\n", prog);
+		goto out;
+	}
+	hex(sha, DIGEST_LEN, out);
+	printf("BYTES %zu\nSHA256 %s\nSECONDS %.3f\n", bytes, out, now() - t0);
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/* ---- set-up ------------------------------------------------------------------------ */
 
 static bool parse_size(const char *s, size_t *out)
 {
 	unsigned long long v;
 	char *end;
+	int shift = 0;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s || *s == '-')
 		return false;
 	switch (*end) {
-	case 'G': v <<= 10; /* fall through */
-	case 'M': v <<= 10; /* fall through */
-	case 'K': v <<= 10; end++; break;
+	case 'G': shift = 30; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'K': shift = 10; end++; break;
 	case '\0': break;
 	default: return false;
 	}
-	if (*end)
+	if (*end || v > SIZE_MAX >> shift)
 		return false;
-	*out = v;
+	*out = (size_t)v << shift;
 	return true;
 }
 
@@ -424,82 +607,26 @@ fail:
 	return -1;
 }
 
-static void usage(void)
+/* The server's connection: accept one, close the listener. */
+static int accept_one(int lfd)
 {
-	fprintf(stderr,
-		"usage: %s server --agent SOCK --link L --addr ADDR --port PORT [--chunk N]\n"
-		"       %s client --agent SOCK --link L --addr ADDR --port PORT [--bytes N] [--chunk N]\n"
-		"                 [--no-rekey]\n",
-		prog, prog);
+	int fd;
+
+	do
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		io_error("accept", errno);
+	close(lfd);
+	return fd;
 }
 
-int main(int argc, char **argv)
+/* Hand @fd to the agent and print the outcome; 0 or EXIT_HANDSHAKE. */
+static int handshake(const char *agent, int fd, const char *link, bool server)
 {
-	static const struct option opts[] = {
-		{ "agent", required_argument, NULL, 'a' },
-		{ "link", required_argument, NULL, 'l' },
-		{ "addr", required_argument, NULL, 'A' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "bytes", required_argument, NULL, 'b' },
-		{ "chunk", required_argument, NULL, 'c' },
-		{ "no-rekey", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *agent = NULL, *link = NULL, *addr = NULL, *port = NULL;
-	size_t bytes = (size_t)1 << 30, chunk = (size_t)1 << 20;
-	unsigned int sflags = 0;
-	struct qktls_sock_info info;
 	struct qktls_result r;
-	struct conn c = { .fd = -1 };
 	double t0, t1;
-	bool server;
-	int o, fd, ret;
-
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'a': agent = optarg; break;
-		case 'l': link = optarg; break;
-		case 'A': addr = optarg; break;
-		case 'p': port = optarg; break;
-		case 'b':
-			if (!parse_size(optarg, &bytes)) {
-				fprintf(stderr, "%s: --bytes: not a size: %s\n", prog, optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'c':
-			if (!parse_size(optarg, &chunk) || !chunk || chunk > (1 << 30)) {
-				fprintf(stderr, "%s: --chunk: a size from 1 to 1G, not %s\n",
-					prog, optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'n': sflags |= QKTLS_STREAM_NO_POLICY; break;
-		case 'h': usage(); return 0;
-		default: usage(); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1 || !agent || !link || !addr || !port ||
-	    (strcmp(argv[optind], "server") && strcmp(argv[optind], "client"))) {
-		usage();
-		return EXIT_USAGE;
-	}
-	server = !strcmp(argv[optind], "server");
-
-	fd = open_socket(addr, port, server);
-	if (fd < 0)
-		return EXIT_IO;
-	if (server) {
-		int lfd = fd;
-
-		do
-			fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		while (fd < 0 && errno == EINTR);
-		if (fd < 0)
-			return io_error("accept", errno);
-		close(lfd);
-	}
+	int ret;
 
 	t0 = now();
 	ret = qktls_handshake_at(agent, fd, link, server ? QKTLS_ROLE_SERVER :
@@ -510,31 +637,121 @@ int main(int argc, char **argv)
 	       r.peer_subject, r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error,
 	       (t1 - t0) * 1000, r.flags & QKTLS_RESULT_QKD_UPDATE ? "yes" : "no");
 	fflush(stdout);
-	if (ret) {
-		close(fd);
-		return EXIT_HANDSHAKE;
-	}
+	return ret ? EXIT_HANDSHAKE : 0;
+}
 
-	c.fd = fd;
-	ret = qktls_stream_open(fd, sflags, &c.s);
-	if (ret) {
-		printf("ATTACHED no: cannot ask qktls.ko about the socket (%s): plain kTLS, no rekey\n",
-		       qktls_strerror(ret));
-		c.s = NULL;
-	} else if (qktls_stream_attached(c.s, &info)) {
-		printf("ATTACHED yes: tx pool %s, rx pool %s, QKD key update %s, "
-		       "rekey every %llu bytes%s\n", *info.tx_pool ? info.tx_pool : "-",
-		       *info.rx_pool ? info.rx_pool : "-",
-		       info.qkd_update ? "negotiated" : "not negotiated",
-		       (unsigned long long)info.rekey_bytes,
-		       sflags & QKTLS_STREAM_NO_POLICY ? " (ignored: --no-rekey)" : "");
-	} else {
-		printf("ATTACHED no: the agent did not attach the socket to qktls.ko "
-		       "(plain kTLS, no rekey)\n");
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: %s mkfile --bytes N PATH\n"
+		"       %s server --agent SOCK --link L --addr ADDR --port PORT [--chunk N]\n"
+		"       %s client --agent SOCK --link L --addr ADDR --port PORT\n"
+		"                 --file PATH --sha256 HEX [--chunk N]\n",
+		prog, prog, prog);
+}
+
+struct args {
+	const char *mode, *agent, *link, *addr, *port, *file, *path;
+	uint8_t sha[DIGEST_LEN];
+	bool have_sha, have_bytes;
+	size_t bytes, chunk;
+};
+
+/* Parse the command line into @a; 0, or the exit status. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+		{ "agent", required_argument, NULL, 'a' },
+		{ "link", required_argument, NULL, 'l' },
+		{ "addr", required_argument, NULL, 'A' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "chunk", required_argument, NULL, 'c' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "sha256", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'a': a->agent = optarg; break;
+		case 'l': a->link = optarg; break;
+		case 'A': a->addr = optarg; break;
+		case 'p': a->port = optarg; break;
+		case 'f': a->file = optarg; break;
+		case 'b':
+			if (!parse_size(optarg, &a->bytes)) {
+				fprintf(stderr, "%s: --bytes: not a size: %s\n", prog, optarg);
+				return EXIT_USAGE;
+			}
+			a->have_bytes = true;
+			break;
+		case 'c':
+			if (!parse_size(optarg, &a->chunk) || !a->chunk ||
+			    a->chunk > (1 << 30)) {
+				fprintf(stderr, "%s: --chunk: a size from 1 to 1G, not %s\n",
+					prog, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (!unhex(optarg, a->sha, DIGEST_LEN)) {
+				fprintf(stderr, "%s: --sha256: 64 hex digits, not %s\n",
+					prog, optarg);
+				return EXIT_USAGE;
+			}
+			a->have_sha = true;
+			break;
+		case 'h': usage(); exit(0);
+		default: usage(); return EXIT_USAGE;
+		}
 	}
-	fflush(stdout);
-	ret = server ? recv_stream(&c, chunk) : send_stream(&c, bytes, chunk);
-	qktls_stream_close(c.s);
+	if (optind >= argc)
+		goto bad;
+	a->mode = argv[optind++];
+	if (!strcmp(a->mode, "mkfile")) {
+		if (optind != argc - 1 || !a->have_bytes)
+			goto bad;
+		a->path = argv[optind];
+		return 0;
+	}
+	if (optind != argc || !a->agent || !a->link || !a->addr || !a->port)
+		goto bad;
+	if (!strcmp(a->mode, "server"))
+		return 0;
+	if (!strcmp(a->mode, "client") && a->file && a->have_sha)
+		return 0;
+bad:
+	usage();
+	return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .chunk = (size_t)1 << 20 };
+	bool server;
+	int fd, ret;
+
+	ret = parse_args(argc, argv, &a);
+	if (ret)
+		return ret;
+	if (!strcmp(a.mode, "mkfile"))
+		return mkfile(a.path, a.bytes);
+	server = !strcmp(a.mode, "server");
+	signal(SIGPIPE, SIG_IGN);	/* a vanished peer: EPIPE, said */
+
+	fd = open_socket(a.addr, a.port, server);
+	if (fd >= 0 && server)
+		fd = accept_one(fd);
+	if (fd < 0)
+		return EXIT_IO;
+	ret = handshake(a.agent, fd, a.link, server);
+	/* From here on: plain socket calls on a kTLS socket. */
+	if (!ret)
+		ret = server ? recv_stream(fd, a.chunk) :
+			       send_stream(fd, a.file, a.sha, a.chunk);
 	close(fd);
 	return ret;
 }
