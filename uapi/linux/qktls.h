@@ -146,7 +146,10 @@
  *   socket of the link), QKTLS_A_SOCK_REKEY_RECORDS (records under one
  *   TX key; 0 = none; a socket of an AES-GCM suite gets at most 2^24,
  *   below RFC 8446 section 5.5's 2^24.5), QKTLS_A_SOCK_REKEY_REQUIRED
- *   (fail with -EOPNOTSUPP if this kernel cannot rekey).  -EEXIST if the
+ *   (fail with -EOPNOTSUPP if this kernel cannot rekey),
+ *   QKTLS_A_SOCK_QKD_POLICY (enum qktls_qkd_policy, default
+ *   QKTLS_QKD_PREFERRED; QKTLS_QKD_REQUIRED with a rekey policy needs
+ *   QKTLS_A_SOCK_QKD_UPDATE and a TX pool, else -EINVAL).  -EEXIST if the
  *   socket is attached already,
  *   -ENOENT for an unknown pool, -ENOSPC if qktls.max_socks sockets are
  *   attached, -EINVAL for anything else wrong with the socket or the
@@ -168,8 +171,32 @@
  *   QKTLS_A_SOCK_RX_POOL (if set), QKTLS_A_SOCK_QKD_UPDATE (if set),
  *   QKTLS_A_SOCK_REKEY_BYTES, QKTLS_A_SOCK_REKEY_RECORDS,
  *   QKTLS_A_SOCK_REKEY_SECONDS, QKTLS_A_SOCK_REKEY_DUE (flag, set when the
- *   policy says the next write should rekey TX) and QKTLS_A_SOCK_STATS
- *   (nested enum qktls_sock_stats_attrs).  Never a secret.
+ *   policy says the next write should rekey TX), QKTLS_A_SOCK_QKD_POLICY
+ *   and QKTLS_A_SOCK_STATS (nested enum qktls_sock_stats_attrs).  Never a
+ *   secret.
+ *
+ * The module owns the post-handshake TLS of an attached socket, inside the
+ * application's own socket calls (Documentation/qktls/key-update.rst):
+ *
+ * - TX: a write, send, sendmsg, sendfile or splice first rekeys TX when
+ *   the policy is due (bytes and records counted exactly, seconds, the
+ *   AEAD's record limit, or a KeyUpdate of the peer with update_requested),
+ *   then sends its data; a write larger than what the key may still carry
+ *   is split at the limit.  Writers of one socket are serialised.  With the
+ *   TX pool empty, QKTLS_QKD_REQUIRED fails the write with ENOKEY (nothing
+ *   is sent, QKTLS_CMD_SOCK_REKEY_NTF says so) and QKTLS_QKD_PREFERRED does
+ *   a standard RFC 8446 update, counted.
+ * - RX: a read, recv, recvmsg or splice consumes the peer's handshake and
+ *   alert records before the application sees data: a QKD key reference
+ *   and KeyUpdate install the RX key from the RX pool (a reference the pool
+ *   does not hold fails reads with ENOKEY from then on), a standard
+ *   KeyUpdate the RFC 8446 next secret, NewSessionTickets are dropped and
+ *   counted, close_notify reads as end of file, any other alert fails
+ *   reads with ECONNRESET, a malformed record with EPROTO.
+ * - getsockopt(SOL_TLS, TLS_TX or TLS_RX) gives the version and cipher and
+ *   no key, salt, IV or record sequence; setsockopt(SOL_TLS, TLS_TX or
+ *   TLS_RX) fails with EBUSY.
+ * - The module holds a reference to itself while any socket is attached.
  *
  * QKTLS_CMD_SOCK_REKEY
  *   Rekey one direction of an attached socket, synchronously, in the
@@ -186,10 +213,8 @@
  *   QKTLS_REKEY_REQUEST_UPDATE sets update_requested in the KeyUpdate.
  *   Reply: QKTLS_A_SOCK_ID, QKTLS_A_SOCK_DIRECTION and QKTLS_A_SOCK_KEY_REF
  *   (the ID of the QKD key used, if any).
- *   RX: after the application read a KeyUpdate record (reads fail with
- *   EKEYEXPIRED): QKTLS_A_SOCK_KEY_REF names the key the peer announced in
- *   its QKTLS_HS_QKD_KEY_REF record (taken from the RX pool, exactly once);
- *   without it, a standard update.  Errors: -ENOKEY (the pool has no such
+ *   RX: refused with -EINVAL: the module follows the peer's key updates
+ *   inside the application's reads.  Errors: -ENOKEY (the pool has no such
  *   key, the TX pool is empty or was deleted, or there is no pool for that
  *   direction), -EOPNOTSUPP (no kTLS rekey in this kernel, or QKD update
  *   not negotiated), -ENOENT (socket not attached), -EINVAL (a key
@@ -249,6 +274,20 @@
 enum qktls_sock_dir {
 	QKTLS_SOCK_DIR_TX = 1,
 	QKTLS_SOCK_DIR_RX = 2,
+};
+
+/**
+ * enum qktls_qkd_policy - what a socket's TX rekeys do without a QKD key
+ * @QKTLS_QKD_OFF: every rekey is a standard RFC 8446 update
+ * @QKTLS_QKD_PREFERRED: a QKD update when the peer negotiated it and the TX
+ *	pool has a key, else a standard update (counted, evented)
+ * @QKTLS_QKD_REQUIRED: a QKD update, or the write that is due fails with
+ *	ENOKEY and nothing is sent
+ */
+enum qktls_qkd_policy {
+	QKTLS_QKD_OFF,
+	QKTLS_QKD_PREFERRED,
+	QKTLS_QKD_REQUIRED,
 };
 
 /* QKTLS_A_SOCK_REKEY_FLAGS */
@@ -356,6 +395,7 @@ enum qktls_cmd {
  * @QKTLS_A_POOL_REKEY_SECONDS: u32, the same, seconds; 0 = none
  * @QKTLS_A_SOCK_REKEY_RECORDS: u64, rekey TX after this many records under
  *	one key; 0 = never (AES-GCM: at most 2^24)
+ * @QKTLS_A_SOCK_QKD_POLICY: u8, enum qktls_qkd_policy
  * @__QKTLS_A_MAX: internal
  * @QKTLS_A_MAX: highest attribute number
  */
@@ -402,6 +442,7 @@ enum qktls_attrs {
 	QKTLS_A_POOL_REKEY_BYTES,
 	QKTLS_A_POOL_REKEY_SECONDS,
 	QKTLS_A_SOCK_REKEY_RECORDS,
+	QKTLS_A_SOCK_QKD_POLICY,
 
 	__QKTLS_A_MAX,
 	QKTLS_A_MAX = __QKTLS_A_MAX - 1
@@ -481,6 +522,15 @@ enum qktls_stats_attrs {
  * @QKTLS_SOCK_STATS_A_TX_BYTES: bytes sent since the last TX rekey
  * @QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS: milliseconds since the last TX rekey
  * @QKTLS_SOCK_STATS_A_TX_RECORDS: records sent under the current TX key
+ * @QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS: TX rekeys that were standard
+ *	because the TX pool was empty (QKTLS_QKD_PREFERRED)
+ * @QKTLS_SOCK_STATS_A_TX_REFUSED: writes failed with ENOKEY because a QKD
+ *	rekey was due and the TX pool was empty (QKTLS_QKD_REQUIRED)
+ * @QKTLS_SOCK_STATS_A_UPDATES_REQUESTED: KeyUpdates of the peer with
+ *	update_requested
+ * @QKTLS_SOCK_STATS_A_TICKETS_DROPPED: NewSessionTickets consumed and dropped
+ * @QKTLS_SOCK_STATS_A_ALERTS: alerts received (close_notify included)
+ * @QKTLS_SOCK_STATS_A_RX_ERRORS: malformed or unusable handshake records
  * @__QKTLS_SOCK_STATS_A_MAX: internal
  * @QKTLS_SOCK_STATS_A_MAX: highest attribute number
  */
@@ -499,6 +549,12 @@ enum qktls_sock_stats_attrs {
 	QKTLS_SOCK_STATS_A_TX_BYTES,
 	QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS,
 	QKTLS_SOCK_STATS_A_TX_RECORDS,
+	QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS,
+	QKTLS_SOCK_STATS_A_TX_REFUSED,
+	QKTLS_SOCK_STATS_A_UPDATES_REQUESTED,
+	QKTLS_SOCK_STATS_A_TICKETS_DROPPED,
+	QKTLS_SOCK_STATS_A_ALERTS,
+	QKTLS_SOCK_STATS_A_RX_ERRORS,
 
 	__QKTLS_SOCK_STATS_A_MAX,
 	QKTLS_SOCK_STATS_A_MAX = __QKTLS_SOCK_STATS_A_MAX - 1
