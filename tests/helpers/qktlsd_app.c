@@ -2,44 +2,48 @@
 /*
  * qktlsd_app: an application that hands its TCP socket to qktlsd with
  * libqktls's qktls_handshake() and then talks over the kTLS socket with
- * plain read()/write(), for the agent's tests.
+ * plain read()/write(), for the agent's tests.  On a socket the agent
+ * attached, qktls.ko rekeys inside those calls and consumes the peer's key
+ * updates, tickets and alerts (close_notify reads as the end of the
+ * stream); the application does nothing for it.
  *
  *   qktlsd_app server --agent SOCK --link L [--mode M] [--bytes N] [--stream S]
  *       listens on 127.0.0.1 (free port), prints "ACCEPT 127.0.0.1:PORT",
  *       accepts one connection and hands it over
  *   qktlsd_app client --agent SOCK --link L --port P [--mode M] [--bytes N]
  *                     [--stream S]
- *   --helper      (exchange) read and write through libqktls's stream helpers
- *                 (qktls/stream.h), which rekey by the socket's policy and
- *                 follow the peer's key updates
- *   --rekey-once  (exchange, with --helper) one explicit TX rekey half way;
- *                 prints "REKEY ok" or "REKEY error: message"
+ *   --helper      accepted and ignored (the stream helpers it chose did the
+ *                 rekeys before qktls.ko did them itself)
+ *   --rekey-once  accepted and ignored (it asked for one explicit TX rekey;
+ *                 the module rekeys by the link's policy)
  *
  * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE, ERROR,
  * KEYUPDATE (qkd or standard) and ATTACHED (yes or no) lines (the struct
- * qktls_result), and exits 3 if the hand-off failed.  With --helper and in
- * echo mode it ends with the stream's counters ("STREAM name=value ...") and
- * the module's for the socket ("SOCK name=value ...", or "SOCK none: why").
+ * qktls_result), and exits 3 if the hand-off failed.  The exchange and echo
+ * modes end with the module's view of the socket: "SOCK name=value ..."
+ * (rekeys, keys used, policy, pools) and "SOCK_POST qkd_policy=P
+ * tx_std_fallbacks=N tx_refused=N updates_requested=N tickets_dropped=N
+ * alerts=N rx_errors=N", or "SOCK none: why" for an unattached socket.
  * Modes:
  *   exchange  both sides write N pattern bytes at once (the server's first
  *             byte right after its handshake; the pattern differs per
  *             direction and per --stream number, 0 by default) while
  *             reading the peer's N and checking each byte; then each
- *             sends close_notify and reads until it gets the peer's
- *             (qktls_recv_record); prints
- *             "DATA ok N" and "CLOSE_NOTIFY"
+ *             sends close_notify and waits for the peer's (the end of the
+ *             stream after an alert the module counted, on an attached
+ *             socket; the alert record itself on an unattached one);
+ *             prints "DATA ok N" and "CLOSE_NOTIFY"
  *   line      (server, for openssl s_client) writes "hello from qktlsd app",
  *             reads a line, prints "GOT line", answers "bye line", sends
  *             close_notify
  *   ping      (client, for openssl s_server -rev) writes "ping", reads the
  *             answer line with qktls_recv_record(), skipping the
  *             NewSessionTicket handshake records a stock server sends
- *             after the handshake; prints "TICKETS n" and "REPLY line",
- *             sends close_notify
- *   echo      (server, for openssl s_client and its k/K commands) through
- *             the stream helpers: answers every line with "echo LINE" until
- *             a line "quit" (answers "bye", sends close_notify) or the end
- *             of the stream ("EOF")
+ *             after the handshake (none reach an attached socket's reads);
+ *             prints "TICKETS n" and "REPLY line", sends close_notify
+ *   echo      (server, for openssl s_client and its k/K commands) answers
+ *             every line with "echo LINE" until a line "quit" (answers
+ *             "bye", sends close_notify) or the end of the stream ("EOF")
  *   none      stop after the hand-off
  */
 #include <arpa/inet.h>
@@ -55,7 +59,7 @@
 #include <unistd.h>
 
 #include <qktls/handshake.h>
-#include <qktls/stream.h>
+#include <qktls/sock.h>
 
 static void die(const char *what)
 {
@@ -76,87 +80,72 @@ static uint8_t pat(unsigned int seed, size_t i)
 
 struct writer {
 	int fd;
-	struct qktls_stream *st;	/* --helper */
-	bool rekey_once;
 	unsigned int seed;
 	size_t n;
 	int err;
-	char rekey[300];
 };
 
-static void *write_all(void *arg)
+/* write() all of @buf; 0 or an errno. */
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t k = write(fd, p, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k ? errno : EIO;
+		p += k;
+		len -= k;
+	}
+	return 0;
+}
+
+static void *write_pattern(void *arg)
 {
 	struct writer *w = arg;
 	uint8_t buf[16384];
-	size_t off = 0;
 
-	while (off < w->n) {
+	for (size_t off = 0; off < w->n && !w->err; off += sizeof(buf)) {
 		size_t chunk = w->n - off < sizeof(buf) ? w->n - off : sizeof(buf);
-		ssize_t k;
 
-		if (w->rekey_once && off >= w->n / 2) {
-			int r = qktls_stream_rekey(w->st, QKTLS_STREAM_REKEY_AUTO);
-
-			w->rekey_once = false;
-			if (r < 0)
-				snprintf(w->rekey, sizeof(w->rekey), "error: %s (%s)",
-					 qktls_strerror(r),
-					 qktls_stream_error(w->st, QKTLS_DIR_TX));
-			else
-				snprintf(w->rekey, sizeof(w->rekey), "ok");
-		}
 		for (size_t i = 0; i < chunk; i++)
 			buf[i] = pat(w->seed, off + i);
-		if (w->st) {
-			k = qktls_stream_write(w->st, buf, chunk);
-			if (k < 0) {
-				fprintf(stderr, "qktlsd_app: stream write: %s (%s)\n",
-					qktls_strerror((int)k),
-					qktls_stream_error(w->st, QKTLS_DIR_TX));
-				w->err = EIO;
-				return NULL;
-			}
-			off += k;
-			continue;
-		}
-		k = write(w->fd, buf, chunk);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
-			w->err = errno ? errno : EIO;
-			return NULL;
-		}
-		off += k;
+		w->err = write_all(w->fd, buf, chunk);
 	}
 	return NULL;
 }
 
-/* The stream's and the module's counters, and the last rekey errors. */
-static void print_counters(struct qktls_stream *st)
+/* The module's view of the socket, or why there is none; 0 if attached. */
+static int sock_info(int fd, struct qktls_sock_info *si)
 {
-	struct qktls_stream_stats ss;
-	struct qktls_sock_info si;
+	struct qktls_nl *nl;
 	int ret;
 
-	qktls_stream_stats(st, &ss);
-	printf("STREAM written=%llu read=%llu tx_rekeys=%llu tx_policy=%llu "
-	       "tx_requested=%llu tx_qkd=%llu rx_rekeys=%llu rx_qkd=%llu "
-	       "requested=%llu errors=%llu fallbacks=%llu tickets=%llu\n",
-	       (unsigned long long)ss.bytes_written,
-	       (unsigned long long)ss.bytes_read,
-	       (unsigned long long)ss.tx_rekeys,
-	       (unsigned long long)ss.tx_policy_rekeys,
-	       (unsigned long long)ss.tx_requested_rekeys,
-	       (unsigned long long)ss.tx_qkd_rekeys,
-	       (unsigned long long)ss.rx_rekeys,
-	       (unsigned long long)ss.rx_qkd_rekeys,
-	       (unsigned long long)ss.updates_requested,
-	       (unsigned long long)ss.rekey_errors,
-	       (unsigned long long)ss.qkd_fallbacks,
-	       (unsigned long long)ss.tickets_skipped);
-	if (*qktls_stream_error(st, QKTLS_DIR_TX))
-		printf("TX_ERROR %s\n", qktls_stream_error(st, QKTLS_DIR_TX));
-	ret = qktls_stream_sock_info(st, &si);
+	ret = qktls_nl_open(&nl);
+	if (!ret) {
+		ret = qktls_sock_get(nl, fd, si);
+		qktls_nl_close(nl);
+	}
+	return ret;
+}
+
+static const char *qkd_policy_name(uint8_t p)
+{
+	static const char *const names[] = { "off", "preferred", "required" };
+
+	return p < 3 ? names[p] : "?";
+}
+
+/* The module's counters for the socket. */
+static void print_counters(int fd)
+{
+	struct qktls_sock_info si;
+	const struct qktls_sock_stats *st = &si.stats;
+	int ret = sock_info(fd, &si);
+
 	if (ret) {
 		printf("SOCK none: %s\n", qktls_strerror(ret));
 		return;
@@ -164,48 +153,63 @@ static void print_counters(struct qktls_stream *st)
 	printf("SOCK tx_rekeys=%llu rx_rekeys=%llu tx_qkd_rekeys=%llu "
 	       "rx_qkd_rekeys=%llu keys_used=%llu rekey_errors=%llu "
 	       "rekey_bytes=%llu qkd_update=%d tx_pool=%s rx_pool=%s\n",
-	       (unsigned long long)si.stats.tx_rekeys,
-	       (unsigned long long)si.stats.rx_rekeys,
-	       (unsigned long long)si.stats.tx_qkd_rekeys,
-	       (unsigned long long)si.stats.rx_qkd_rekeys,
-	       (unsigned long long)si.stats.keys_used,
-	       (unsigned long long)si.stats.rekey_errors,
+	       (unsigned long long)st->tx_rekeys,
+	       (unsigned long long)st->rx_rekeys,
+	       (unsigned long long)st->tx_qkd_rekeys,
+	       (unsigned long long)st->rx_qkd_rekeys,
+	       (unsigned long long)st->keys_used,
+	       (unsigned long long)st->rekey_errors,
 	       (unsigned long long)si.rekey_bytes, si.qkd_update,
 	       si.tx_pool[0] ? si.tx_pool : "-", si.rx_pool[0] ? si.rx_pool : "-");
+	printf("SOCK_POST qkd_policy=%s tx_std_fallbacks=%llu tx_refused=%llu "
+	       "updates_requested=%llu tickets_dropped=%llu alerts=%llu "
+	       "rx_errors=%llu\n", qkd_policy_name(si.qkd_policy),
+	       (unsigned long long)st->tx_std_fallbacks,
+	       (unsigned long long)st->tx_refused,
+	       (unsigned long long)st->updates_requested,
+	       (unsigned long long)st->tickets_dropped,
+	       (unsigned long long)st->alerts,
+	       (unsigned long long)st->rx_errors);
 }
 
-/* Read through the stream helper or plainly. */
-static ssize_t rd(int fd, struct qktls_stream *st, void *buf, size_t len)
+/*
+ * The peer's close_notify: on an attached socket the module consumes it
+ * and the read ends the stream, which the module's alert counter tells
+ * from a bare TCP FIN; on an unattached one kTLS hands the alert record
+ * out.  Returns 0 if it came.
+ */
+static int wait_close_notify(int fd)
 {
+	struct qktls_sock_info si;
+	uint8_t buf[16384], type = 0;
 	ssize_t k;
 
-	if (!st)
-		return read(fd, buf, len);
-	k = qktls_stream_read(st, buf, len);
-	if (k < 0) {
-		fprintf(stderr, "qktlsd_app: stream read: %s (%s)\n",
-			qktls_strerror((int)k), qktls_stream_error(st, QKTLS_DIR_RX));
-		errno = EIO;
-		return -1;
-	}
-	return k;
+	do
+		k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
+	while (k == -EINTR);
+	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0)
+		return 0;
+	if (k == 0 && !sock_info(fd, &si) && si.stats.alerts > 0)
+		return 0;
+	fprintf(stderr, "qktlsd_app: expected close_notify, got %s%zd bytes of "
+		"type %u\n", k < 0 ? strerror((int)-k) : "", k, type);
+	return -1;
 }
 
-static int exchange(int fd, struct qktls_stream *st, bool rekey_once,
-		    bool server, size_t n, unsigned int stream)
+static int exchange(int fd, bool server, size_t n, unsigned int stream)
 {
-	struct writer w = { .fd = fd, .st = st, .rekey_once = rekey_once && st,
-			    .seed = 2 * stream + (server ? 1 : 2), .n = n };
-	uint8_t buf[16384], type;
+	struct writer w = { .fd = fd, .seed = 2 * stream + (server ? 1 : 2),
+			    .n = n };
 	unsigned int peer_seed = 2 * stream + (server ? 2 : 1);
+	uint8_t buf[16384];
 	size_t off = 0;
 	pthread_t t;
 	ssize_t k;
 
-	if (pthread_create(&t, NULL, write_all, &w))
+	if (pthread_create(&t, NULL, write_pattern, &w))
 		die("pthread_create");
 	while (off < n) {
-		k = rd(fd, st, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
+		k = read(fd, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -226,32 +230,16 @@ static int exchange(int fd, struct qktls_stream *st, bool rekey_once,
 		return -1;
 	}
 	printf("DATA ok %zu\n", n);
-	if (w.rekey[0])
-		printf("REKEY %s\n", w.rekey);
 	fflush(stdout);
 	if (qktls_send_close_notify(fd)) {
 		fprintf(stderr, "qktlsd_app: cannot send close_notify\n");
 		return -1;
 	}
-	if (st) {
-		k = qktls_stream_read(st, buf, sizeof(buf));
-		if (k) {
-			fprintf(stderr, "qktlsd_app: expected close_notify, got %zd (%s)\n",
-				k, qktls_stream_error(st, QKTLS_DIR_RX));
-			return -1;
-		}
-		printf("CLOSE_NOTIFY\n");
-		print_counters(st);
-		return 0;
-	}
-	k = qktls_recv_record(fd, buf, sizeof(buf), &type, 0);
-	if (k == 2 && type == QKTLS_RECORD_ALERT && buf[1] == 0) {
-		printf("CLOSE_NOTIFY\n");
-		return 0;
-	}
-	fprintf(stderr, "qktlsd_app: expected close_notify, got %zd bytes of type %u\n",
-		k, type);
-	return -1;
+	if (wait_close_notify(fd))
+		return -1;
+	printf("CLOSE_NOTIFY\n");
+	print_counters(fd);
+	return 0;
 }
 
 static int read_line(int fd, char *buf, size_t size)
@@ -289,8 +277,8 @@ static int line_mode(int fd)
 	return qktls_send_close_notify(fd) ? -1 : 0;
 }
 
-/* Lines through the stream helpers, for s_client's k and K commands. */
-static int echo_mode(struct qktls_stream *st)
+/* Lines with plain read and write, for s_client's k and K commands. */
+static int echo_mode(int fd)
 {
 	char line[1024], reply[1100];
 	size_t len = 0;
@@ -299,20 +287,23 @@ static int echo_mode(struct qktls_stream *st)
 	for (;;) {
 		char *nl;
 
-		k = qktls_stream_read(st, line + len, sizeof(line) - 1 - len);
+		k = read(fd, line + len, sizeof(line) - 1 - len);
+		if (k < 0 && errno == EINTR)
+			continue;
 		if (k <= 0) {
 			if (k)
-				fprintf(stderr, "qktlsd_app: echo: %s\n",
-					qktls_stream_error(st, QKTLS_DIR_RX));
+				fprintf(stderr, "qktlsd_app: echo: read: %s\n",
+					strerror(errno));
 			else
 				printf("EOF\n");
-			print_counters(st);
+			print_counters(fd);
 			return k ? -1 : 0;
 		}
 		len += k;
 		line[len] = '\0';
 		while ((nl = strchr(line, '\n'))) {
 			size_t ll = nl - line;
+			int err;
 
 			*nl = '\0';
 			if (ll && line[ll - 1] == '\r')
@@ -323,15 +314,15 @@ static int echo_mode(struct qktls_stream *st)
 				snprintf(reply, sizeof(reply), "echo %s\n", line);
 			printf("GOT %s\n", line);
 			fflush(stdout);
-			if (qktls_stream_write(st, reply, strlen(reply)) !=
-			    (ssize_t)strlen(reply)) {
+			err = write_all(fd, reply, strlen(reply));
+			if (err) {
 				fprintf(stderr, "qktlsd_app: echo write: %s\n",
-					qktls_stream_error(st, QKTLS_DIR_TX));
+					strerror(err));
 				return -1;
 			}
 			if (!strcmp(line, "quit")) {
-				qktls_stream_close_notify(st);
-				print_counters(st);
+				qktls_send_close_notify(fd);
+				print_counters(fd);
 				return 0;
 			}
 			memmove(line, nl + 1, len - ll);
@@ -395,8 +386,7 @@ int main(int argc, char **argv)
 	size_t bytes = 1 << 20;
 	unsigned int stream = 0;
 	int port = 0, o, fd, ret;
-	bool server, helper = false, rekey_once = false;
-	struct qktls_stream *st = NULL;
+	bool server;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -406,14 +396,18 @@ int main(int argc, char **argv)
 		case 'm': mode = optarg; break;
 		case 'b': bytes = strtoul(optarg, NULL, 0); break;
 		case 's': stream = strtoul(optarg, NULL, 0); break;
-		case 'H': helper = true; break;
-		case 'R': rekey_once = true; break;
+		case 'H': break;	/* --helper: ignored, see above */
+		case 'R': break;	/* --rekey-once: ignored */
 		default: return 2;
 		}
 	}
 	if (optind != argc - 1 || !agent || !link ||
 	    (strcmp(argv[optind], "server") && strcmp(argv[optind], "client"))) {
-		fprintf(stderr, "usage: qktlsd_app server|client --agent SOCK --link L [...]\n");
+		fprintf(stderr, "usage: qktlsd_app server|client --agent SOCK --link L "
+			"[--port P] [--mode exchange|line|ping|echo|none] [--bytes N] "
+			"[--stream S]\n"
+			"       (--helper and --rekey-once are accepted and ignored: "
+			"qktls.ko rekeys inside plain read and write)\n");
 		return 2;
 	}
 	server = !strcmp(argv[optind], "server");
@@ -453,24 +447,14 @@ int main(int argc, char **argv)
 		close(fd);
 		return 3;
 	}
-	if (helper || !strcmp(mode, "echo")) {
-		ret = qktls_stream_open(fd, 0, &st);
-		if (ret) {
-			fprintf(stderr, "qktlsd_app: qktls_stream_open: %s\n",
-				qktls_strerror(ret));
-			close(fd);
-			return 1;
-		}
-	}
 	if (!strcmp(mode, "exchange"))
-		ret = exchange(fd, st, rekey_once, server, bytes, stream);
+		ret = exchange(fd, server, bytes, stream);
 	else if (!strcmp(mode, "echo"))
-		ret = echo_mode(st);
+		ret = echo_mode(fd);
 	else if (!strcmp(mode, "line"))
 		ret = line_mode(fd);
 	else if (!strcmp(mode, "ping"))
 		ret = ping_mode(fd);
-	qktls_stream_close(st);
 	close(fd);
 	return ret ? 1 : 0;
 }
