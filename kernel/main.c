@@ -7,6 +7,7 @@
 
 #include <linux/module.h>
 
+#include "install.h"
 #include "kdf.h"
 #include "netlink.h"
 #include "pool.h"
@@ -48,12 +49,16 @@ static int __init qktls_init(void)
 	err = qktls_pool_init();
 	if (err)
 		goto fail_pool;
+	/* Without it, rekeys fail with -EOPNOTSUPP (and it says why). */
+	if (qktls_have_ktls_rekey())
+		qktls_install_init();
 	err = qktls_nl_init();
 	if (err)
 		goto fail_nl;
 	return 0;
 
 fail_nl:
+	qktls_install_exit();
 	qktls_pool_exit();
 fail_pool:
 	qktls_sock_exit();
@@ -67,6 +72,7 @@ static void __exit qktls_exit(void)
 	 * pools go.
 	 */
 	qktls_nl_exit();
+	qktls_install_exit();
 	qktls_pool_exit();
 	qktls_sock_exit();
 }

@@ -972,7 +972,7 @@ static const struct genl_split_ops qktls_nl_ops[] = {
 		.cmd		= QKTLS_CMD_SOCK_ATTACH,
 		.doit		= qktls_nl_sock_attach_doit,
 		.policy		= qktls_sock_attach_nl_policy,
-		.maxattr	= QKTLS_A_SOCK_REKEY_RECORDS,
+		.maxattr	= QKTLS_A_SOCK_QKD_POLICY,
 		.flags		= QKTLS_DO,
 	},
 	/* By fd: no capability; by ID: the handler checks CAP_NET_ADMIN. */

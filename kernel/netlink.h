@@ -27,7 +27,7 @@ void qktls_nl_pool_event(struct qktls_pool *pool, u8 cmd, u32 expired);
 
 /* Socket commands (sock_nl.c). */
 extern const struct nla_policy
-	qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_RECORDS + 1];
+	qktls_sock_attach_nl_policy[QKTLS_A_SOCK_QKD_POLICY + 1];
 extern const struct nla_policy qktls_sock_name_nl_policy[QKTLS_A_SOCK_ID + 1];
 extern const struct nla_policy
 	qktls_sock_rekey_nl_policy[QKTLS_A_SOCK_KEY_REF + 1];

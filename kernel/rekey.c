@@ -2,37 +2,41 @@
 /*
  * qktls: rekey one direction of an attached socket.
  *
- * TX: the QKD key reference record (if QKD) and the KeyUpdate record go out
- * under the old key through kTLS itself (kernel_sendmsg() with a
- * TLS_SET_RECORD_TYPE control message), then the new key is installed with
- * kTLS's own setsockopt(SOL_TLS, TLS_TX), which on Linux 6.14 and later is
- * a rekey.  Nothing is sent before the next secret and its key are
- * derived, and the key does not change unless both records went out.
+ * TX (in a writer's call, tx.c, or on QKTLS_CMD_SOCK_REKEY): the QKD key
+ * reference record (if QKD) and the KeyUpdate record go out under the old
+ * key through kTLS's own sendmsg with a TLS_SET_RECORD_TYPE control
+ * message, then the new key is installed with kTLS's own
+ * setsockopt(SOL_TLS, TLS_TX), which on Linux 6.14 and later is a rekey.
+ * Nothing is sent before the next secret and its key are derived, and the
+ * key does not change unless both records went out; if kTLS then refuses
+ * the key, TX is unusable (the peer expects the new key) and every write
+ * fails.
  *
- * RX: the application read the peer's KeyUpdate (kTLS then refuses reads
- * with EKEYEXPIRED); the next secret is derived, from the QKD key the peer
- * named if it named one, and installed with setsockopt(SOL_TLS, TLS_RX).
- * A key the RX pool does not hold changes nothing, so no record is ever
- * accepted under a key the peer does not have.
+ * RX (in a reader's call, rx.c): the reader consumed the peer's KeyUpdate
+ * (kTLS refuses reads with EKEYEXPIRED until the new key is set); the next
+ * secret is derived, from the QKD key the peer named if it named one, and
+ * installed with setsockopt(SOL_TLS, TLS_RX).  A key the RX pool does not
+ * hold changes nothing, so no record is ever accepted under a key the peer
+ * does not have.
  *
- * Everything that held a key or a secret is wiped on every path.
+ * Keys reach kTLS through the installer (install.c): never through the
+ * memory of a process.  Everything that held a key or a secret is wiped on
+ * every path.
  */
 
 #include <crypto/hash.h>
 #include <linux/jiffies.h>
-#include <linux/mm.h>
-#include <linux/mman.h>
-#include <linux/sched.h>
 #include <linux/net.h>
 #include <linux/socket.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 #include <linux/uio.h>
 #include <net/genetlink.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/tls.h>
 
+#include "hook.h"
+#include "install.h"
 #include "kdf.h"
 #include "netlink.h"
 #include "pool.h"
@@ -41,8 +45,18 @@
 #define QKTLS_RECORD_HANDSHAKE	22
 #define QKTLS_HS_KEY_UPDATE	24
 
-/* Send @len bytes of @buf as one record of type @type through kTLS. */
-static int qktls_send_record(struct sock *sk, u8 type, void *buf, size_t len)
+/* kTLS's operations of the socket, under the module's hooks. */
+static const struct proto *qktls_base(struct qktls_sock *qs)
+{
+	return qs->hook ? qs->hook->base_prot : READ_ONCE(qs->sk->sk_prot);
+}
+
+/*
+ * Send @len bytes of @buf as one record of type @type through kTLS's own
+ * sendmsg (the socket's, the module's hooks, would take tx_io again).
+ */
+static int qktls_send_record(struct qktls_sock *qs, u8 type, void *buf,
+			     size_t len)
 {
 	union {
 		struct cmsghdr hdr;
@@ -61,7 +75,8 @@ static int qktls_send_record(struct sock *sk, u8 type, void *buf, size_t len)
 	cmsg.hdr.cmsg_len = CMSG_LEN(sizeof(u8));
 	*(u8 *)CMSG_DATA(&cmsg.hdr) = type;
 
-	ret = kernel_sendmsg(sk->sk_socket, &msg, &vec, 1, len);
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, &vec, 1, len);
+	ret = qktls_base(qs)->sendmsg(qs->sk, &msg, len);
 	if (ret == -ERESTARTSYS)
 		ret = -EINTR;
 	if (ret >= 0 && ret != len)
@@ -70,7 +85,7 @@ static int qktls_send_record(struct sock *sk, u8 type, void *buf, size_t len)
 }
 
 /* The QKD key reference record, then the KeyUpdate record. */
-static int qktls_send_update(struct sock *sk, const u8 *ref,
+static int qktls_send_update(struct qktls_sock *qs, const u8 *ref,
 			     bool update_requested)
 {
 	u8 msg[4 + QKTLS_KEY_ID_LEN];
@@ -82,7 +97,7 @@ static int qktls_send_update(struct sock *sk, const u8 *ref,
 		msg[2] = 0;
 		msg[3] = QKTLS_KEY_ID_LEN;
 		memcpy(msg + 4, ref, QKTLS_KEY_ID_LEN);
-		err = qktls_send_record(sk, QKTLS_RECORD_HANDSHAKE, msg,
+		err = qktls_send_record(qs, QKTLS_RECORD_HANDSHAKE, msg,
 					sizeof(msg));
 		if (err)
 			return err;
@@ -92,53 +107,23 @@ static int qktls_send_update(struct sock *sk, const u8 *ref,
 	msg[2] = 0;
 	msg[3] = 1;
 	msg[4] = update_requested;
-	return qktls_send_record(sk, QKTLS_RECORD_HANDSHAKE, msg, 5);
+	return qktls_send_record(qs, QKTLS_RECORD_HANDSHAKE, msg, 5);
 }
 
-/**
- * qktls_install() - install @ci as the key of @optname, a kTLS rekey
- * @sk: the socket
- * @optname: TLS_TX or TLS_RX
- * @ci: the crypto_info
- * @len: its size
- *
- * Through kTLS's own setsockopt(SOL_TLS), as userspace does it.  The
- * crypto_info goes through a user page of the calling process that lives
- * for this call only and is cleared before it is unmapped: kTLS copies a
- * rekey's crypto_info with copy_from_sockptr_offset() into a stack
- * variable, and with a kernel sockptr that memcpy() trips FORTIFY_SOURCE's
- * field-spanning write warning (Linux 6.14 to at least 7.3), where a user
- * sockptr takes copy_from_user().  The page holds the key and IV of the
- * new epoch of this one socket (never a traffic secret or a QKD key), in
- * the address space of the thread that asked for the rekey and already
- * reads or writes that socket's plaintext, for the length of the call.
- *
- * Return: 0 or a negative errno.
- */
-static int qktls_install(struct sock *sk, int optname,
-			 union qktls_crypto_info *ci, unsigned int len)
+static void qktls_rehook(void *qs)
 {
-	struct proto *prot = READ_ONCE(sk->sk_prot);
-	void __user *page;
-	unsigned long addr;
-	int err;
+	qktls_hook_rehook(qs);
+}
 
-	if (!current->mm)
-		return -EOPNOTSUPP;
-	addr = vm_mmap(NULL, 0, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	if (IS_ERR_VALUE(addr))
-		return (int)addr;
-	page = (void __user *)addr;
-	if (copy_to_user(page, ci, len))
-		err = -EFAULT;
-	else
-		err = prot->setsockopt(sk, SOL_TLS, optname,
-				       USER_SOCKPTR(page), len);
-	if (clear_user(page, len) && !err)
-		err = -EFAULT;
-	vm_munmap(addr, PAGE_SIZE);
-	return err;
+/*
+ * Hand kTLS the new key of @optname; the installer hooks the socket again
+ * at once, since kTLS gave it back its own operations.
+ */
+static int qktls_install_key(struct qktls_sock *qs, int optname,
+			     union qktls_crypto_info *ci, unsigned int len)
+{
+	return qktls_install(qs->sk, qktls_base(qs), optname, ci, len,
+			     qktls_rehook, qs);
 }
 
 /* Take the QKD key of this rekey: the oldest of TX, the named one of RX. */
@@ -189,9 +174,10 @@ static void qktls_rekey_count(struct qktls_sock *qs,
 	} else if (tx) {
 		qs->stats.tx_rekeys++;
 		qs->stats.tx_qkd_rekeys += req->used_qkd;
-		qs->tx_bytes_base = READ_ONCE(tcp_sk(qs->sk)->bytes_sent);
+		qs->tx_bytes = 0;
 		qs->tx_key_since = get_jiffies_64();
 		qs->due_since = 0;
+		qs->tx_update_requested = false;
 	} else {
 		qs->stats.rx_rekeys++;
 		qs->stats.rx_qkd_rekeys += req->used_qkd;
@@ -214,6 +200,12 @@ static int __qktls_sock_rekey(struct qktls_sock *qs,
 
 	qkd = tx ? req->flags & QKTLS_REKEY_QKD : !!req->ref;
 	memset(&key, 0, sizeof(key));
+	/* A writer that does not wait gets -EAGAIN before a key is taken. */
+	if (tx && req->nonblock && !sk_stream_memory_free(qs->sk)) {
+		if (qs->sk->sk_socket)
+			set_bit(SOCK_NOSPACE, &qs->sk->sk_socket->flags);
+		return -EAGAIN;
+	}
 	if (qkd) {
 		err = qktls_rekey_take(qs, req, &key, extack);
 		if (err)
@@ -237,7 +229,7 @@ static int __qktls_sock_rekey(struct qktls_sock *qs,
 	}
 
 	if (tx) {
-		err = qktls_send_update(qs->sk, qkd ? key.id : NULL,
+		err = qktls_send_update(qs, qkd ? key.id : NULL,
 					req->flags & QKTLS_REKEY_REQUEST_UPDATE);
 		if (err) {
 			NL_SET_ERR_MSG(extack,
@@ -245,13 +237,16 @@ static int __qktls_sock_rekey(struct qktls_sock *qs,
 			goto out_ci;
 		}
 	}
-	err = qktls_install(qs->sk, tx ? TLS_TX : TLS_RX, &ci, suite->info_len);
+	err = qktls_install_key(qs, tx ? TLS_TX : TLS_RX, &ci, suite->info_len);
 	if (err) {
-		if (tx)
+		if (tx) {
+			/* The peer switches keys: nothing may follow. */
+			WRITE_ONCE(qs->tx_err, -EPROTO);
 			NL_SET_ERR_MSG(extack,
 				       "kTLS refused the new TX key (the KeyUpdate went out)");
-		else
+		} else {
 			NL_SET_ERR_MSG(extack, "kTLS refused the new RX key");
+		}
 		goto out_ci;
 	}
 	memcpy(secret, next, suite->hash_len);
@@ -265,25 +260,28 @@ out_key:
 }
 
 /**
- * qktls_sock_rekey() - rekey one direction of an attached socket
- * @qs: the attachment, referenced; the caller holds the socket's file
+ * qktls_sock_rekey_locked() - rekey one direction of an attached socket
+ * @qs: the attachment, referenced
  * @req: the direction, flags and (RX) key reference; on return, the QKD
  *	key used
- * @extack: error messages
+ * @extack: error messages, or NULL
  *
- * Runs in the caller's thread and may sleep (sending the records can wait
- * for send buffer space, as a write would).  Counts the result and sends
- * QKTLS_CMD_SOCK_REKEY_NTF, success or not.
+ * TX: the caller holds @qs->tx_io, so no other writer's data comes between
+ * the key update records and the new key.  RX: the caller holds
+ * @qs->rx.lock.  May sleep (sending the records can wait for send buffer
+ * space, as a write would, unless @req->nonblock).  Counts the result and
+ * sends QKTLS_CMD_SOCK_REKEY_NTF, success or not.
  *
  * Return: 0, -EOPNOTSUPP (no kTLS rekey in this kernel; QKD update not
  * negotiated), -ENOKEY (no pool, TX pool empty, RX pool without the key),
- * -ENOENT (detached meanwhile), or the error of sending the records or of
- * kTLS's setsockopt().
+ * -ENOENT (detached meanwhile), -EAGAIN (@req->nonblock and no send buffer
+ * space), or the error of sending the records or of kTLS's setsockopt().
  */
-int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
-		     struct netlink_ext_ack *extack)
+int qktls_sock_rekey_locked(struct qktls_sock *qs, struct qktls_rekey_req *req,
+			    struct netlink_ext_ack *extack)
 {
-	struct qktls_sock_key *key;
+	bool tx = req->dir == QKTLS_SOCK_DIR_TX;
+	struct qktls_sock_key *key = tx ? &qs->tx : &qs->rx;
 	int err;
 
 	req->used_qkd = false;
@@ -296,17 +294,55 @@ int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
 	/* One lock per direction: a TX rekey waiting for send buffer space
 	 * must not hold up the RX rekey whose reads would free the peer's.
 	 */
-	key = req->dir == QKTLS_SOCK_DIR_TX ? &qs->tx : &qs->rx;
-	mutex_lock(&key->lock);
+	if (tx)
+		mutex_lock(&key->lock);
+	else
+		lockdep_assert_held(&key->lock);
 	if (key->detached) {
 		NL_SET_ERR_MSG(extack, "the socket is not attached");
 		err = -ENOENT;
 	} else {
 		err = __qktls_sock_rekey(qs, req, key->secret, extack);
 	}
-	mutex_unlock(&key->lock);
+	if (tx)
+		mutex_unlock(&key->lock);
 out:
+	if (err == -EAGAIN)
+		return err;	/* nothing happened; the writer comes back */
 	qktls_rekey_count(qs, req, err);
 	qktls_nl_sock_event(qs, QKTLS_CMD_SOCK_REKEY_NTF, req, err);
+	return err;
+}
+
+/**
+ * qktls_sock_rekey() - rekey TX now, for QKTLS_CMD_SOCK_REKEY
+ * @qs: the attachment, referenced; the caller holds the socket's file
+ * @req: TX and flags; on return, the QKD key used
+ * @extack: error messages
+ *
+ * Waits for the socket's writers, so the update is ordered with their
+ * data.  RX follows the peer inside the reads (rx.c) and is refused here.
+ *
+ * Return: as qktls_sock_rekey_locked(), -EINVAL for RX, -EINTR if a
+ * signal came while waiting for the writers.
+ */
+int qktls_sock_rekey(struct qktls_sock *qs, struct qktls_rekey_req *req,
+		     struct netlink_ext_ack *extack)
+{
+	int err;
+
+	if (req->dir != QKTLS_SOCK_DIR_TX) {
+		NL_SET_ERR_MSG(extack,
+			       "the module follows the peer's key updates inside the reads");
+		return -EINVAL;
+	}
+	if (mutex_lock_interruptible(&qs->tx_io))
+		return -EINTR;
+	err = READ_ONCE(qs->tx_err);
+	if (err)
+		NL_SET_ERR_MSG(extack, "TX of the socket is unusable");
+	else
+		err = qktls_sock_rekey_locked(qs, req, extack);
+	mutex_unlock(&qs->tx_io);
 	return err;
 }

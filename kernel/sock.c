@@ -11,15 +11,17 @@
  * the socket's memory nor its network namespace outlives the socket's last
  * file by more than a scan period.
  *
- * The periodic work also applies the rekey policy: a socket whose TX key
- * has carried rekey_bytes or lived rekey_seconds is due, and an event says
- * so (QKTLS_CMD_SOCK_REKEY_DUE_NTF) once per rekey period until someone
- * rekeys it.  The module never rekeys on its own: a TX rekey belongs in
- * the thread that writes the socket (uapi/linux/qktls.h).
+ * While attached, the socket runs the module's operations (hook.c): the
+ * writers' calls rekey TX when the policy is due (tx.c) and the readers'
+ * calls follow the peer's key updates (rx.c).  The periodic work watches
+ * the policy of idle sockets: one whose TX key has carried rekey_bytes or
+ * lived rekey_seconds is due, rekeys before its next byte, and an event
+ * says so (QKTLS_CMD_SOCK_REKEY_DUE_NTF) once per rekey period until then.
  */
 
 #include <linux/atomic.h>
 #include <linux/jiffies.h>
+#include <linux/module.h>
 #include <linux/net.h>
 #include <linux/slab.h>
 #include <linux/sock_diag.h>
@@ -31,12 +33,16 @@
 #include <net/tcp.h>
 #include <net/tls.h>
 
+#include "hook.h"
 #include "kdf.h"
 #include "netlink.h"
 #include "pool.h"
 #include "sock.h"
 
 static struct kmem_cache *qktls_sock_cache;
+
+static bool qktls_sock_due(struct qktls_sock *qs, u64 tx_bytes,
+			   u64 tx_records, u64 now);
 static atomic_t qktls_n_socks = ATOMIC_INIT(0);
 
 /* Repeat of QKTLS_CMD_SOCK_REKEY_DUE_NTF when only rekey_bytes is set. */
@@ -72,11 +78,6 @@ u64 qktls_sk_cookie(struct sock *sk)
 
 	sock_diag_save_cookie(sk, c);
 	return (u64)c[1] << 32 | c[0];
-}
-
-static u64 qktls_sk_bytes_sent(struct sock *sk)
-{
-	return READ_ONCE(tcp_sk(sk)->bytes_sent);
 }
 
 /*
@@ -163,18 +164,37 @@ static struct qktls_sock *qktls_sock_find(struct qktls_net *qn, u64 cookie)
 	return NULL;
 }
 
+/* After the grace period of the hooks' lookups; qktls_exit() waits. */
+static void qktls_sock_free_rcu(struct rcu_head *rcu)
+{
+	struct qktls_sock *qs = container_of(rcu, struct qktls_sock, rcu);
+
+	kmem_cache_free(qktls_sock_cache, qs);
+	atomic_dec(&qktls_n_socks);
+}
+
 static void qktls_sock_free(struct qktls_sock *qs)
 {
+	bool hooked;
+
 	memzero_explicit(qs->tx.secret, sizeof(qs->tx.secret));
 	memzero_explicit(qs->rx.secret, sizeof(qs->rx.secret));
+	memzero_explicit(qs->rx_ref, sizeof(qs->rx_ref));
 	qktls_pool_put(qs->tx_pool);
 	qktls_pool_put(qs->rx_pool);
 	if (qs->sk)
 		sock_put(qs->sk);
+	mutex_destroy(&qs->tx_io);
 	mutex_destroy(&qs->tx.lock);
 	mutex_destroy(&qs->rx.lock);
-	kmem_cache_free(qktls_sock_cache, qs);
-	atomic_dec(&qktls_n_socks);
+	hooked = qs->hooked;
+	call_rcu(&qs->rcu, qktls_sock_free_rcu);
+	/*
+	 * The last hooked call has returned into its caller's epilogue: the
+	 * module may go now (its exit waits for the RCU callback above).
+	 */
+	if (hooked)
+		module_put(THIS_MODULE);
 }
 
 /**
@@ -219,6 +239,7 @@ static void qktls_sock_release_list(struct list_head *gone)
 
 	list_for_each_entry_safe(qs, tmp, gone, list) {
 		list_del_init(&qs->list);
+		qktls_hook_detach(qs);
 		qktls_sock_key_wipe(&qs->tx);
 		qktls_sock_key_wipe(&qs->rx);
 		qktls_sock_put(qs);
@@ -263,6 +284,8 @@ int qktls_sock_attach(struct qktls_net *qn,
 	refcount_set(&qs->refcnt, 1);
 	qs->qn = qn;
 	INIT_LIST_HEAD(&qs->list);
+	INIT_HLIST_NODE(&qs->hook_node);
+	mutex_init(&qs->tx_io);
 	mutex_init(&qs->tx.lock);
 	mutex_init(&qs->rx.lock);
 	spin_lock_init(&qs->lock);
@@ -272,6 +295,7 @@ int qktls_sock_attach(struct qktls_net *qn,
 	if (req->link)
 		strscpy(qs->link, req->link, sizeof(qs->link));
 	qs->qkd_update = req->qkd_update;
+	qs->qkd_policy = req->qkd_policy;
 	qs->rekey_bytes = req->rekey_bytes;
 	qs->rekey_seconds = req->rekey_seconds;
 	qs->rekey_records = qktls_tighter(req->rekey_records,
@@ -288,12 +312,23 @@ int qktls_sock_attach(struct qktls_net *qn,
 	memcpy(qs->tx.secret, req->tx_secret, suite->hash_len);
 	memcpy(qs->rx.secret, req->rx_secret, suite->hash_len);
 
-	if (req->rekey_required && !qktls_have_ktls_rekey()) {
+	if ((req->rekey_required || req->rekey_bytes || req->rekey_seconds ||
+	     req->rekey_records) && !qktls_have_ktls_rekey()) {
 		NL_SET_ERR_MSG(extack,
-			       "kernel has no kTLS rekey (needs Linux 6.14 or later)");
+			       "kernel has no kTLS rekey (needs Linux 6.14 or later): no rekey policy");
 		err = -EOPNOTSUPP;
 		goto fail;
 	}
+	if (req->qkd_policy == QKTLS_QKD_REQUIRED &&
+	    (qs->rekey_bytes || qs->rekey_seconds || req->rekey_records) &&
+	    (!req->qkd_update || !qs->tx_pool)) {
+		NL_SET_ERR_MSG(extack,
+			       "QKD policy required with a rekey policy needs the QKD key update and a TX pool");
+		err = -EINVAL;
+		goto fail;
+	}
+	if (!qktls_have_ktls_rekey())
+		qs->rekey_records = 0;	/* nothing could act on it */
 	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM ||
 	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)) {
 		NL_SET_ERR_MSG(extack, "not a TCP socket");
@@ -311,7 +346,6 @@ int qktls_sock_attach(struct qktls_net *qn,
 		goto fail;
 
 	qs->cookie = qktls_sk_cookie(sk);
-	qs->tx_bytes_base = qktls_sk_bytes_sent(sk);
 	qs->tx_key_since = get_jiffies_64();
 
 	mutex_lock(&qn->sock_lock);
@@ -330,6 +364,14 @@ int qktls_sock_attach(struct qktls_net *qn,
 	refcount_inc(&qs->refcnt);
 	qktls_sock_arm(qn);
 	mutex_unlock(&qn->sock_lock);
+	err = qktls_hook_attach(qs);
+	if (err) {
+		NL_SET_ERR_MSG(extack,
+			       "the socket's operations are not kTLS's (another layer took it over)");
+		qktls_sock_detach(qs);
+		qktls_sock_put(qs);
+		return err;
+	}
 	*qsp = qs;
 	return 0;
 
@@ -416,6 +458,69 @@ void qktls_socks_reap(struct qktls_net *qn)
 	qktls_sock_release_list(&gone);
 }
 
+/**
+ * qktls_sock_tx_due() - must TX be rekeyed before the next byte?
+ * @qs: the attachment; the caller holds @qs->tx_io
+ *
+ * Return: true if the policy (bytes, records, seconds, the AEAD's record
+ * limit) is due or the peer asked for an update.
+ */
+bool qktls_sock_tx_due(struct qktls_sock *qs)
+{
+	u64 records, now = get_jiffies_64();
+	bool due;
+
+	if (!qktls_have_ktls_rekey())
+		return false;
+	records = qktls_sk_tx_records(qs->sk);
+	spin_lock_bh(&qs->lock);
+	due = READ_ONCE(qs->tx_update_requested) ||
+	      qktls_sock_due(qs, qs->tx_bytes, records, now);
+	spin_unlock_bh(&qs->lock);
+	return due;
+}
+
+/**
+ * qktls_sock_tx_budget() - bytes the current TX key may still carry
+ * @qs: the attachment; the caller holds @qs->tx_io
+ *
+ * A key may carry rekey_bytes, and rekey_records records of at most 2^14
+ * bytes each; kTLS may cut smaller records, so the record limit is checked
+ * again before every chunk.
+ *
+ * Return: the budget, U64_MAX for none.
+ */
+u64 qktls_sock_tx_budget(struct qktls_sock *qs)
+{
+	u64 budget = U64_MAX, records;
+
+	if (!qktls_have_ktls_rekey())
+		return budget;
+	if (qs->rekey_bytes)
+		budget = qs->rekey_bytes > qs->tx_bytes ?
+			 qs->rekey_bytes - qs->tx_bytes : 1;
+	if (qs->rekey_records) {
+		records = qktls_sk_tx_records(qs->sk);
+		records = qs->rekey_records > records ?
+			  qs->rekey_records - records : 1;
+		if (records < budget >> 14)
+			budget = records << 14;
+	}
+	return budget;
+}
+
+/**
+ * qktls_sock_tx_sent() - count bytes a writer sent
+ * @qs: the attachment
+ * @bytes: plaintext bytes kTLS took
+ */
+void qktls_sock_tx_sent(struct qktls_sock *qs, size_t bytes)
+{
+	spin_lock_bh(&qs->lock);
+	qs->tx_bytes += bytes;
+	spin_unlock_bh(&qs->lock);
+}
+
 /* Is TX due by the policy?  qs->lock held. */
 static bool qktls_sock_due(struct qktls_sock *qs, u64 tx_bytes,
 			   u64 tx_records, u64 now)
@@ -433,12 +538,12 @@ static bool qktls_sock_due(struct qktls_sock *qs, u64 tx_bytes,
  */
 void qktls_sock_snapshot(struct qktls_sock *qs, struct qktls_sock_info *si)
 {
-	u64 sent = qktls_sk_bytes_sent(qs->sk), now = get_jiffies_64();
+	u64 now = get_jiffies_64();
 
 	si->tx_records = qktls_sk_tx_records(qs->sk);
 	spin_lock_bh(&qs->lock);
 	si->stats = qs->stats;
-	si->tx_bytes = sent - qs->tx_bytes_base;
+	si->tx_bytes = qs->tx_bytes;
 	si->tx_key_age_ms = jiffies64_to_msecs(now - qs->tx_key_since);
 	si->due = qktls_sock_due(qs, si->tx_bytes, si->tx_records, now);
 	spin_unlock_bh(&qs->lock);
@@ -447,14 +552,13 @@ void qktls_sock_snapshot(struct qktls_sock *qs, struct qktls_sock_info *si)
 /* The policy check of one attachment: does it get a DUE event now? */
 static bool qktls_sock_policy(struct qktls_sock *qs, u64 now)
 {
-	u64 tx_bytes = qktls_sk_bytes_sent(qs->sk) - qs->tx_bytes_base;
 	u64 tx_records = qktls_sk_tx_records(qs->sk);
 	u64 period = qs->rekey_seconds ? (u64)qs->rekey_seconds * HZ :
 			QKTLS_DUE_REPEAT;
 	bool ntf = false;
 
 	spin_lock_bh(&qs->lock);
-	if (!qktls_sock_due(qs, tx_bytes, tx_records, now)) {
+	if (!qktls_sock_due(qs, qs->tx_bytes, tx_records, now)) {
 		qs->due_since = 0;
 	} else if (!qs->due_since) {
 		qs->due_since = now;
@@ -536,6 +640,8 @@ int qktls_sock_init(void)
  */
 void qktls_sock_exit(void)
 {
+	rcu_barrier();	/* qktls_sock_free_rcu() */
 	WARN_ON(atomic_read(&qktls_n_socks));
+	qktls_hook_exit();
 	kmem_cache_destroy(qktls_sock_cache);
 }

@@ -27,7 +27,7 @@
 
 /* --- policies -------------------------------------------------------------- */
 
-const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_RECORDS + 1] = {
+const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_QKD_POLICY + 1] = {
 	[QKTLS_A_SOCK_FD] = { .type = NLA_S32 },
 	[QKTLS_A_SOCK_LINK] = { .type = NLA_NUL_STRING,
 				.len = QKTLS_PEER_MAX - 1 },
@@ -50,6 +50,7 @@ const struct nla_policy qktls_sock_attach_nl_policy[QKTLS_A_SOCK_REKEY_RECORDS +
 	[QKTLS_A_SOCK_REKEY_SECONDS] = { .type = NLA_U32 },
 	[QKTLS_A_SOCK_REKEY_REQUIRED] = { .type = NLA_FLAG },
 	[QKTLS_A_SOCK_REKEY_RECORDS] = { .type = NLA_U64 },
+	[QKTLS_A_SOCK_QKD_POLICY] = NLA_POLICY_MAX(NLA_U8, QKTLS_QKD_REQUIRED),
 };
 
 const struct nla_policy qktls_sock_name_nl_policy[QKTLS_A_SOCK_ID + 1] = {
@@ -89,6 +90,12 @@ static int qktls_nl_put_sock_stats(struct sk_buff *skb,
 		{ QKTLS_SOCK_STATS_A_TX_BYTES, si->tx_bytes },
 		{ QKTLS_SOCK_STATS_A_TX_KEY_AGE_MS, si->tx_key_age_ms },
 		{ QKTLS_SOCK_STATS_A_TX_RECORDS, si->tx_records },
+		{ QKTLS_SOCK_STATS_A_TX_STD_FALLBACKS, s->tx_std_fallbacks },
+		{ QKTLS_SOCK_STATS_A_TX_REFUSED, s->tx_refused },
+		{ QKTLS_SOCK_STATS_A_UPDATES_REQUESTED, s->updates_requested },
+		{ QKTLS_SOCK_STATS_A_TICKETS_DROPPED, s->tickets_dropped },
+		{ QKTLS_SOCK_STATS_A_ALERTS, s->alerts },
+		{ QKTLS_SOCK_STATS_A_RX_ERRORS, s->rx_errors },
 	};
 	struct nlattr *nest = nla_nest_start(skb, QKTLS_A_SOCK_STATS);
 	unsigned int i;
@@ -134,6 +141,7 @@ static int qktls_nl_fill_sock(struct sk_buff *skb, struct qktls_sock *qs,
 	    nla_put_u32(skb, QKTLS_A_SOCK_REKEY_SECONDS, qs->rekey_seconds) ||
 	    nla_put_u64_64bit(skb, QKTLS_A_SOCK_REKEY_RECORDS, qs->rekey_records,
 			      QKTLS_A_PAD) ||
+	    nla_put_u8(skb, QKTLS_A_SOCK_QKD_POLICY, qs->qkd_policy) ||
 	    (si.due && nla_put_flag(skb, QKTLS_A_SOCK_REKEY_DUE)) ||
 	    qktls_nl_put_sock_stats(skb, &si)) {
 		genlmsg_cancel(skb, hdr);
@@ -345,6 +353,9 @@ int qktls_nl_sock_attach_doit(struct sk_buff *skb, struct genl_info *info)
 		req.rekey_seconds = nla_get_u32(tb[QKTLS_A_SOCK_REKEY_SECONDS]);
 	if (tb[QKTLS_A_SOCK_REKEY_RECORDS])
 		req.rekey_records = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_RECORDS]);
+	req.qkd_policy = QKTLS_QKD_PREFERRED;
+	if (tb[QKTLS_A_SOCK_QKD_POLICY])
+		req.qkd_policy = nla_get_u8(tb[QKTLS_A_SOCK_QKD_POLICY]);
 
 	attr = tb[QKTLS_A_SOCK_FD];
 	req.sock = sockfd_lookup(nla_get_s32(attr), &err);
@@ -478,11 +489,9 @@ int qktls_nl_sock_rekey_doit(struct sk_buff *skb, struct genl_info *info)
 				    "a TX rekey takes the oldest key of the TX pool: no key reference");
 		return -EINVAL;
 	}
-	if (req.dir == QKTLS_SOCK_DIR_RX && !req.ref &&
-	    (req.flags & QKTLS_REKEY_QKD)) {
-		NL_SET_ERR_ATTR_MISS(extack, NULL, QKTLS_A_SOCK_KEY_REF);
-		NL_SET_ERR_MSG(extack,
-			       "an RX QKD update needs the key reference the peer sent");
+	if (req.dir == QKTLS_SOCK_DIR_RX) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[QKTLS_A_SOCK_DIRECTION],
+				    "the module follows the peer's key updates inside the reads: no RX rekey");
 		return -EINVAL;
 	}
 	qs = qktls_nl_sock(skb, info, false, &sock);

@@ -42,9 +42,7 @@ $(BUILD)/ko/%/kernel/qktls.ko: FORCE
 
 # checkpatch --strict on everything that is kernel code.
 lint-kernel: $(KSFT_STAMP)
-	$(LINUX_SRC)/scripts/checkpatch.pl --no-tree --strict --quiet \
-		--ignore FILE_PATH_CHANGES \
-		-f $(wildcard kernel/*.c kernel/*.h uapi/linux/*.h)
+	tools/build/checkpatch $(wildcard kernel/*.c kernel/*.h uapi/linux/*.h)
 
 # --- pieces of linux-source used at build time, never copied into the tree ---
 $(KSFT_STAMP): $(LINUX_SRC_TAR)
@@ -93,3 +91,5 @@ $(foreach t,$(patsubst tests/kernel/%.c,%,$(wildcard tests/kernel/sock_*.c)),\
 	$(eval LDLIBS_$(t) = $$(QKTLS_NL_FLAGS)))
 DEPS_sock_rekey   = $(LIBQKTLS)
 LDLIBS_sock_rekey = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)
+DEPS_sock_plain   = $(LIBQKTLS)
+LDLIBS_sock_plain = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)
