@@ -107,7 +107,14 @@ static int qktls_send_update(struct qktls_sock *qs, const u8 *ref,
 	msg[2] = 0;
 	msg[3] = 1;
 	msg[4] = update_requested;
-	return qktls_send_record(qs, QKTLS_RECORD_HANDSHAKE, msg, 5);
+	err = qktls_send_record(qs, QKTLS_RECORD_HANDSHAKE, msg, 5);
+	/*
+	 * The peer holds a pending reference whose KeyUpdate never came; a
+	 * second reference would be a protocol error.  TX is over.
+	 */
+	if (err && ref)
+		WRITE_ONCE(qs->tx_err, -EPROTO);
+	return err;
 }
 
 static void qktls_rehook(void *qs)

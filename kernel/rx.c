@@ -106,7 +106,9 @@ static int qktls_rx_handshake(struct qktls_sock *qs, const u8 *buf, size_t n)
 			spin_unlock_bh(&qs->lock);
 			break;
 		case QKTLS_HS_QKD_KEY_REF:
-			if (len != QKTLS_KEY_ID_LEN || !qs->qkd_update)
+			/* One reference, then its KeyUpdate. */
+			if (len != QKTLS_KEY_ID_LEN || !qs->qkd_update ||
+			    qs->rx_ref_set)
 				return qktls_rx_fail(qs, -EPROTO);
 			memcpy(qs->rx_ref, buf + off + 4, QKTLS_KEY_ID_LEN);
 			qs->rx_ref_set = true;

@@ -327,8 +327,6 @@ int qktls_sock_attach(struct qktls_net *qn,
 		err = -EINVAL;
 		goto fail;
 	}
-	if (!qktls_have_ktls_rekey())
-		qs->rekey_records = 0;	/* nothing could act on it */
 	if (sk->sk_protocol != IPPROTO_TCP || sk->sk_type != SOCK_STREAM ||
 	    (sk->sk_family != AF_INET && sk->sk_family != AF_INET6)) {
 		NL_SET_ERR_MSG(extack, "not a TCP socket");

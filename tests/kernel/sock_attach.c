@@ -7,8 +7,8 @@
  * attachment: gone from a dump right after close(), released by the
  * periodic work when nothing asks (seen through qktls.max_socks: the
  * count only drops when an attachment is freed), released with its
- * network namespace, and wiped and freed by rmmod while its socket lives
- * on.  The last test unloads and reloads qktls.
+ * network namespace; an attached socket holds the module until it is
+ * detached or closed.  The last test unloads and reloads qktls.
  */
 #include <time.h>
 #include "kselftest_harness.h"
@@ -34,6 +34,12 @@ FIXTURE(att) {
 	struct qk_attach a;
 };
 
+/* Linux 6.14 and later: kTLS can rekey, and the module takes a policy. */
+static bool kernel_has_rekey(void)
+{
+	return qk_tls_stat("TlsTxRekeyOk") >= 0;
+}
+
 FIXTURE_SETUP(att)
 {
 	ASSERT_EQ(0, qk_open(&self->q));
@@ -51,9 +57,13 @@ FIXTURE_SETUP(att)
 		.tx_secret = self->tx, .tx_len = 48,
 		.rx_secret = self->rx, .rx_len = 48,
 		.link = "link-a", .tx_pool = "att-tx", .rx_pool = "att-rx",
-		.qkd_update = true, .rekey_bytes = 1 << 20,
-		.rekey_seconds = 3600,
+		.qkd_update = true,
 	};
+	/* Without kTLS rekey (6.12), a rekey policy is refused. */
+	if (kernel_has_rekey()) {
+		self->a.rekey_bytes = 1 << 20;
+		self->a.rekey_seconds = 3600;
+	}
 }
 
 FIXTURE_TEARDOWN(att)
@@ -137,8 +147,9 @@ TEST_F(att, attach_get_dump_detach)
 	EXPECT_STREQ("att-rx", si.rx_pool);
 	EXPECT_TRUE(si.qkd_update);
 	EXPECT_FALSE(si.due);
-	EXPECT_EQ(1ULL << 20, (unsigned long long)si.rekey_bytes);
-	EXPECT_EQ(3600U, si.rekey_seconds);
+	EXPECT_EQ(kernel_has_rekey() ? 1ULL << 20 : 0,
+		  (unsigned long long)si.rekey_bytes);
+	EXPECT_EQ(kernel_has_rekey() ? 3600U : 0, si.rekey_seconds);
 	EXPECT_EQ(0, si.stats[QKTLS_SOCK_STATS_A_TX_REKEYS]);
 	EXPECT_EQ(0, si.stats[QKTLS_SOCK_STATS_A_TX_BYTES]);
 
@@ -302,10 +313,16 @@ TEST_F(att, refusals)
 	qk_reply_free(&self->r);
 	a = self->a;
 	a.rekey_required = true;
-	if (access("/proc/net/tls_stat", R_OK) == 0 &&
-	    qk_run("grep -q TlsTxRekeyOk /proc/net/tls_stat") != 0) {
+	if (!kernel_has_rekey()) {
 		ATTACH_FAILS(&a, -EOPNOTSUPP, "kernel has no kTLS rekey");
-		/* Without it, the same socket attaches. */
+		/* So is any rekey policy, with the same message. */
+		a.rekey_required = false;
+		a.rekey_bytes = 1 << 20;
+		ATTACH_FAILS(&a, -EOPNOTSUPP, "kernel has no kTLS rekey");
+		a.rekey_bytes = 0;
+		a.rekey_records = 100;
+		ATTACH_FAILS(&a, -EOPNOTSUPP, "no rekey policy");
+		/* Without them, the same socket attaches. */
 		ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, NULL, &self->r));
 	} else {
 		ASSERT_EQ(0, qk_sock_attach(&self->q, &a, NULL, &self->r));
@@ -580,8 +597,13 @@ TEST_F(att, max_socks)
 	qk_reply_free(&self->r);
 }
 
-/* Last: rmmod with attached sockets here and in another netns. */
-TEST_F(att, unload_with_attached_sockets)
+/*
+ * Last: an attached socket runs the module's operations, so it holds the
+ * module, as a kTLS socket holds tls: rmmod is refused while sockets here
+ * and in another netns are attached, and works once they are detached or
+ * closed; the socket lives on with plain kTLS.
+ */
+TEST_F(att, unload_after_attached_sockets_go)
 {
 	const char *ko = getenv("QKTLS_KO");
 	int ready[2], release[2];
@@ -597,20 +619,26 @@ TEST_F(att, unload_with_attached_sockets)
 	ASSERT_LE(0, pid);
 	ASSERT_EQ(1, read(ready[0], &ch, 1));
 	EXPECT_LE(3, qk_slab_active("qktls_sock"));
-	qk_close(&self->q);
+	EXPECT_NE(0, qk_run("rmmod qktls 2>/dev/null")) TH_LOG("rmmod refused");
+	EXPECT_EQ(0, qk_run("[ -e /sys/module/qktls ]"));
 
+	/* Detached here, closed there (the child exits): rmmod works. */
+	ASSERT_EQ(0, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_DETACH, self->c, 0,
+				 NULL, &self->r));
+	qk_reply_free(&self->r);
+	ASSERT_EQ(1, write(release[1], &ch, 1));
+	EXPECT_EQ(0, qk_wait_child(pid));
+	qk_close(&self->q);
 	ASSERT_EQ(0, qk_run("rmmod qktls"));
 	EXPECT_EQ(-1, qk_slab_active("qktls_sock")) TH_LOG("cache destroyed");
 	EXPECT_NE(0, qk_run("dmesg | grep -q 'still has objects'"));
-	/* The socket lives on, kTLS untouched (same keys both ends). */
+	/* The socket lives on, plain kTLS (same keys both ends). */
 	EXPECT_EQ(5, write(self->c, "hello", 5));
 	EXPECT_EQ(5, read_full(self->s, buf, 5));
 	EXPECT_EQ(0, memcmp(buf, "hello", 5));
 
 	snprintf(cmd, sizeof(cmd), "insmod '%s'", ko);
 	ASSERT_EQ(0, qk_run(cmd));
-	ASSERT_EQ(1, write(release[1], &ch, 1));
-	EXPECT_EQ(0, qk_wait_child(pid));
 	ASSERT_EQ(0, qk_open(&self->q));
 	EXPECT_EQ(-ENOENT, qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, self->c,
 				       0, NULL, &self->r));

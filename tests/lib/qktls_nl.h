@@ -491,11 +491,13 @@ struct qk_attach {
 	uint64_t rekey_bytes;
 	uint32_t rekey_seconds;
 	uint64_t rekey_records;
+	int qkd_policy;	/* enum qktls_qkd_policy + 1; 0 = not sent */
 };
 
 /* An attached socket, from SOCK_ATTACH, SOCK_GET or a dump. */
 struct qk_sock_info {
 	bool seen, qkd_update, due;
+	int qkd_policy;
 	uint64_t id, rekey_bytes, rekey_records;
 	uint32_t rekey_seconds;
 	int cipher;
@@ -525,6 +527,8 @@ static inline int qk_sock_info_parse(struct nlattr **tb, struct qk_sock_info *s)
 		snprintf(s->rx_pool, sizeof(s->rx_pool), "%s",
 			 nla_get_string(tb[QKTLS_A_SOCK_RX_POOL]));
 	s->qkd_update = tb[QKTLS_A_SOCK_QKD_UPDATE];
+	s->qkd_policy = tb[QKTLS_A_SOCK_QKD_POLICY] ?
+			nla_get_u8(tb[QKTLS_A_SOCK_QKD_POLICY]) : -1;
 	s->due = tb[QKTLS_A_SOCK_REKEY_DUE];
 	if (tb[QKTLS_A_SOCK_REKEY_BYTES])
 		s->rekey_bytes = nla_get_u64(tb[QKTLS_A_SOCK_REKEY_BYTES]);
@@ -581,6 +585,8 @@ static inline int qk_sock_attach(struct qk *q, const struct qk_attach *a,
 		nla_put_u32(msg, QKTLS_A_SOCK_REKEY_SECONDS, a->rekey_seconds);
 	if (a->rekey_records)
 		nla_put_u64(msg, QKTLS_A_SOCK_REKEY_RECORDS, a->rekey_records);
+	if (a->qkd_policy)
+		nla_put_u8(msg, QKTLS_A_SOCK_QKD_POLICY, a->qkd_policy - 1);
 	return qk_xfer(q, msg, r, qk_sock_info_cb, info ? info : &dummy);
 }
 
