@@ -229,8 +229,9 @@ static void qktls_hook_close(struct sock *sk, long timeout)
 	}
 	base = qs->hook->base_prot;
 	qktls_sock_detach(qs);
-	qktls_sock_put(qs);
 	base->close(sk, timeout);
+	/* Last: this reference may be what holds the module. */
+	qktls_sock_put(qs);
 }
 
 /* --- hooking ------------------------------------------------------------- */

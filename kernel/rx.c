@@ -65,6 +65,9 @@ static int qktls_rx_key_update(struct qktls_sock *qs, bool requested)
 
 	if (qs->rx_ref_set)
 		req.ref = qs->rx_ref;
+	/* "required": the peer's updates mix in a QKD key too. */
+	if (!req.ref && qs->qkd_policy == QKTLS_QKD_REQUIRED)
+		return qktls_rx_fail(qs, -EPROTO);
 	err = qktls_sock_rekey_locked(qs, &req, NULL);
 	qs->rx_ref_set = false;
 	memzero_explicit(qs->rx_ref, sizeof(qs->rx_ref));

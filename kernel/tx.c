@@ -29,13 +29,16 @@ static int qktls_tx_rekey(struct qktls_sock *qs, bool nonblock)
 		.dir = QKTLS_SOCK_DIR_TX,
 		.nonblock = nonblock,
 	};
+	bool required = qs->qkd_policy == QKTLS_QKD_REQUIRED;
 	bool qkd = qs->qkd_update && qs->qkd_policy != QKTLS_QKD_OFF;
 	int err;
 
 	if (qkd)
 		req.flags |= QKTLS_REKEY_QKD;
-	err = qktls_sock_rekey_locked(qs, &req, NULL);
-	if (err != -ENOKEY || !qkd)
+	/* "required": never an update without a QKD key. */
+	err = required && !qkd ? -ENOKEY :
+	      qktls_sock_rekey_locked(qs, &req, NULL);
+	if (err != -ENOKEY || (!qkd && !required))
 		return err;
 	spin_lock_bh(&qs->lock);
 	if (qs->qkd_policy == QKTLS_QKD_REQUIRED)
