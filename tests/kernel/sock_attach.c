@@ -101,6 +101,14 @@ TEST_F(att, records_policy)
 	qk_reply_free(&self->r);
 
 	self->a.rekey_records = 10;
+	if (!kernel_has_rekey()) {
+		/* A records policy is a rekey policy: refused on 6.12. */
+		EXPECT_EQ(-EOPNOTSUPP, qk_sock_attach(&self->q, &self->a, &si,
+						      &self->r));
+		EXPECT_NE(NULL, strstr(self->r.extack, "kernel has no kTLS rekey"));
+		qk_reply_free(&self->r);
+		return;
+	}
 	ASSERT_EQ(0, qk_sock_attach(&self->q, &self->a, &si, &self->r));
 	qk_reply_free(&self->r);
 	EXPECT_EQ(10ULL, (unsigned long long)si.rekey_records);
