@@ -27,7 +27,7 @@
 #include <sys/sendfile.h>
 
 #include "kselftest_harness.h"
-#include "../lib/ktls.h"
+#include "../lib/ktls_secrets.h"
 #include "../lib/qktls_nl.h"
 
 #include <qktls/handshake.h>
@@ -114,15 +114,8 @@ FIXTURE_SETUP(pl)
 	pool(_metadata, self, "one-c2s", TAG_C2S, 1);	/* runs dry */
 	qk_material(self->c2s, sizeof(self->c2s), TAG_C2S, 1000);
 	qk_material(self->s2c, sizeof(self->s2c), TAG_S2C, 1000);
-	ASSERT_EQ(0, tcp_pair(&self->c, &self->s));
-	ASSERT_EQ(0, qktls_ktls_install(self->c, QKTLS_DIR_TX, variant->suite,
-					self->c2s, self->hlen, 0));
-	ASSERT_EQ(0, qktls_ktls_install(self->s, QKTLS_DIR_RX, variant->suite,
-					self->c2s, self->hlen, 0));
-	ASSERT_EQ(0, qktls_ktls_install(self->s, QKTLS_DIR_TX, variant->suite,
-					self->s2c, self->hlen, 0));
-	ASSERT_EQ(0, qktls_ktls_install(self->c, QKTLS_DIR_RX, variant->suite,
-					self->s2c, self->hlen, 0));
+	ASSERT_EQ(0, qk_ktls_pair(variant->suite, self->c2s, self->s2c,
+				  self->hlen, &self->c, &self->s));
 	self->tx_ok = qk_tls_stat("TlsTxRekeyOk");
 	self->rx_ok = qk_tls_stat("TlsRxRekeyOk");
 }

@@ -86,10 +86,10 @@ FORCE:
 LDLIBS_ktls_basic := -lcrypto
 
 # Attached-socket tests (tests/kernel/sock_*.c): libnl through
-# tests/lib/qktls_nl.h; sock_rekey follows the kernel with libqktls.
+# tests/lib/qktls_nl.h; those that key their pair with libqktls
+# (tests/lib/ktls_secrets.h) link it too.
 $(foreach t,$(patsubst tests/kernel/%.c,%,$(wildcard tests/kernel/sock_*.c)),\
 	$(eval LDLIBS_$(t) = $$(QKTLS_NL_FLAGS)))
-DEPS_sock_rekey   = $(LIBQKTLS)
-LDLIBS_sock_rekey = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)
-DEPS_sock_plain   = $(LIBQKTLS)
-LDLIBS_sock_plain = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)
+$(foreach t,sock_rekey sock_plain sock_records,\
+	$(eval DEPS_$(t) = $$(LIBQKTLS))\
+	$(eval LDLIBS_$(t) = $$(QKTLS_NL_FLAGS) -lssl $$(LIBQKTLS_LIBS)))
