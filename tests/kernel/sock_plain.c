@@ -520,7 +520,10 @@ TEST_F(pl, getsockopt_gives_no_key)
 	union ktls_info ci;
 	socklen_t len;
 
-	ASSERT_EQ(0, attach(self, variant->suite, true, 64 << 10, QKTLS_QKD_PREFERRED, NULL));
+	/* A rekey policy where the kernel can rekey (6.12 refuses one). */
+	ASSERT_EQ(0, attach(self, variant->suite, true,
+			    kernel_has_rekey() ? 64 << 10 : 0,
+			    QKTLS_QKD_PREFERRED, NULL));
 	ASSERT_EQ(0, attach(self, variant->suite, false, 0, QKTLS_QKD_PREFERRED, NULL));
 	expect_no_key(_metadata, self->c, TLS_TX, cipher);
 	expect_no_key(_metadata, self->c, TLS_RX, cipher);
@@ -674,6 +677,22 @@ TEST_F(pl, peer_tickets_updates_close_notify)
 	EXPECT_EQ(0, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(0, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(1, STAT(info(self, self->c), ALERTS));
+}
+
+/* Policy required: a peer's update without a QKD key ends RX. */
+TEST_F(pl, required_refuses_standard_update)
+{
+	static const uint8_t ku[] = { 24, 0, 0, 1, 0 };
+	char rd[16];
+
+	if (!kernel_has_rekey())
+		SKIP(return, "kernel has no kTLS rekey");
+	ASSERT_EQ(0, attach(self, variant->suite, true, 0, QKTLS_QKD_REQUIRED, NULL));
+	ASSERT_EQ(0, qktls_send_record(self->s, 22, ku, sizeof(ku)));
+	EXPECT_EQ(-1, read(self->c, rd, sizeof(rd)));
+	EXPECT_EQ(EPROTO, errno);
+	EXPECT_EQ(0, STAT(info(self, self->c), RX_REKEYS));
+	EXPECT_EQ(1, STAT(info(self, self->c), RX_ERRORS));
 }
 
 TEST_F(pl, peer_fatal_alert)
