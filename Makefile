@@ -7,10 +7,12 @@
 #   make demo       the end-to-end demonstration
 #   make bench      benchmark figures from VM boots (pool, rekey)
 #   make shell      a shell in the Debian 13 build root
+#   make install    what make built, into DESTDIR/PREFIX (tools/build/install.mk);
+#                   make uninstall removes it
 #
 # On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
-# build targets run inside the build root (tools/buildroot/); check, demo and
-# shell always start from the host.
+# build targets run inside the build root (tools/buildroot/); check, demo,
+# shell and install (there only into a DESTDIR) always start from the host.
 
 BUILD     ?= build
 TOP       := $(CURDIR)
@@ -26,6 +28,9 @@ endif
 
 .PHONY: $(BUILD_TARGETS) check demo bench shell clean help
 .DEFAULT_GOAL := all
+
+# install and uninstall run here, also where the build runs in the root.
+include tools/build/install.mk
 
 ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)
 # Not buildable here: run the same target inside the build root.
@@ -56,4 +61,4 @@ clean:
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '3,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^$$/{/^$$/d;s/^# \{0,1\}//;p}' Makefile

@@ -30,9 +30,22 @@ $(LIBQKTLS_SAN): $(LIBQKTLS_SOBJS)
 	@mkdir -p $(@D)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# The shared library applications link (make install): the same objects,
+# soname libqktls.so.$(LIBQKTLS_SOVERSION) (tools/build/install.mk), exporting
+# only the documented API (libqktls.map).  The programs and tests of this
+# tree keep linking the static archive.
+LIBQKTLS_MAP := userspace/libqktls/libqktls.map
+LIBQKTLS_SO  := $(BUILD)/lib/$(LIBQKTLS_SOFILE)
+
+$(LIBQKTLS_SO): $(LIBQKTLS_OBJS) $(LIBQKTLS_MAP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIBQKTLS_SONAME) \
+		-Wl,--version-script=$(LIBQKTLS_MAP) -Wl,-z,defs -Wl,-z,relro -Wl,-z,now \
+		-o $@ $(LIBQKTLS_OBJS) $(LIBQKTLS_LIBS)
+
 -include $(LIBQKTLS_OBJS:.o=.d) $(LIBQKTLS_SOBJS:.o=.d)
 
-PROGRAMS += $(LIBQKTLS)
+PROGRAMS += $(LIBQKTLS) $(LIBQKTLS_SO)
 
 # Tests of the key schedule and kTLS install.
 DEPS_keysched     := $(LIBQKTLS_SAN)

@@ -600,6 +600,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	qd_log_setup(debug ? LOG_DEBUG : LOG_INFO, false);
+	/* Before OpenSSL, libcurl or a key file is touched. */
+	qd_harden(!check);
 	cfg = qd_config_load(path);
 	if (!cfg)
 		return 1;

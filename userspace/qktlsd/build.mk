@@ -29,37 +29,6 @@ $(QKTLSD_APP): tests/helpers/qktlsd_app.c $(LIBQKTLS) userspace/include/qktls/ha
 	$(CC) $(QK_CFLAGS) $(CFLAGS) -o $@ $< $(LIBQKTLS) $(LIBQKTLS_LIBS) -lpthread
 KERNEL_TESTS += $(QKTLSD_APP)
 
-# --- installation ----------------------------------------------------------
-# make install-qktlsd [DESTDIR=...] [PREFIX=/usr/local]: the agent, libqktls
-# (static library, headers, pkg-config file), man pages and the systemd unit.
-PREFIX        ?= /usr/local
-QKTLS_VERSION ?= 0.1
-LIBQKTLS_PC   := $(BUILD)/lib/pkgconfig/libqktls.pc
-
-$(LIBQKTLS_PC): userspace/libqktls/libqktls.pc.in
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(QKTLS_VERSION)|' $< >$@
-
-PROGRAMS += $(LIBQKTLS_PC)
-
-install-qktlsd: $(BUILD)/bin/qktlsd $(LIBQKTLS) $(LIBQKTLS_PC)
-	install -D -m 0755 $(BUILD)/bin/qktlsd $(DESTDIR)$(PREFIX)/sbin/qktlsd
-	install -D -m 0644 $(LIBQKTLS) $(DESTDIR)$(PREFIX)/lib/libqktls.a
-	install -D -m 0644 $(LIBQKTLS_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/libqktls.pc
-	install -d $(DESTDIR)$(PREFIX)/include/qktls
-	install -m 0644 userspace/include/qktls/error.h \
-		userspace/include/qktls/handshake.h userspace/include/qktls/keysched.h \
-		userspace/include/qktls/ktls.h userspace/include/qktls/qkd.h \
-		userspace/include/qktls/sock.h userspace/include/qktls/stream.h \
-		$(DESTDIR)$(PREFIX)/include/qktls/
-	install -D -m 0644 Documentation/man/qktlsd.8 $(DESTDIR)$(PREFIX)/share/man/man8/qktlsd.8
-	install -D -m 0644 Documentation/man/qktlsd.conf.5 $(DESTDIR)$(PREFIX)/share/man/man5/qktlsd.conf.5
-	install -D -m 0644 Documentation/man/libqktls.3 $(DESTDIR)$(PREFIX)/share/man/man3/libqktls.3
-	install -D -m 0644 tools/qktlsd/qktlsd.service \
-		$(DESTDIR)$(PREFIX)/lib/systemd/system/qktlsd.service
-
-.PHONY: install-qktlsd
-
 # Unit test of the hand-off (library side and the real agent's refusals;
 # it runs the sanitizer build of the agent below).
 DEPS_qktls_handoff   := $(LIBQKTLS_SAN)

@@ -33,6 +33,10 @@ void qd_log_setup(int level, bool use_syslog);
 void qd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int qd_log_level_parse(const char *name);	/* -1 if unknown */
 
+/* --- harden.c ------------------------------------------------------------- */
+/* Clean the environment, make the process not dumpable, lock its memory. */
+void qd_harden(bool lock_memory);
+
 /* --- config.c ------------------------------------------------------------- */
 enum qd_policy {
 	QD_POLICY_OFF = 0,
