@@ -11,8 +11,11 @@
  * - the process is not dumpable: no core dump, and no ptrace or
  *   /proc/PID/{mem,environ,...} for anyone without CAP_SYS_PTRACE;
  * - the agent (not --check-config) locks its memory, each page as it is
- *   first touched (MCL_ONFAULT), so no key goes to swap; if that is
- *   refused (RLIMIT_MEMLOCK without CAP_IPC_LOCK) it says so and runs on.
+ *   first touched (MCL_ONFAULT), so no key goes to swap.  Only with room
+ *   for all it will ever map (RLIMIT_MEMLOCK unlimited, or CAP_IPC_LOCK):
+ *   under a finite limit, MCL_FUTURE would make a later mmap or brk fail
+ *   once the limit is reached (a handshake thread's stack, say).  Without
+ *   that room, or if mlockall fails, it says so and runs on.
  *
  * See "Privileges" in Documentation/qktls/agent.rst.
  */
@@ -22,9 +25,12 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "qktlsd.h"
 
@@ -63,8 +69,25 @@ static void env_clean(char *names, size_t size)
 	*w = NULL;
 }
 
+/* Whether RLIMIT_MEMLOCK does not apply: unlimited, or CAP_IPC_LOCK. */
+static bool memlock_unbounded(unsigned long long *limit)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl))
+		return false;
+	*limit = rl.rlim_cur;
+	if (rl.rlim_cur == RLIM_INFINITY)
+		return true;
+	return !syscall(SYS_capget, &hdr, caps) &&
+	       (caps[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK));
+}
+
 void qd_harden(bool lock_memory)
 {
+	unsigned long long limit = 0;
 	char names[256];
 
 	env_clean(names, sizeof(names));
@@ -75,6 +98,13 @@ void qd_harden(bool lock_memory)
 		qd_log(LOG_WARNING, "prctl(PR_SET_DUMPABLE, 0): %s", strerror(errno));
 	if (!lock_memory)
 		return;
+	if (!memlock_unbounded(&limit)) {
+		qd_log(LOG_WARNING, "memory not locked: RLIMIT_MEMLOCK is %llu KiB "
+		       "and there is no CAP_IPC_LOCK; key material in this process "
+		       "may be written to swap; allow it to lock memory "
+		       "(LimitMEMLOCK=infinity in qktlsd.service)", limit / 1024);
+		return;
+	}
 	/*
 	 * The system call itself: the sanitizers make mlockall() a no-op, and
 	 * the tests run the sanitizer build.  MCL_ONFAULT locks only pages
@@ -83,8 +113,7 @@ void qd_harden(bool lock_memory)
 	 */
 	if (syscall(SYS_mlockall, MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT))
 		qd_log(LOG_WARNING, "mlockall: %s: key material in this process may "
-		       "be written to swap; allow it to lock memory (RLIMIT_MEMLOCK, "
-		       "LimitMEMLOCK=infinity in qktlsd.service)", strerror(errno));
+		       "be written to swap", strerror(errno));
 	else
 		qd_log(LOG_DEBUG, "memory locked (mlockall, on fault)");
 }
