@@ -3,7 +3,9 @@
 # qktlsd: the handshake agent (libconfig, OpenSSL, libnl-genl-3, the qktls
 # provider, libqktls and the KME client libqktls-kme).
 
-QKTLSD_SRCS := $(wildcard userspace/qktlsd/*.c)
+# fake.c and fuzz_*.c are the fuzz targets' and unit tests' (below).
+QKTLSD_SRCS := $(filter-out userspace/qktlsd/fake.c userspace/qktlsd/fuzz_%.c,\
+		 $(wildcard userspace/qktlsd/*.c))
 QKTLSD_OBJS := $(patsubst userspace/qktlsd/%.c,$(BUILD)/obj/qktlsd/%.o,$(QKTLSD_SRCS))
 QKTLSD_PKGS := libconfig libssl libcrypto libnl-genl-3.0
 # Every header an object includes is a dependency (-MMD); the list below
@@ -49,5 +51,11 @@ $(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN) $(KME_LIB_SAN)
 		$(LIBQKTLS_SAN) $(KME_LIB_SAN) \
 		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 UNIT_TESTS += $(QKTLSD_SAN)
+
+# Unit test of the key agreement protocol: sync_proto.c alone, its
+# surroundings faked (fake.c), with the sanitizers.
+QKTLSD_SYNC_SAN := $(patsubst %,$(BUILD)/obj/qktlsd-san/%.o,sync_proto fake log)
+DEPS_qktlsd_sync   := $(QKTLSD_SYNC_SAN) $(KME_LIB_SAN)
+LDLIBS_qktlsd_sync  = $(KME_LIBS)
 
 -include $(QKTLSD_OBJS:.o=.d) $(QKTLSD_SAN_OBJS:.o=.d)

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The agents' key agreement protocol (sync_proto.c) on crafted messages,
+ * without sockets or a KME (userspace/qktlsd/fake.c): an OFFER naming a
+ * store that does not exist or was not agreed, or carrying a batch number
+ * out of turn, ends the session with ERROR before any KME call; the
+ * master numbers its OFFERs without gaps.  Built with ASan and UBSan, so
+ * an index from the wire used on a 3-element array fails here too.
+ */
+#pragma GCC diagnostic ignored "-Wsign-compare"	/* harness vs enums */
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include <sanitizer/lsan_interface.h>
+
+#include "../../userspace/qktlsd/fake.h"
+#include "kselftest_harness.h"
+
+#define ALL	7	/* hs, c2s, s2c */
+
+/* The harness ends each test with _exit(): look for leaks before. */
+#define NO_LEAKS() EXPECT_EQ(0, __lsan_do_recoverable_leak_check())
+
+/* The code of the ERROR the session sent last, or -1 if the last was no ERROR. */
+static int last_error(const struct fake *fk)
+{
+	const uint8_t *b;
+	size_t len;
+
+	if (!fk->sent || fake_out(fk, fk->sent - 1, &b, &len) != SYNC_MSG_ERROR ||
+	    len < 2)
+		return -1;
+	return b[0] << 8 | b[1];
+}
+
+/* The batch number of the @nth (from 0) message of @type the session sent. */
+static long sent_seq(const struct fake *fk, int type, unsigned int nth)
+{
+	const uint8_t *b;
+	size_t len;
+	uint32_t seq;
+
+	for (unsigned int i = 0; i < fk->sent; i++) {
+		if (fake_out(fk, i, &b, &len) != type || nth--)
+			continue;
+		if (len < 4)
+			return -1;
+		memcpy(&seq, b, 4);
+		return ntohl(seq);
+	}
+	return -1;
+}
+
+static int sent_type(const struct fake *fk, unsigned int i)
+{
+	const uint8_t *b;
+	size_t len;
+
+	return fake_out(fk, i, &b, &len);
+}
+
+static void start(struct fake *fk, bool master, uint8_t kept)
+{
+	fake_init(fk, master, false, kept);
+	fk->keep_out = true;
+	if (master)
+		fake_in_welcome(fk, ALL);
+	else
+		fake_in_hello(fk, ALL);
+}
+
+static int run(struct fake *fk)
+{
+	return fk->f.master ? qd_sync_run_master(&fk->f, &fk->io) :
+			      qd_sync_run_slave(&fk->f, &fk->io);
+}
+
+FIXTURE(slave) {
+	struct fake fk;
+};
+
+FIXTURE_SETUP(slave)
+{
+	start(&self->fk, false, ALL);
+}
+
+FIXTURE_TEARDOWN(slave)
+{
+	fake_free(&self->fk);
+}
+
+/* The UBSan finding: the last entry's store index 200 was used. */
+TEST_F(slave, offer_last_store_unknown)
+{
+	static const uint8_t where[] = { QD_STORE_HS, 200 };
+
+	fake_in_offer(&self->fk, 1, where, 2, 0);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.kme_calls);
+	EXPECT_EQ(0, self->fk.st[QD_STORE_HS].n);
+	NO_LEAKS();
+}
+
+TEST_F(slave, offer_first_store_unknown)
+{
+	static const uint8_t where[] = { 3, QD_STORE_HS };
+
+	fake_in_offer(&self->fk, 1, where, 2, 0);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.kme_calls);
+}
+
+/* The slave keeps only hs (no qktls.ko): c2s and s2c were not agreed. */
+TEST(offer_last_store_not_agreed)
+{
+	for (int store = QD_STORE_C2S; store < QD_STORE_N; store++) {
+		const uint8_t where[] = { QD_STORE_HS, QD_STORE_HS, (uint8_t)store };
+		struct fake fk;
+
+		start(&fk, false, 1);
+		fake_in_offer(&fk, 1, where, 3, 0);
+		EXPECT_EQ(-1, run(&fk));
+		EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&fk));
+		EXPECT_EQ(0, fk.kme_calls);
+		EXPECT_EQ(0, fk.st[QD_STORE_HS].n);
+		fake_free(&fk);
+	}
+	NO_LEAKS();
+}
+
+/* Batch 0 would pass for "no batch open". */
+TEST_F(slave, offer_batch_zero)
+{
+	static const uint8_t where[] = { QD_STORE_HS };
+
+	fake_in_offer(&self->fk, 0, where, 1, 0);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.kme_calls);
+	NO_LEAKS();
+}
+
+/* Two OFFERs of batch 0: the first one's keys must not be left behind. */
+TEST_F(slave, offer_batch_zero_twice)
+{
+	static const uint8_t where[] = { QD_STORE_HS, QD_STORE_C2S, QD_STORE_S2C };
+
+	fake_in_offer(&self->fk, 0, where, 3, 0);
+	fake_in_offer(&self->fk, 0, where, 3, 3);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.kme_calls);
+	EXPECT_EQ(0, self->fk.st[QD_STORE_C2S].n);
+	NO_LEAKS();
+}
+
+TEST_F(slave, offer_batch_reused)
+{
+	static const uint8_t where[] = { QD_STORE_HS, QD_STORE_S2C };
+
+	fake_in_offer(&self->fk, 1, where, 2, 0);
+	fake_in_seq(&self->fk, SYNC_MSG_COMMIT, 1);
+	fake_in_offer(&self->fk, 1, where, 2, 2);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(1, self->fk.kme_calls);
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_ACK, 0));
+	EXPECT_EQ(1, self->fk.st[QD_STORE_HS].n);
+	EXPECT_EQ(1, self->fk.st[QD_STORE_S2C].n);
+	NO_LEAKS();
+}
+
+TEST_F(slave, offer_batch_skipped)
+{
+	static const uint8_t where[] = { QD_STORE_HS };
+
+	fake_in_offer(&self->fk, 2, where, 1, 0);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.kme_calls);
+}
+
+/* One batch open at a time: the open batch's keys go with the session. */
+TEST_F(slave, offer_while_open)
+{
+	static const uint8_t where[] = { QD_STORE_HS, QD_STORE_C2S };
+
+	fake_in_offer(&self->fk, 1, where, 2, 0);
+	fake_in_offer(&self->fk, 2, where, 2, 2);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(1, self->fk.kme_calls);
+	NO_LEAKS();
+}
+
+/* A NAKed batch uses its number up. */
+TEST_F(slave, offer_after_nak)
+{
+	static const uint8_t where[] = { QD_STORE_HS };
+
+	self->fk.kme_first = FAKE_KME_FAIL;
+	fake_in_offer(&self->fk, 1, where, 1, 0);
+	fake_in_offer(&self->fk, 1, where, 1, 1);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_NAK, 0));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(1, self->fk.kme_calls);
+}
+
+/* HELLO, two batches: the keys in their stores, no ERROR. */
+TEST_F(slave, two_batches)
+{
+	static const uint8_t where[] = { QD_STORE_HS, QD_STORE_HS, QD_STORE_C2S,
+					 QD_STORE_S2C };
+
+	self->fk.kme_first = FAKE_KME_FAIL;
+	fake_in_offer(&self->fk, 1, where, 4, 0);
+	fake_in_offer(&self->fk, 2, where, 4, 4);
+	fake_in_seq(&self->fk, SYNC_MSG_COMMIT, 2);
+	fake_in_offer(&self->fk, 3, where + 1, 3, 8);
+	fake_in_seq(&self->fk, SYNC_MSG_COMMIT, 3);
+	EXPECT_EQ(-1, run(&self->fk));	/* the input ended */
+	EXPECT_EQ(SYNC_MSG_WELCOME, sent_type(&self->fk, 0));
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_NAK, 0));
+	EXPECT_EQ(2, sent_seq(&self->fk, SYNC_MSG_ACK, 0));
+	EXPECT_EQ(3, sent_seq(&self->fk, SYNC_MSG_ACK, 1));
+	EXPECT_EQ(-1, last_error(&self->fk));
+	EXPECT_EQ(3, self->fk.kme_calls);
+	EXPECT_EQ(3, self->fk.st[QD_STORE_HS].n);
+	EXPECT_EQ(2, self->fk.st[QD_STORE_C2S].n);
+	EXPECT_EQ(2, self->fk.st[QD_STORE_S2C].n);
+	NO_LEAKS();
+}
+
+TEST_F(slave, offer_trailing_byte)
+{
+	static const uint8_t where[] = { QD_STORE_HS };
+	struct fake *fk = &self->fk;
+	size_t at = fk->in_len, len;
+	uint8_t body[64];
+
+	fake_in_offer(fk, 1, where, 1, 0);
+	len = fk->in_len - at - 4;
+	memcpy(body, fk->in + at + 4, len);
+	body[len++] = 0;
+	fk->in_len = at;
+	fake_in_msg(fk, SYNC_MSG_OFFER, body, len);
+	EXPECT_EQ(-1, run(fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(fk));
+	EXPECT_EQ(0, fk->kme_calls);
+}
+
+TEST_F(slave, header_reserved_byte)
+{
+	static const uint8_t where[] = { QD_STORE_HS };
+	struct fake *fk = &self->fk;
+	size_t at = fk->in_len;
+
+	fake_in_offer(fk, 1, where, 1, 0);
+	fk->in[at + 1] = 1;
+	EXPECT_EQ(-1, run(fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(fk));
+	EXPECT_EQ(0, fk->kme_calls);
+}
+
+/* No body is longer than SYNC_BODY_MAX: the session ends before reading it. */
+TEST_F(slave, header_body_too_long)
+{
+	static uint8_t big[SYNC_BODY_MAX + 1];
+
+	fake_in_msg(&self->fk, SYNC_MSG_ERROR, big, sizeof(big));
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+}
+
+TEST_F(slave, commit_of_no_batch)
+{
+	fake_in_seq(&self->fk, SYNC_MSG_COMMIT, 0);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+}
+
+/* HELLO cut short in its key size: malformed, not "another key size". */
+TEST(hello_truncated)
+{
+	struct fake fk;
+
+	fake_init(&fk, false, false, ALL);
+	fk.keep_out = true;
+	fake_in_hello(&fk, ALL);
+	fk.in[3]--;
+	fk.in_len--;
+	EXPECT_EQ(-1, run(&fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&fk));
+	EXPECT_EQ(1, fk.sent);
+	fake_free(&fk);
+}
+
+FIXTURE(master) {
+	struct fake fk;
+};
+
+FIXTURE_SETUP(master)
+{
+	start(&self->fk, true, ALL);
+}
+
+FIXTURE_TEARDOWN(master)
+{
+	fake_free(&self->fk);
+}
+
+/* Keys the master cannot use take no batch number: the OFFER is batch 1. */
+TEST_F(master, numbers_after_unusable_keys)
+{
+	self->fk.kme_first = FAKE_KME_LENGTH;
+	fake_in_seq(&self->fk, SYNC_MSG_ACK, 1);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(2, self->fk.kme_calls);
+	EXPECT_EQ(SYNC_MSG_HELLO, sent_type(&self->fk, 0));
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_OFFER, 0));
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_COMMIT, 0));
+	EXPECT_EQ(4, self->fk.st[QD_STORE_HS].n);
+	NO_LEAKS();
+}
+
+TEST_F(master, numbers_after_nak)
+{
+	static const uint8_t nak[] = { 0, 0, 0, 1, 0, QK_KME_E_UNAVAILABLE, 'n', 'o' };
+
+	fake_in_msg(&self->fk, SYNC_MSG_NAK, nak, sizeof(nak));
+	fake_in_seq(&self->fk, SYNC_MSG_ACK, 2);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(1, sent_seq(&self->fk, SYNC_MSG_OFFER, 0));
+	EXPECT_EQ(2, sent_seq(&self->fk, SYNC_MSG_OFFER, 1));
+	EXPECT_EQ(2, sent_seq(&self->fk, SYNC_MSG_COMMIT, 0));
+	EXPECT_EQ(-1, last_error(&self->fk));
+	NO_LEAKS();
+}
+
+TEST_F(master, ack_of_another_batch)
+{
+	fake_in_seq(&self->fk, SYNC_MSG_ACK, 2);
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.st[QD_STORE_HS].n);
+	NO_LEAKS();
+}
+
+TEST_F(master, ack_trailing_byte)
+{
+	static const uint8_t ack[] = { 0, 0, 0, 1, 0 };
+
+	fake_in_msg(&self->fk, SYNC_MSG_ACK, ack, sizeof(ack));
+	EXPECT_EQ(-1, run(&self->fk));
+	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
+	EXPECT_EQ(0, self->fk.st[QD_STORE_HS].n);
+}
+
+TEST_HARNESS_MAIN
