@@ -6,6 +6,7 @@
 #   make check      everything, then every test: userspace, VM 7.3, VM 6.12
 #   make demo       the end-to-end demonstration
 #   make bench      benchmark figures from VM boots (pool, rekey)
+#   make fuzz       every libFuzzer target, FUZZ_RUNS (10000000) executions each
 #   make shell      a shell in the Debian 13 build root
 #   make install    what make built, into DESTDIR/PREFIX (tools/build/install.mk);
 #                   make uninstall removes it
@@ -18,7 +19,12 @@ BUILD     ?= build
 TOP       := $(CURDIR)
 ENTER     := tools/buildroot/enter
 
-BUILD_TARGETS := all modules userspace tests lint-kernel
+BUILD_TARGETS := all modules userspace tests lint-kernel fuzz
+
+# make fuzz FUZZ_RUNS=N: N reaches the build root (enter keeps QKTLS_*).
+ifdef FUZZ_RUNS
+export QKTLS_FUZZ_RUNS := $(FUZZ_RUNS)
+endif
 
 # Decide once whether this host can build natively.
 ifeq ($(QKTLS_IN_ROOT)$(QKTLS_NATIVE),)

@@ -76,6 +76,17 @@ $(BUILD)/tests/kernel/%: tests/kernel/%.c $(KSFT_STAMP) $$(DEPS_$$*)
 userspace: $$(PROGRAMS)
 tests: $$(UNIT_TESTS) $$(KERNEL_TESTS)
 
+# --- fuzzing ---------------------------------------------------------------------
+# make fuzz [FUZZ_RUNS=N]: build every libFuzzer target (the programs of
+# $(BUILD)/fuzz that components add to UNIT_TESTS) and run each for N
+# executions through the tests/unit/*_fuzz.sh scripts that hold their
+# seeds; `make check` runs the same scripts for seconds only.
+FUZZ_RUNS ?= $(or $(QKTLS_FUZZ_RUNS),10000000)
+fuzz: $$(filter $(BUILD)/fuzz/%,$$(UNIT_TESTS))
+	@status=0; for t in tests/unit/*_fuzz.sh; do \
+		QKTLS_FUZZ_RUNS=$(FUZZ_RUNS) $$t || status=1; \
+	done; exit $$status
+
 .PHONY: FORCE
 FORCE:
 

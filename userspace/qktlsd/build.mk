@@ -58,4 +58,39 @@ QKTLSD_SYNC_SAN := $(patsubst %,$(BUILD)/obj/qktlsd-san/%.o,sync_proto fake log)
 DEPS_qktlsd_sync   := $(QKTLSD_SYNC_SAN) $(KME_LIB_SAN)
 LDLIBS_qktlsd_sync  = $(KME_LIBS)
 
--include $(QKTLSD_OBJS:.o=.d) $(QKTLSD_SAN_OBJS:.o=.d)
+# libFuzzer targets (clang): the key agreement, one per message
+# (fuzz_sync.c over sync_proto.c and fake.c), and the configuration parser
+# (fuzz_config.c over config.c).  tests/unit/qktlsd_fuzz.sh runs them.
+QKTLSD_FUZZ_CFLAGS = $(QK_CFLAGS) -g -O1 -fno-sanitize-recover=all \
+		     $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS) jansson)
+QKTLSD_FUZZ_LIBS   = $(shell $(PKG_CONFIG) --libs libconfig jansson libcrypto) -lpthread
+QKTLSD_FUZZ_OBJ   := $(BUILD)/obj/qktlsd-fuzz
+SYNC_FUZZ_OBJS    := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,sync_proto fake log kme-parse \
+		     kme-json-wipe)
+CONFIG_FUZZ_OBJS  := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,config log)
+SYNC_FUZZ         := $(patsubst %,$(BUILD)/fuzz/sync_%,hello welcome offer commit error)
+CONFIG_FUZZ       := $(BUILD)/fuzz/qktlsd_config
+
+$(QKTLSD_FUZZ_OBJ)/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
+	@mkdir -p $(@D)
+	clang $(QKTLSD_FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-MMD -MP -c -o $@ $<
+
+$(QKTLSD_FUZZ_OBJ)/kme-%.o: userspace/kme/%.c $(KME_HDRS)
+	@mkdir -p $(@D)
+	clang $(QKTLSD_FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/sync_%: userspace/qktlsd/fuzz_sync.c $(SYNC_FUZZ_OBJS)
+	@mkdir -p $(@D)
+	clang $(QKTLSD_FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-DFUZZ_SYNC=FUZZ_$* -o $@ $< $(SYNC_FUZZ_OBJS) $(QKTLSD_FUZZ_LIBS)
+
+$(CONFIG_FUZZ): userspace/qktlsd/fuzz_config.c $(CONFIG_FUZZ_OBJS)
+	@mkdir -p $(@D)
+	clang $(QKTLSD_FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(CONFIG_FUZZ_OBJS) $(QKTLSD_FUZZ_LIBS)
+
+UNIT_TESTS += $(SYNC_FUZZ) $(CONFIG_FUZZ)
+
+-include $(QKTLSD_OBJS:.o=.d) $(QKTLSD_SAN_OBJS:.o=.d) $(wildcard $(QKTLSD_FUZZ_OBJ)/*.d)
