@@ -21,6 +21,7 @@
  *   its sockets rekey.
  */
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -558,7 +559,7 @@ static ssize_t read_maps(char *buf, size_t len)
 }
 
 struct sampler {
-	volatile bool stop;
+	volatile bool go, stop;
 	long samples, changed;
 };
 
@@ -567,6 +568,8 @@ static void *sample_maps(void *arg)
 	static char now[1 << 16];
 	struct sampler *sm = arg;
 
+	while (!sm->go)		/* until the baseline is there */
+		sched_yield();
 	while (!sm->stop) {
 		ssize_t n = read_maps(now, sizeof(now));
 
@@ -589,8 +592,9 @@ TEST_F(pl, no_mapping_while_rekeying)
 	ASSERT_EQ(0, attach(self, variant->suite, false, sizeof(buf), QKTLS_QKD_REQUIRED, NULL));
 	fill(buf, sizeof(buf), 1, 0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, sample_maps, &sm));
-	/* The sampler's stack exists now: the baseline. */
+	/* The sampler's stack exists now: the baseline, then it compares. */
 	ASSERT_LT(0, read_maps(maps0, sizeof(maps0)));
+	sm.go = true;
 	for (int i = 0; i < 64; i++) {
 		ASSERT_EQ((ssize_t)sizeof(buf), write_full(self->c, buf, sizeof(buf)));
 		ASSERT_EQ((ssize_t)sizeof(buf), read_full(self->s, buf, sizeof(buf)));

@@ -657,7 +657,8 @@ static int hold(struct qk *q, struct qktls_nl *nl, uint16_t suite, bool rekey)
 
 	pools_fill(q, POOL_C_C2S, POOL_S_C2S, 4, &next);
 	pools_fill(q, POOL_C_S2C, POOL_S_S2C, 4, &next);
-	pair_open(&p, nl, suite, true, 16 * MiB);
+	/* 6.12 refuses a rekey policy at attach. */
+	pair_open(&p, nl, suite, true, rekey ? 16 * MiB : 0);
 	printf("client %llu server %llu\n", (unsigned long long)p.c_id,
 	       (unsigned long long)p.s_id);
 	fflush(stdout);

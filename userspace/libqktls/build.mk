@@ -53,9 +53,5 @@ LDLIBS_keysched   := $(LIBQKTLS_LIBS)
 DEPS_ktls_install := $(LIBQKTLS)
 LDLIBS_ktls_install := -lssl $(LIBQKTLS_LIBS)
 
-# The stream helpers on attached kTLS sockets (VM test; pools through
-# tests/lib/qktls_nl.h, hence libnl's flags at compile time too).
-DEPS_stream_rekey   = $(LIBQKTLS)
-LDLIBS_stream_rekey = $(LIBQKTLS_CFLAGS) $(LIBQKTLS_LIBS)
 DEPS_stream_plain   = $(LIBQKTLS_SAN)
 LDLIBS_stream_plain = $(LIBQKTLS_LIBS)
