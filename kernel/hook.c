@@ -82,12 +82,20 @@ static const struct proto *qktls_base_prot(struct sock *sk)
 	return h ? h->base_prot : prot;
 }
 
+/* kTLS's proto_ops of a socket the module hooked and let go meanwhile. */
 static const struct proto_ops *qktls_base_ops(struct socket *sock)
 {
-	const struct qktls_hook *h = qktls_hook_of(READ_ONCE(sock->sk->sk_prot));
+	const struct proto_ops *ops = READ_ONCE(sock->ops);
+	const struct qktls_hook *h, *found = NULL;
 
-	return h && READ_ONCE(sock->ops) == h->ops ? h->base_ops :
-						       READ_ONCE(sock->ops);
+	rcu_read_lock();
+	list_for_each_entry_rcu(h, &qktls_hooks, list)
+		if (h->ops == ops) {
+			found = h;
+			break;
+		}
+	rcu_read_unlock();
+	return found ? found->base_ops : ops;
 }
 
 /* --- the operations ------------------------------------------------------ */
@@ -217,6 +225,70 @@ static int qktls_hook_getsockopt(struct sock *sk, int level, int optname,
 	return ret;
 }
 
+/*
+ * The proto_ops: every socket call comes through them first, and kTLS's
+ * key installs leave them alone (install.c), so these never miss a call.
+ */
+static int qktls_ops_sendmsg(struct socket *sock, struct msghdr *msg,
+			     size_t size)
+{
+	struct qktls_sock *qs = qktls_hooked_get(sock->sk);
+	int ret;
+
+	if (!qs)
+		return qktls_base_ops(sock)->sendmsg(sock, msg, size);
+	ret = qktls_tx_sendmsg(qs, qs->hook->base_prot, msg, size);
+	qktls_sock_put(qs);
+	return ret;
+}
+
+static int qktls_ops_recvmsg(struct socket *sock, struct msghdr *msg,
+			     size_t size, int flags)
+{
+	struct qktls_sock *qs = qktls_hooked_get(sock->sk);
+	int ret;
+
+	if (!qs)
+		return qktls_base_ops(sock)->recvmsg(sock, msg, size, flags);
+	ret = qktls_rx_recvmsg(qs, qs->hook->base_prot, msg, size, flags);
+	qktls_sock_put(qs);
+	return ret;
+}
+
+static int qktls_ops_setsockopt(struct socket *sock, int level, int optname,
+				sockptr_t optval, unsigned int optlen)
+{
+	struct qktls_sock *qs;
+
+	if (level == SOL_TLS && (optname == TLS_TX || optname == TLS_RX)) {
+		qs = qktls_hooked_get(sock->sk);
+		if (qs) {
+			qktls_sock_put(qs);
+			return -EBUSY;	/* the module owns the keys */
+		}
+	}
+	return qktls_base_ops(sock)->setsockopt(sock, level, optname, optval,
+						optlen);
+}
+
+static int qktls_ops_getsockopt(struct socket *sock, int level, int optname,
+				char __user *optval, int __user *optlen)
+{
+	struct qktls_sock *qs;
+	int ret;
+
+	if (level != SOL_TLS || (optname != TLS_TX && optname != TLS_RX))
+		return qktls_base_ops(sock)->getsockopt(sock, level, optname,
+							optval, optlen);
+	qs = qktls_hooked_get(sock->sk);
+	if (!qs)
+		return qktls_base_ops(sock)->getsockopt(sock, level, optname,
+							optval, optlen);
+	ret = qktls_hook_get_conf(qs, optname, optval, optlen);
+	qktls_sock_put(qs);
+	return ret;
+}
+
 /* The last file of the socket is gone: let it go, then close it. */
 static void qktls_hook_close(struct sock *sk, long timeout)
 {
@@ -262,6 +334,10 @@ static const struct qktls_hook *qktls_hook_find(const struct proto *prot,
 	h->prot.setsockopt = qktls_hook_setsockopt;
 	h->prot.getsockopt = qktls_hook_getsockopt;
 	h->prot.close = qktls_hook_close;
+	hops->sendmsg = qktls_ops_sendmsg;
+	hops->recvmsg = qktls_ops_recvmsg;
+	hops->setsockopt = qktls_ops_setsockopt;
+	hops->getsockopt = qktls_ops_getsockopt;
 	if (ops->splice_read)
 		hops->splice_read = qktls_hook_splice_read;
 	h->ops = hops;
@@ -290,12 +366,15 @@ static void qktls_hook_scrub(struct sock *sk)
 				 sizeof(ctx->crypto_recv) - hdr);
 }
 
-/* Point @qs's socket at the module's operations; socket lock held. */
+/*
+ * Point @qs's socket at the module's operations, if it still has kTLS's;
+ * qktls_hooked_lock held, so that a detach cannot come in between.
+ */
 static void qktls_hook_set(struct qktls_sock *qs)
 {
 	struct sock *sk = qs->sk;
 
-	qktls_hook_scrub(sk);
+	lockdep_assert_held(&qktls_hooked_lock);
 	if (READ_ONCE(sk->sk_prot) == qs->hook->base_prot)
 		WRITE_ONCE(sk->sk_prot, (struct proto *)&qs->hook->prot);
 	if (sk->sk_socket && READ_ONCE(sk->sk_socket->ops) == qs->hook->base_ops)
@@ -328,10 +407,11 @@ int qktls_hook_attach(struct qktls_sock *qs)
 	qs->hook = h;
 	__module_get(THIS_MODULE);
 	qs->hooked = true;
+	qktls_hook_scrub(sk);
 	spin_lock_bh(&qktls_hooked_lock);
 	hash_add_rcu(qktls_hooked, &qs->hook_node, (unsigned long)sk);
-	spin_unlock_bh(&qktls_hooked_lock);
 	qktls_hook_set(qs);
+	spin_unlock_bh(&qktls_hooked_lock);
 out:
 	release_sock(sk);
 	return err;
@@ -345,9 +425,19 @@ void qktls_hook_rehook(struct qktls_sock *qs)
 {
 	struct sock *sk = qs->sk;
 
-	lock_sock(sk);
+	/*
+	 * At once, without waiting for the socket lock (a writer that found
+	 * kTLS's operations may hold it for a long write): every call that
+	 * starts before this store runs kTLS's own code.
+	 */
+	spin_lock_bh(&qktls_hooked_lock);
 	if (!hlist_unhashed(&qs->hook_node))
 		qktls_hook_set(qs);
+	spin_unlock_bh(&qktls_hooked_lock);
+	lock_sock(sk);
+	qktls_hook_scrub(sk);
+	/* A writer may have waited on the installer's stand-in socket. */
+	sk->sk_write_space(sk);
 	release_sock(sk);
 }
 
@@ -365,17 +455,16 @@ void qktls_hook_detach(struct qktls_sock *qs)
 
 	spin_lock_bh(&qktls_hooked_lock);
 	hooked = !hlist_unhashed(&qs->hook_node);
-	if (hooked)
+	if (hooked) {
 		hlist_del_init_rcu(&qs->hook_node);
+		if (READ_ONCE(sk->sk_prot) == &qs->hook->prot)
+			WRITE_ONCE(sk->sk_prot,
+				   (struct proto *)qs->hook->base_prot);
+		if (sk->sk_socket &&
+		    READ_ONCE(sk->sk_socket->ops) == qs->hook->ops)
+			WRITE_ONCE(sk->sk_socket->ops, qs->hook->base_ops);
+	}
 	spin_unlock_bh(&qktls_hooked_lock);
-	if (!hooked)
-		return;
-	lock_sock(sk);
-	if (READ_ONCE(sk->sk_prot) == &qs->hook->prot)
-		WRITE_ONCE(sk->sk_prot, (struct proto *)qs->hook->base_prot);
-	if (sk->sk_socket && READ_ONCE(sk->sk_socket->ops) == qs->hook->ops)
-		WRITE_ONCE(sk->sk_socket->ops, qs->hook->base_ops);
-	release_sock(sk);
 }
 
 /**

@@ -119,29 +119,44 @@ static void qktls_install_fn(struct kthread_work *work)
 	struct qktls_install_work *iw =
 		container_of(work, struct qktls_install_work, work);
 	void __user *page = qktls_installer.page;
-	struct mutex *tx_lock = NULL;
+	struct sock *sk = iw->sk;
+	struct socket *real, stand_in = {};
 
 	/*
-	 * kTLS points the socket at its own operations when it takes a key;
-	 * @then gives it its hooks back.  Writers that found kTLS's in
-	 * between wait on kTLS's tx_lock until then, so none of their data
-	 * can go out between the hooks' KeyUpdate and the key.
+	 * kTLS points the socket at its own struct proto and proto_ops when it
+	 * takes a key (update_sk_prot()).  Every socket call goes through the
+	 * proto_ops first, so those are kept out of that write: for the length
+	 * of setsockopt(), sk->sk_socket is a stand-in, and the only thing
+	 * kTLS changes is the stand-in's ops.  What softirq code may do to
+	 * the socket's flags meanwhile (SOCK_NOSPACE) is carried back, and
+	 * @then wakes writers, so none waits for a wakeup the stand-in took.
 	 */
-	if (iw->optname == TLS_TX) {
-		tx_lock = &tls_get_ctx(iw->sk)->tx_lock;
-		mutex_lock(tx_lock);
-	}
+	write_lock_bh(&sk->sk_callback_lock);
+	real = sk->sk_socket;
+	stand_in.state = real->state;
+	stand_in.type = real->type;
+	stand_in.flags = real->flags;
+	stand_in.ops = real->ops;
+	stand_in.file = real->file;
+	stand_in.sk = sk;
+	WRITE_ONCE(sk->sk_socket, &stand_in);
+	write_unlock_bh(&sk->sk_callback_lock);
+
 	if (copy_to_user(page, iw->ci, iw->len))
 		iw->err = -EFAULT;
 	else
-		iw->err = iw->prot->setsockopt(iw->sk, SOL_TLS, iw->optname,
+		iw->err = iw->prot->setsockopt(sk, SOL_TLS, iw->optname,
 					       USER_SOCKPTR(page), iw->len);
 	if (clear_user(page, iw->len) && !iw->err)
 		iw->err = -EFAULT;
+
+	write_lock_bh(&sk->sk_callback_lock);
+	WRITE_ONCE(sk->sk_socket, real);
+	if (test_bit(SOCK_NOSPACE, &stand_in.flags))
+		set_bit(SOCK_NOSPACE, &real->flags);
+	write_unlock_bh(&sk->sk_callback_lock);
 	if (iw->then)
 		iw->then(iw->arg);
-	if (tx_lock)
-		mutex_unlock(tx_lock);
 	complete(&iw->done);
 }
 
@@ -198,11 +213,14 @@ static int qktls_install_run(void (*fn)(struct kthread_work *work),
  * @ci: the crypto_info
  * @len: its size
  * @then: called on the installer thread right after kTLS's setsockopt(),
- *	whatever its outcome (the module hooks the socket again), or NULL
+ *	whatever its outcome (the module hooks the socket's struct proto
+ *	again and wakes its writers), or NULL
  * @arg: its argument
  *
  * May sleep; callable from any context that may, with or without a
- * process.  Nothing is mapped in the caller's address space.
+ * process.  Nothing is mapped in the caller's address space.  The socket's
+ * proto_ops stay what they were (the module's); its struct proto is
+ * kTLS's until @then.
  *
  * Return: 0, -EOPNOTSUPP if the installer could not start at load (the
  * reason was logged), or kTLS's error.
