@@ -16,6 +16,10 @@
  *                 rekeys before qktls.ko did them itself)
  *   --rekey-once  accepted and ignored (it asked for one explicit TX rekey;
  *                 the module rekeys by the link's policy)
+ *   --io mixed    exchange: the first half of each direction is written
+ *                 with write() and read with read(), the second half sent
+ *                 with sendfile() (from a memfd) and received with splice()
+ *                 (into a pipe, then read from it); default: write/read
  *
  * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE, ERROR,
  * KEYUPDATE (qkd or standard) and ATTACHED (yes or no) lines (the struct
@@ -55,6 +59,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -82,6 +89,7 @@ struct writer {
 	int fd;
 	unsigned int seed;
 	size_t n;
+	bool mixed;
 	int err;
 };
 
@@ -103,19 +111,96 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* The pattern bytes [from, to) of @seed into a memfd; -1 on error. */
+static int pattern_file(unsigned int seed, size_t from, size_t to)
+{
+	int mfd = memfd_create("qktlsd_app", MFD_CLOEXEC);
+	uint8_t buf[16384];
+
+	if (mfd < 0)
+		return -1;
+	for (size_t off = from; off < to; off += sizeof(buf)) {
+		size_t chunk = to - off < sizeof(buf) ? to - off : sizeof(buf);
+
+		for (size_t i = 0; i < chunk; i++)
+			buf[i] = pat(seed, off + i);
+		if (write_all(mfd, buf, chunk)) {
+			close(mfd);
+			return -1;
+		}
+	}
+	return mfd;
+}
+
+/* sendfile() all @len bytes of @mfd from its start; 0 or an errno. */
+static int sendfile_all(int fd, int mfd, size_t len)
+{
+	off_t off = 0;
+
+	while ((size_t)off < len) {
+		ssize_t k = sendfile(fd, mfd, &off, len - off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k ? errno : EIO;
+	}
+	return 0;
+}
+
 static void *write_pattern(void *arg)
 {
 	struct writer *w = arg;
+	size_t half = w->mixed ? w->n / 2 : w->n;
 	uint8_t buf[16384];
+	int mfd = -1;
 
-	for (size_t off = 0; off < w->n && !w->err; off += sizeof(buf)) {
-		size_t chunk = w->n - off < sizeof(buf) ? w->n - off : sizeof(buf);
+	/* The file first, so that sendfile() follows write() at once. */
+	if (w->mixed) {
+		mfd = pattern_file(w->seed, half, w->n);
+		if (mfd < 0) {
+			w->err = errno;
+			return NULL;
+		}
+	}
+	for (size_t off = 0; off < half && !w->err; off += sizeof(buf)) {
+		size_t chunk = half - off < sizeof(buf) ? half - off : sizeof(buf);
 
 		for (size_t i = 0; i < chunk; i++)
 			buf[i] = pat(w->seed, off + i);
 		w->err = write_all(w->fd, buf, chunk);
 	}
+	if (mfd >= 0) {
+		if (!w->err)
+			w->err = sendfile_all(w->fd, mfd, w->n - half);
+		close(mfd);
+	}
 	return NULL;
+}
+
+/*
+ * Up to @len bytes from the socket: read(), or splice() into @pipefd and
+ * read() from there (@pipefd[0] < 0: plain read).
+ */
+static ssize_t read_some(int fd, const int pipefd[2], uint8_t *buf, size_t len)
+{
+	ssize_t k, got = 0;
+
+	if (pipefd[0] < 0)
+		return read(fd, buf, len);
+	k = splice(fd, NULL, pipefd[1], NULL, len, 0);
+	if (k <= 0)
+		return k;
+	while (got < k) {
+		ssize_t r = read(pipefd[0], buf + got, k - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += r;
+	}
+	return got;
 }
 
 /* The module's view of the socket, or why there is none; 0 if attached. */
@@ -196,20 +281,29 @@ static int wait_close_notify(int fd)
 	return -1;
 }
 
-static int exchange(int fd, bool server, size_t n, unsigned int stream)
+static int exchange(int fd, bool server, size_t n, unsigned int stream,
+		    bool mixed)
 {
 	struct writer w = { .fd = fd, .seed = 2 * stream + (server ? 1 : 2),
-			    .n = n };
+			    .n = n, .mixed = mixed };
 	unsigned int peer_seed = 2 * stream + (server ? 2 : 1);
+	size_t off = 0, half = mixed ? n / 2 : n;
+	int pipefd[2] = { -1, -1 };
 	uint8_t buf[16384];
-	size_t off = 0;
 	pthread_t t;
 	ssize_t k;
 
 	if (pthread_create(&t, NULL, write_pattern, &w))
 		die("pthread_create");
 	while (off < n) {
-		k = read(fd, buf, n - off < sizeof(buf) ? n - off : sizeof(buf));
+		size_t want = n - off < sizeof(buf) ? n - off : sizeof(buf);
+
+		/* The second half through splice(), never across the half. */
+		if (off < half && want > half - off)
+			want = half - off;
+		if (off >= half && pipefd[0] < 0 && pipe(pipefd))
+			die("pipe");
+		k = read_some(fd, pipefd, buf, want);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
@@ -224,12 +318,16 @@ static int exchange(int fd, bool server, size_t n, unsigned int stream)
 			}
 		off += k;
 	}
+	if (pipefd[0] >= 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
 	pthread_join(t, NULL);
 	if (w.err) {
 		fprintf(stderr, "qktlsd_app: write: %s\n", strerror(w.err));
 		return -1;
 	}
-	printf("DATA ok %zu\n", n);
+	printf("DATA ok %zu%s\n", n, mixed ? " write+sendfile read+splice" : "");
 	fflush(stdout);
 	if (qktls_send_close_notify(fd)) {
 		fprintf(stderr, "qktlsd_app: cannot send close_notify\n");
@@ -378,6 +476,7 @@ int main(int argc, char **argv)
 		{ "stream", required_argument, NULL, 's' },
 		{ "helper", no_argument, NULL, 'H' },
 		{ "rekey-once", no_argument, NULL, 'R' },
+		{ "io", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *agent = NULL, *link = NULL, *mode = "exchange";
@@ -386,7 +485,7 @@ int main(int argc, char **argv)
 	size_t bytes = 1 << 20;
 	unsigned int stream = 0;
 	int port = 0, o, fd, ret;
-	bool server;
+	bool server, mixed = false;
 
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
@@ -398,6 +497,11 @@ int main(int argc, char **argv)
 		case 's': stream = strtoul(optarg, NULL, 0); break;
 		case 'H': break;	/* --helper: ignored, see above */
 		case 'R': break;	/* --rekey-once: ignored */
+		case 'i':
+			if (strcmp(optarg, "mixed") && strcmp(optarg, "plain"))
+				return 2;
+			mixed = !strcmp(optarg, "mixed");
+			break;
 		default: return 2;
 		}
 	}
@@ -405,7 +509,7 @@ int main(int argc, char **argv)
 	    (strcmp(argv[optind], "server") && strcmp(argv[optind], "client"))) {
 		fprintf(stderr, "usage: qktlsd_app server|client --agent SOCK --link L "
 			"[--port P] [--mode exchange|line|ping|echo|none] [--bytes N] "
-			"[--stream S]\n"
+			"[--stream S] [--io plain|mixed]\n"
 			"       (--helper and --rekey-once are accepted and ignored: "
 			"qktls.ko rekeys inside plain read and write)\n");
 		return 2;
@@ -448,7 +552,7 @@ int main(int argc, char **argv)
 		return 3;
 	}
 	if (!strcmp(mode, "exchange"))
-		ret = exchange(fd, server, bytes, stream);
+		ret = exchange(fd, server, bytes, stream, mixed);
 	else if (!strcmp(mode, "echo"))
 		ret = echo_mode(fd);
 	else if (!strcmp(mode, "line"))

@@ -29,6 +29,12 @@
 #   7  the module's QKD rekeys counted at both ends, exactly: 64 client to
 #      server, 32 back, each followed by the peer, each key used once per
 #      end and gone from both ends' pools
+#   8  256 MiB and 1000 bytes each way at once over links with a rekey
+#      every 16 MiB, each end writing the first half with write() and the
+#      second with sendfile(), and reading the first half with read() and
+#      the second with splice(): every byte checked, exactly 16 QKD rekeys
+#      per direction in the module's counters at both ends and 32 each way
+#      in /proc/net/tls_stat (TlsTxRekeyOk, TlsRxRekeyOk), no error
 # Kernels without (6.12): 1, 2 and 5 as above, and
 #   3  s_server's "k": the app's read fails with EOPNOTSUPP (the module
 #      cannot follow), counted, no hang
@@ -36,10 +42,11 @@
 #   6  links whose rekey_bytes need kTLS rekey are refused at the hand-off,
 #      clearly, at both ends
 #   7  links without a rekey policy: attached, data both ways, no rekey
+#   8  skipped (no rekey)
 # Any kernel:
-#   8  a server link accepts the published QKD-KEM provider's qkd_mlkem768
+#   9  a server link accepts the published QKD-KEM provider's qkd_mlkem768
 #      group (provider_peer as the client): the same QKD key on both ends
-#   9  the agents stop cleanly on SIGTERM
+#  10  the agents stop cleanly on SIGTERM
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
@@ -50,7 +57,7 @@ app=$top/build/tests/helpers/qktlsd_app
 peer=$top/build/tests/helpers/provider_peer
 q=$top/build/bin/qktls
 
-PLAN=9
+PLAN=10
 tap_plan $PLAN
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || [ ! -x "$q" ] || [ ! -x "$peer" ] ||
    ! command -v openssl >/dev/null; then
@@ -100,6 +107,8 @@ for p in cq sq; do
 done
 # pool_keys POOL: keys left.
 pool_keys() { "$q" -j pool show "$1" | sed -n 's/.*"key_count": *\([0-9]*\).*/\1/p'; }
+# tls_stat NAME: kTLS's counter (this network namespace).
+tls_stat() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
 
 cat >"$tmp/server.conf" <<EOT
 socket = "$tmp/server.sock";
@@ -110,7 +119,9 @@ $(link s-std server client.test server off "" 'key_update = "standard";'),
 $(link s-qkd server client.test server preferred hs.keys \
 	'key_update = "qkd"; rekey_bytes = 131072L;' | sed 's/policy = "preferred";/& pool = "sq";/'),
 $(link s-kem server client.test server preferred kem.keys \
-	'mutual = false; key_update = "standard";')
+	'mutual = false; key_update = "standard";'),
+$(link s-big server client.test server preferred hs.keys \
+	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "sq";/')
 );
 EOT
 cat >"$tmp/client.conf" <<EOT
@@ -120,7 +131,9 @@ handshake_timeout = 60;
 links = (
 $(link c-qkd client server.test client preferred hs.keys \
 	'key_update = "qkd"; rekey_bytes = 65536L;' | sed 's/policy = "preferred";/& pool = "cq";/'),
-$(link c-plain client server.test client off "" 'key_update = "standard";')
+$(link c-plain client server.test client off "" 'key_update = "standard";'),
+$(link c-big client server.test client preferred hs.keys \
+	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "cq";/')
 );
 EOT
 
@@ -329,6 +342,27 @@ if [ $rekey = 1 ]; then
 		show "$c" "$s"
 		tap_fail "the module's QKD rekeys by policy at both ends: $nc client to server, $ns back, each followed, each key used once per end" "$bad"
 	fi
+
+	# 8: 256 MiB each way, write()+sendfile() out, read()+splice() in.
+	big=$(((256 << 20) + 1000))
+	tx0=$(tls_stat TlsTxRekeyOk) rx0=$(tls_stat TlsRxRekeyOk)
+	pair big s-big c-big --bytes $big --io mixed
+	c=$tmp/big-c.out s=$tmp/big-s.out
+	what="$big bytes each way at once, write()+sendfile() out, read()+splice() in, a rekey every 16 MiB: 16 QKD rekeys per direction at both ends and in tls_stat"
+	if [ $crc = 0 ] && [ $src = 0 ] &&
+	   grep -qx "DATA ok $big write+sendfile read+splice" "$c" &&
+	   grep -qx "DATA ok $big write+sendfile read+splice" "$s" &&
+	   sock_has "$c" tx_qkd_rekeys=16 rx_qkd_rekeys=16 tx_rekeys=16 rx_rekeys=16 \
+		rekey_errors=0 rx_errors=0 &&
+	   sock_has "$s" tx_qkd_rekeys=16 rx_qkd_rekeys=16 tx_rekeys=16 rx_rekeys=16 \
+		rekey_errors=0 rx_errors=0 &&
+	   [ $(($(tls_stat TlsTxRekeyOk) - tx0)) = 32 ] &&
+	   [ $(($(tls_stat TlsRxRekeyOk) - rx0)) = 32 ]; then
+		tap_ok "$what"
+	else
+		show "$c" "$tmp/big-c.err" "$s" "$tmp/big-s.err"
+		tap_fail "$what" "client $crc server $src, tls_stat tx +$(($(tls_stat TlsTxRekeyOk) - tx0)) rx +$(($(tls_stat TlsRxRekeyOk) - rx0))"
+	fi
 else
 	pair req s-qkd c-qkd --bytes 65536
 	why="^ERROR the link's rekey_bytes/rekey_seconds cannot be honoured: kernel has no kTLS rekey"
@@ -353,13 +387,15 @@ else
 		tap_fail "6.12: links without a rekey policy: attached, $n bytes each way, no rekey" \
 			"client $crc server $src"
 	fi
+	tap_skip "256 MiB each way with write/sendfile and read/splice, a rekey every 16 MiB" \
+		"kernel has no kTLS rekey"
 fi
 
 else
-	for i in $(seq 2 7); do tap_skip "post-handshake TLS $i" "this qktls.ko has no attached sockets"; done
+	for i in $(seq 2 8); do tap_skip "post-handshake TLS $i" "this qktls.ko has no attached sockets"; done
 fi
 
-# --- 8: qkd_mlkem768 from a peer with the QKD-KEM provider's wire format --------
+# --- 9: qkd_mlkem768 from a peer with the QKD-KEM provider's wire format --------
 if start_server kem "$app" server --agent "$tmp/server.sock" --link s-kem --mode echo; then
 	timeout 120 "$peer" client --port "$port" --ca "$tmp/ca.pem" \
 		--groups qkd_mlkem768 --keys "$tmp/kem.keys" >"$tmp/kem-c.out" 2>"$tmp/kem-c.err"
@@ -381,7 +417,7 @@ else
 	tap_fail "a server link accepts qkd_mlkem768 (QKD-KEM provider wire format) with the same QKD key"
 fi
 
-# --- 9: clean stop --------------------------------------------------------------
+# --- 10: clean stop --------------------------------------------------------------
 rc=0
 stop_agents server client || rc=$?
 if [ $rc = 0 ]; then
