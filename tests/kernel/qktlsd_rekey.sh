@@ -75,7 +75,9 @@ cleanup() {
 	exec 4>&- 5>&- 2>/dev/null
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for p in cq.c2s cq.s2c sq.c2s sq.s2c; do "$q" pool del "$p" 2>/dev/null; done
+	for p in cq.c2s cq.s2c sq.c2s sq.s2c cb.c2s cb.s2c sb.c2s sb.s2c; do
+		"$q" pool del "$p" 2>/dev/null
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -89,6 +91,10 @@ done >"$tmp/hs.keys"
 for i in $(seq 4); do
 	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
 done >"$tmp/kem.keys"
+# A key serves one link only: the 256 MiB links have keys of their own.
+for i in $(seq 4); do
+	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
+done >"$tmp/big.keys"
 # Update keys: the same keys in both hosts' copies of each direction's pool
 # (both agents share this namespace, so each has its own pool names).
 for d in c2s s2c; do
@@ -98,7 +104,7 @@ for d in c2s s2c; do
 done
 umask 022
 pools_ok=1
-for p in cq sq; do
+for p in cq sq cb sb; do
 	for d in c2s s2c; do
 		"$q" pool add "$p.$d" key-len 32 capacity 1000 >>"$tmp/pools.err" 2>&1 &&
 			"$q" key add "$p.$d" --file "$tmp/$d.keys" >>"$tmp/pools.err" 2>&1 ||
@@ -120,8 +126,8 @@ $(link s-qkd server client.test server preferred hs.keys \
 	'key_update = "qkd"; rekey_bytes = 131072L;' | sed 's/policy = "preferred";/& pool = "sq";/'),
 $(link s-kem server client.test server preferred kem.keys \
 	'mutual = false; key_update = "standard";'),
-$(link s-big server client.test server preferred hs.keys \
-	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "sq";/')
+$(link s-big server client.test server preferred big.keys \
+	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "sb";/')
 );
 EOT
 cat >"$tmp/client.conf" <<EOT
@@ -132,8 +138,8 @@ links = (
 $(link c-qkd client server.test client preferred hs.keys \
 	'key_update = "qkd"; rekey_bytes = 65536L;' | sed 's/policy = "preferred";/& pool = "cq";/'),
 $(link c-plain client server.test client off "" 'key_update = "standard";'),
-$(link c-big client server.test client preferred hs.keys \
-	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "cq";/')
+$(link c-big client server.test client preferred big.keys \
+	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "cb";/')
 );
 EOT
 
