@@ -40,7 +40,8 @@
 #      cannot follow), counted, no hang
 #   4  skipped (no KeyUpdate can be followed)
 #   6  links whose rekey_bytes need kTLS rekey are refused at the hand-off,
-#      clearly, at both ends
+#      at both ends, the reason said at one end at least (the other may
+#      find the connection closed first)
 #   7  links without a rekey policy: attached, data both ways, no rekey
 #   8  skipped (no rekey)
 # Any kernel:
@@ -372,12 +373,22 @@ if [ $rekey = 1 ]; then
 else
 	pair req s-qkd c-qkd --bytes 65536
 	why="^ERROR the link's rekey_bytes/rekey_seconds cannot be honoured: kernel has no kTLS rekey"
-	if [ $crc = 3 ] && [ $src = 3 ] && grep -q "$why" "$tmp/req-c.out" &&
-	   grep -q "$why" "$tmp/req-s.out"; then
-		tap_ok "6.12: links whose rekey_bytes need kTLS rekey are refused at the hand-off, clearly, at both ends"
+	# Both hand-offs fail.  The end whose agent refuses first closes the
+	# connection, so the other may find it closed before its own check
+	# ("kTLS install failed: ..."): the reason is clear at one end at least.
+	said=0
+	for f in "$tmp/req-c.out" "$tmp/req-s.out"; do
+		if grep -q "$why" "$f"; then
+			said=$((said + 1))
+		elif ! grep -q "^ERROR kTLS install failed: " "$f"; then
+			said=-9
+		fi
+	done
+	if [ $crc = 3 ] && [ $src = 3 ] && [ $said -ge 1 ]; then
+		tap_ok "6.12: links whose rekey_bytes need kTLS rekey are refused at the hand-off, clearly"
 	else
 		show "$tmp/req-c.out" "$tmp/req-c.err" "$tmp/req-s.out" "$tmp/req-s.err"
-		tap_fail "6.12: links whose rekey_bytes need kTLS rekey are refused at the hand-off, clearly, at both ends" \
+		tap_fail "6.12: links whose rekey_bytes need kTLS rekey are refused at the hand-off, clearly" \
 			"client $crc server $src"
 	fi
 	pair plain s-std c-plain --bytes $n
