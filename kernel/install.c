@@ -133,6 +133,11 @@ static void qktls_install_fn(struct kthread_work *work)
 	 */
 	write_lock_bh(&sk->sk_callback_lock);
 	real = sk->sk_socket;
+	if (!real) {	/* orphaned: no call can come any more */
+		write_unlock_bh(&sk->sk_callback_lock);
+		iw->err = -ENOTCONN;
+		goto out;
+	}
 	stand_in.state = real->state;
 	stand_in.type = real->type;
 	stand_in.flags = real->flags;
@@ -157,6 +162,7 @@ static void qktls_install_fn(struct kthread_work *work)
 	write_unlock_bh(&sk->sk_callback_lock);
 	if (iw->then)
 		iw->then(iw->arg);
+out:
 	complete(&iw->done);
 }
 

@@ -16,6 +16,7 @@
 #include <net/sock.h>
 
 #include "kdf.h"
+#include "netlink.h"
 #include "sock.h"
 
 /*
@@ -36,8 +37,12 @@ static int qktls_tx_rekey(struct qktls_sock *qs, bool nonblock)
 	if (qkd)
 		req.flags |= QKTLS_REKEY_QKD;
 	/* "required": never an update without a QKD key. */
-	err = required && !qkd ? -ENOKEY :
-	      qktls_sock_rekey_locked(qs, &req, NULL);
+	if (required && !qkd) {
+		err = -ENOKEY;
+		qktls_nl_sock_event(qs, QKTLS_CMD_SOCK_REKEY_NTF, &req, err);
+	} else {
+		err = qktls_sock_rekey_locked(qs, &req, NULL);
+	}
 	if (err != -ENOKEY || (!qkd && !required))
 		return err;
 	spin_lock_bh(&qs->lock);
@@ -79,7 +84,9 @@ int qktls_tx_sendmsg(struct qktls_sock *qs, const struct proto *base,
 		ret = READ_ONCE(qs->tx_err);
 		if (ret)
 			break;
-		if (left && qktls_sock_tx_due(qs)) {
+		/* Detached meanwhile: plain kTLS from here on, no rekey. */
+		if (left && !READ_ONCE(qs->tx.detached) &&
+		    qktls_sock_tx_due(qs)) {
 			ret = qktls_tx_rekey(qs, nonblock);
 			if (ret)
 				break;
