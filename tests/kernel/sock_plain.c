@@ -88,31 +88,22 @@ FIXTURE_VARIANT_ADD(pl, aes_128_gcm_sha256) { .suite = 0x1301 };
 FIXTURE_VARIANT_ADD(pl, aes_256_gcm_sha384) { .suite = 0x1302 };
 FIXTURE_VARIANT_ADD(pl, chacha20_poly1305_sha256) { .suite = 0x1303 };
 
-static void pool(struct __test_metadata *_metadata, FIXTURE_DATA(pl) *self,
-		 const char *name, uint32_t tag, int keys)
-{
-	ASSERT_EQ(0, qk_pool_new(&self->q, name, 2 * NKEYS, KLEN, &self->r));
-	qk_reply_free(&self->r);
-	if (keys) {
-		ASSERT_EQ(0, qk_add_keys(&self->q, name, tag, 0, keys, KLEN,
-					 &self->r));
-		qk_reply_free(&self->r);
-	}
-}
-
 FIXTURE_SETUP(pl)
 {
+	static const struct { const char *name; uint32_t tag; int keys; } pools[] = {
+		{ "cli-c2s", TAG_C2S, NKEYS }, { "srv-c2s", TAG_C2S, NKEYS },
+		{ "cli-s2c", TAG_S2C, NKEYS }, { "srv-s2c", TAG_S2C, NKEYS },
+		{ "one-c2s", TAG_C2S, 1 },	/* runs dry */
+	};
 	const struct qktls_suite_info *si = qktls_suite_info(variant->suite);
 
 	ASSERT_NE(NULL, si);
 	self->hlen = si->hash_len;
 	ASSERT_EQ(0, qk_private_netns());
 	ASSERT_EQ(0, qk_open(&self->q));
-	pool(_metadata, self, "cli-c2s", TAG_C2S, NKEYS);
-	pool(_metadata, self, "srv-c2s", TAG_C2S, NKEYS);
-	pool(_metadata, self, "cli-s2c", TAG_S2C, NKEYS);
-	pool(_metadata, self, "srv-s2c", TAG_S2C, NKEYS);
-	pool(_metadata, self, "one-c2s", TAG_C2S, 1);	/* runs dry */
+	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
+		ASSERT_EQ(0, qk_pool_filled(&self->q, pools[i].name, 2 * NKEYS,
+					    pools[i].tag, pools[i].keys, KLEN));
 	qk_material(self->c2s, sizeof(self->c2s), TAG_C2S, 1000);
 	qk_material(self->s2c, sizeof(self->s2c), TAG_S2C, 1000);
 	ASSERT_EQ(0, qk_ktls_pair(variant->suite, self->c2s, self->s2c,
@@ -148,17 +139,6 @@ static int attach(FIXTURE_DATA(pl) *self, uint16_t suite, bool client,
 	qk_reply_free(&self->r);
 	return err;
 }
-
-static struct qk_sock_info info(FIXTURE_DATA(pl) *self, int fd)
-{
-	struct qk_sock_info si;
-
-	qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, fd, 0, &si, &self->r);
-	qk_reply_free(&self->r);
-	return si;
-}
-
-#define STAT(si, name) ((si).stats[QKTLS_SOCK_STATS_A_##name])
 
 /* One direction of a transfer, for a thread. */
 struct xfer {
@@ -289,17 +269,17 @@ static void both_ways(struct __test_metadata *_metadata,
 static void expect_rekeys(struct __test_metadata *_metadata,
 			  FIXTURE_DATA(pl) *self, long n)
 {
-	struct qk_sock_info c = info(self, self->c), s = info(self, self->s);
+	struct qk_sock_info c = qk_sock_get_fd(&self->q, self->c), s = qk_sock_get_fd(&self->q, self->s);
 
-	EXPECT_EQ(n, STAT(c, TX_REKEYS));
-	EXPECT_EQ(n, STAT(c, TX_QKD_REKEYS));
-	EXPECT_EQ(n, STAT(s, RX_QKD_REKEYS));
-	EXPECT_EQ(n, STAT(s, TX_QKD_REKEYS));
-	EXPECT_EQ(n, STAT(c, RX_QKD_REKEYS));
-	EXPECT_EQ(2 * n, STAT(c, KEYS_USED));
-	EXPECT_EQ(0, STAT(c, REKEY_ERRORS));
-	EXPECT_EQ(0, STAT(s, REKEY_ERRORS));
-	EXPECT_EQ(1000, STAT(c, TX_BYTES));	/* exact, after the last rekey */
+	EXPECT_EQ(n, QK_STAT(c, TX_REKEYS));
+	EXPECT_EQ(n, QK_STAT(c, TX_QKD_REKEYS));
+	EXPECT_EQ(n, QK_STAT(s, RX_QKD_REKEYS));
+	EXPECT_EQ(n, QK_STAT(s, TX_QKD_REKEYS));
+	EXPECT_EQ(n, QK_STAT(c, RX_QKD_REKEYS));
+	EXPECT_EQ(2 * n, QK_STAT(c, KEYS_USED));
+	EXPECT_EQ(0, QK_STAT(c, REKEY_ERRORS));
+	EXPECT_EQ(0, QK_STAT(s, REKEY_ERRORS));
+	EXPECT_EQ(1000, QK_STAT(c, TX_BYTES));	/* exact, after the last rekey */
 	EXPECT_EQ(2 * n, qk_tls_stat("TlsTxRekeyOk") - self->tx_ok);
 	EXPECT_EQ(2 * n, qk_tls_stat("TlsRxRekeyOk") - self->rx_ok);
 }
@@ -330,7 +310,7 @@ TEST_F(pl, no_policy_plain_io)
 	ASSERT_EQ(0, attach(self, variant->suite, true, 0, QKTLS_QKD_PREFERRED, NULL));
 	ASSERT_EQ(0, attach(self, variant->suite, false, 0, QKTLS_QKD_PREFERRED, NULL));
 	both_ways(_metadata, self, 3 << 20, 0);
-	EXPECT_EQ(0, STAT(info(self, self->c), TX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(qk_sock_get_fd(&self->q, self->c), TX_REKEYS));
 }
 
 #define BLOCK 4096
@@ -390,9 +370,9 @@ TEST_F(pl, two_writers_rekey_every_64k)
 	}
 	/* 4 MiB, a rekey before every 64 KiB but the first. */
 	EXPECT_EQ(2 * BLOCKS * BLOCK / (64 << 10) - 1,
-		  STAT(info(self, self->c), TX_QKD_REKEYS));
+		  QK_STAT(qk_sock_get_fd(&self->q, self->c), TX_QKD_REKEYS));
 	EXPECT_EQ(2 * BLOCKS * BLOCK / (64 << 10) - 1,
-		  STAT(info(self, self->s), RX_QKD_REKEYS));
+		  QK_STAT(qk_sock_get_fd(&self->q, self->s), RX_QKD_REKEYS));
 }
 
 /* Nothing readable now. */
@@ -423,9 +403,9 @@ static void pool_dry(struct __test_metadata *_metadata, FIXTURE_DATA(pl) *self,
 		EXPECT_EQ(-1, write(self->c, buf, 100));
 		EXPECT_EQ(ENOKEY, errno);
 		EXPECT_TRUE(quiet(self->s));
-		c = info(self, self->c);
-		EXPECT_EQ(1, STAT(c, TX_REFUSED));
-		EXPECT_EQ(1, STAT(c, TX_REKEYS));
+		c = qk_sock_get_fd(&self->q, self->c);
+		EXPECT_EQ(1, QK_STAT(c, TX_REFUSED));
+		EXPECT_EQ(1, QK_STAT(c, TX_REKEYS));
 		/* A key arrives (the same at both ends): writes go on. */
 		ASSERT_EQ(0, qk_add_keys(&self->q, "one-c2s", TAG_C2S, 1, 1,
 					 KLEN, &self->r));
@@ -434,17 +414,17 @@ static void pool_dry(struct __test_metadata *_metadata, FIXTURE_DATA(pl) *self,
 	ASSERT_EQ(100, write(self->c, buf, 100));
 	ASSERT_EQ(100, read_full(self->s, in, 100));
 	EXPECT_EQ(0, memcmp(buf, in, 100));
-	c = info(self, self->c);
-	s = info(self, self->s);
-	EXPECT_EQ(2, STAT(c, TX_REKEYS));
-	EXPECT_EQ(2, STAT(s, RX_REKEYS));
+	c = qk_sock_get_fd(&self->q, self->c);
+	s = qk_sock_get_fd(&self->q, self->s);
+	EXPECT_EQ(2, QK_STAT(c, TX_REKEYS));
+	EXPECT_EQ(2, QK_STAT(s, RX_REKEYS));
 	if (policy == QKTLS_QKD_REQUIRED) {
-		EXPECT_EQ(2, STAT(c, TX_QKD_REKEYS));
-		EXPECT_EQ(0, STAT(c, TX_STD_FALLBACKS));
+		EXPECT_EQ(2, QK_STAT(c, TX_QKD_REKEYS));
+		EXPECT_EQ(0, QK_STAT(c, TX_STD_FALLBACKS));
 	} else {
-		EXPECT_EQ(1, STAT(c, TX_QKD_REKEYS));
-		EXPECT_EQ(1, STAT(c, TX_STD_FALLBACKS));
-		EXPECT_EQ(1, STAT(s, RX_QKD_REKEYS));
+		EXPECT_EQ(1, QK_STAT(c, TX_QKD_REKEYS));
+		EXPECT_EQ(1, QK_STAT(c, TX_STD_FALLBACKS));
+		EXPECT_EQ(1, QK_STAT(s, RX_QKD_REKEYS));
 	}
 }
 
@@ -603,8 +583,8 @@ TEST_F(pl, no_mapping_while_rekeying)
 	}
 	sm.stop = true;
 	pthread_join(t, NULL);
-	EXPECT_EQ(63, STAT(info(self, self->c), TX_QKD_REKEYS));
-	EXPECT_EQ(63, STAT(info(self, self->s), TX_QKD_REKEYS));
+	EXPECT_EQ(63, QK_STAT(qk_sock_get_fd(&self->q, self->c), TX_QKD_REKEYS));
+	EXPECT_EQ(63, QK_STAT(qk_sock_get_fd(&self->q, self->s), TX_QKD_REKEYS));
 	EXPECT_LT(0, sm.samples);
 	EXPECT_EQ(0, sm.changed);
 }
@@ -636,7 +616,7 @@ TEST_F(pl, peer_tickets_updates_close_notify)
 	ASSERT_EQ(5, write(self->s, "hello", 5));
 	ASSERT_EQ(5, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(0, memcmp(rd, "hello", 5));
-	EXPECT_EQ(2, STAT(info(self, self->c), TICKETS_DROPPED));
+	EXPECT_EQ(2, QK_STAT(qk_sock_get_fd(&self->q, self->c), TICKETS_DROPPED));
 
 	if (kernel_has_rekey()) {
 		/* A standard KeyUpdate: the client follows inside read(). */
@@ -669,18 +649,18 @@ TEST_F(pl, peer_tickets_updates_close_notify)
 		ASSERT_EQ(1, qktls_recv_record(self->s, buf, sizeof(buf), &type, 0));
 		EXPECT_EQ(23, type);
 		EXPECT_EQ('x', buf[0]);
-		c = info(self, self->c);
-		EXPECT_EQ(2, STAT(c, RX_REKEYS));
-		EXPECT_EQ(0, STAT(c, RX_QKD_REKEYS));
-		EXPECT_EQ(1, STAT(c, UPDATES_REQUESTED));
-		EXPECT_EQ(1, STAT(c, TX_REKEYS));
+		c = qk_sock_get_fd(&self->q, self->c);
+		EXPECT_EQ(2, QK_STAT(c, RX_REKEYS));
+		EXPECT_EQ(0, QK_STAT(c, RX_QKD_REKEYS));
+		EXPECT_EQ(1, QK_STAT(c, UPDATES_REQUESTED));
+		EXPECT_EQ(1, QK_STAT(c, TX_REKEYS));
 	}
 
 	/* close_notify: end of file, and it stays so. */
 	peer_send(_metadata, self->s, 21, close_notify, 2);
 	EXPECT_EQ(0, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(0, read(self->c, rd, sizeof(rd)));
-	EXPECT_EQ(1, STAT(info(self, self->c), ALERTS));
+	EXPECT_EQ(1, QK_STAT(qk_sock_get_fd(&self->q, self->c), ALERTS));
 }
 
 /* Policy required: a peer's update without a QKD key ends RX. */
@@ -695,8 +675,8 @@ TEST_F(pl, required_refuses_standard_update)
 	ASSERT_EQ(0, qktls_send_record(self->s, 22, ku, sizeof(ku)));
 	EXPECT_EQ(-1, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(EPROTO, errno);
-	EXPECT_EQ(0, STAT(info(self, self->c), RX_REKEYS));
-	EXPECT_EQ(1, STAT(info(self, self->c), RX_ERRORS));
+	EXPECT_EQ(0, QK_STAT(qk_sock_get_fd(&self->q, self->c), RX_REKEYS));
+	EXPECT_EQ(1, QK_STAT(qk_sock_get_fd(&self->q, self->c), RX_ERRORS));
 }
 
 TEST_F(pl, peer_fatal_alert)
@@ -711,7 +691,7 @@ TEST_F(pl, peer_fatal_alert)
 	ASSERT_EQ(2, write(self->s, "ok", 2));
 	EXPECT_EQ(-1, read(self->c, rd, sizeof(rd)));	/* it stays */
 	EXPECT_EQ(ECONNRESET, errno);
-	EXPECT_EQ(1, STAT(info(self, self->c), ALERTS));
+	EXPECT_EQ(1, QK_STAT(qk_sock_get_fd(&self->q, self->c), ALERTS));
 }
 
 TEST_F(pl, peer_malformed_handshake)
@@ -727,7 +707,7 @@ TEST_F(pl, peer_malformed_handshake)
 	peer_send(_metadata, self->s, 22, unknown_hs, sizeof(unknown_hs));
 	EXPECT_EQ(-1, read(self->c, rd, sizeof(rd)));
 	EXPECT_EQ(EPROTO, errno);
-	EXPECT_EQ(1, STAT(info(self, self->c), RX_ERRORS));
+	EXPECT_EQ(1, QK_STAT(qk_sock_get_fd(&self->q, self->c), RX_ERRORS));
 }
 
 TEST_HARNESS_MAIN

@@ -81,12 +81,8 @@ FIXTURE_SETUP(rec)
 	ASSERT_EQ(0, qk_private_netns());
 	ASSERT_EQ(0, qk_open(&self->q));
 	for (size_t i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
-		ASSERT_EQ(0, qk_pool_new(&self->q, pools[i].name, 64, KLEN,
-					 &self->r));
-		qk_reply_free(&self->r);
-		ASSERT_EQ(0, qk_add_keys(&self->q, pools[i].name, pools[i].tag,
-					 0, NKEYS, KLEN, &self->r));
-		qk_reply_free(&self->r);
+		ASSERT_EQ(0, qk_pool_filled(&self->q, pools[i].name, 64,
+					    pools[i].tag, NKEYS, KLEN));
 	}
 	qk_material(self->c2s, sizeof(self->c2s), TAG_C2S, 2000);
 	qk_material(self->s2c, sizeof(self->s2c), TAG_S2C, 2000);
@@ -131,26 +127,6 @@ static int attach(FIXTURE_DATA(rec) *self, uint16_t suite, bool client,
 	return err;
 }
 
-static struct qk_sock_info info(FIXTURE_DATA(rec) *self, int fd)
-{
-	struct qk_sock_info si;
-
-	qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, fd, 0, &si, &self->r);
-	qk_reply_free(&self->r);
-	return si;
-}
-
-static long long pool_count(FIXTURE_DATA(rec) *self, const char *name)
-{
-	struct qk_pool_info p;
-
-	qk_pool_get(&self->q, name, &p, &self->r);
-	qk_reply_free(&self->r);
-	return p.count;
-}
-
-#define STAT(si, name) ((si).stats[QKTLS_SOCK_STATS_A_##name])
-
 TEST_F(rec, record_limit_rekeys_without_byte_policy)
 {
 	uint8_t out[1000], in[1000];
@@ -160,7 +136,7 @@ TEST_F(rec, record_limit_rekeys_without_byte_policy)
 		SKIP(return, "kernel has no kTLS rekey");
 	ASSERT_EQ(0, attach(self, variant->suite, true, false, NULL, 0, 100));
 	ASSERT_EQ(0, attach(self, variant->suite, false, false, NULL, 0, 0));
-	c = info(self, self->c);
+	c = qk_sock_get_fd(&self->q, self->c);
 	EXPECT_EQ(100ULL, (unsigned long long)c.rekey_records);
 	EXPECT_EQ(0ULL, (unsigned long long)c.rekey_bytes);
 	for (int i = 0; i < 1000; i++) {
@@ -171,15 +147,15 @@ TEST_F(rec, record_limit_rekeys_without_byte_policy)
 			TH_LOG("read %d", i);
 		ASSERT_EQ(0, memcmp(out, in, sizeof(in))) TH_LOG("record %d", i);
 	}
-	c = info(self, self->c);
-	s = info(self, self->s);
-	EXPECT_EQ(9, STAT(c, TX_REKEYS));
-	EXPECT_EQ(0, STAT(c, TX_QKD_REKEYS));
-	EXPECT_EQ(100, STAT(c, TX_RECORDS));	/* records 901..1000 */
+	c = qk_sock_get_fd(&self->q, self->c);
+	s = qk_sock_get_fd(&self->q, self->s);
+	EXPECT_EQ(9, QK_STAT(c, TX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(c, TX_QKD_REKEYS));
+	EXPECT_EQ(100, QK_STAT(c, TX_RECORDS));	/* records 901..1000 */
 	EXPECT_TRUE(c.due);
-	EXPECT_EQ(0, STAT(c, REKEY_ERRORS));
-	EXPECT_EQ(9, STAT(s, RX_REKEYS));
-	EXPECT_EQ(0, STAT(s, RX_ERRORS));
+	EXPECT_EQ(0, QK_STAT(c, REKEY_ERRORS));
+	EXPECT_EQ(9, QK_STAT(s, RX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(s, RX_ERRORS));
 	EXPECT_EQ(9, qk_tls_stat("TlsTxRekeyOk") - self->tx_ok);
 	EXPECT_EQ(9, qk_tls_stat("TlsRxRekeyOk") - self->rx_ok);
 }
@@ -222,9 +198,9 @@ TEST_F(rec, unknown_reference_refused)
 			    0, 0));
 	fill(out, sizeof(out), 0);
 	ASSERT_EQ((ssize_t)sizeof(out), write_full(self->c, out, sizeof(out)));
-	c = info(self, self->c);
-	EXPECT_EQ(1, STAT(c, TX_QKD_REKEYS));
-	EXPECT_EQ(NKEYS - 1, pool_count(self, "cli-c2s"));
+	c = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(1, QK_STAT(c, TX_QKD_REKEYS));
+	EXPECT_EQ(NKEYS - 1, qk_pool_count(&self->q, "cli-c2s"));
 
 	/* What came before the reference arrives. */
 	ASSERT_EQ((ssize_t)sizeof(in), read_full(self->s, in, sizeof(in)));
@@ -233,14 +209,14 @@ TEST_F(rec, unknown_reference_refused)
 	/* More data changes nothing: still no byte. */
 	ASSERT_EQ(5, write_full(self->c, "more!", 5));
 	reads_fail_enokey(_metadata, self->s);
-	s = info(self, self->s);
-	EXPECT_EQ(0, STAT(s, RX_REKEYS));
-	EXPECT_EQ(0, STAT(s, KEYS_USED));
-	EXPECT_EQ(1, STAT(s, REKEY_ERRORS));
-	EXPECT_EQ(1, STAT(s, RX_ERRORS));
-	EXPECT_EQ(ENOKEY, STAT(s, LAST_ERROR));
-	EXPECT_EQ(NKEYS, pool_count(self, "srv-other"));
-	EXPECT_EQ(NKEYS, pool_count(self, "srv-c2s"));
+	s = qk_sock_get_fd(&self->q, self->s);
+	EXPECT_EQ(0, QK_STAT(s, RX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(s, KEYS_USED));
+	EXPECT_EQ(1, QK_STAT(s, REKEY_ERRORS));
+	EXPECT_EQ(1, QK_STAT(s, RX_ERRORS));
+	EXPECT_EQ(ENOKEY, QK_STAT(s, LAST_ERROR));
+	EXPECT_EQ(NKEYS, qk_pool_count(&self->q, "srv-other"));
+	EXPECT_EQ(NKEYS, qk_pool_count(&self->q, "srv-c2s"));
 	EXPECT_EQ(0, qk_tls_stat("TlsRxRekeyOk") - self->rx_ok);
 }
 

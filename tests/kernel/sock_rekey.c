@@ -99,13 +99,8 @@ FIXTURE_SETUP(rk)
 	ASSERT_EQ(0, qk_open(&self->ev));
 	ASSERT_EQ(0, qk_subscribe(&self->ev));
 	for (int i = 0; i < 4; i++) {
-		ASSERT_EQ(0, qk_pool_new(&self->q, pools[i], 64, KLEN,
-					 &self->r));
-		qk_reply_free(&self->r);
-		ASSERT_EQ(0, qk_add_keys(&self->q, pools[i],
-					 i < 2 ? TAG_C2S : TAG_S2C, 0, 4, KLEN,
-					 &self->r));
-		qk_reply_free(&self->r);
+		ASSERT_EQ(0, qk_pool_filled(&self->q, pools[i], 64,
+					    i < 2 ? TAG_C2S : TAG_S2C, 4, KLEN));
 	}
 	qk_material(self->c2s, sizeof(self->c2s), TAG_C2S, 1000);
 	qk_material(self->s2c, sizeof(self->s2c), TAG_S2C, 1000);
@@ -216,26 +211,6 @@ static void server_updates(struct __test_metadata *_metadata,
 				      self->hlen));
 }
 
-static long long pool_count(FIXTURE_DATA(rk) *self, const char *name)
-{
-	struct qk_pool_info p;
-
-	qk_pool_get(&self->q, name, &p, &self->r);
-	qk_reply_free(&self->r);
-	return p.count;
-}
-
-static struct qk_sock_info info(FIXTURE_DATA(rk) *self, int fd)
-{
-	struct qk_sock_info si;
-
-	qk_sock_cmd(&self->q, QKTLS_CMD_SOCK_GET, fd, 0, &si, &self->r);
-	qk_reply_free(&self->r);
-	return si;
-}
-
-#define STAT(si, name) ((si).stats[QKTLS_SOCK_STATS_A_##name])
-
 /* A socket event, as the multicast group carried it. */
 struct sock_ev {
 	int cmd, err, dir;
@@ -290,7 +265,7 @@ TEST_F(rk, kernel_tx_rekeys_userspace_follows)
 	qk_reply_free(&self->r);
 	ASSERT_TRUE(used.has_ref);
 	EXPECT_EQ(0, memcmp(used.ref, id0, 16));
-	EXPECT_EQ(3, pool_count(self, "cli-c2s"));
+	EXPECT_EQ(3, qk_pool_count(&self->q, "cli-c2s"));
 	ASSERT_EQ(QKTLS_CMD_SOCK_REKEY_NTF, next_sock_event(self, 5000, &e));
 	EXPECT_EQ(qk_cookie(self->c), e.id);
 	EXPECT_EQ(QKTLS_SOCK_DIR_TX, e.dir);
@@ -341,12 +316,12 @@ TEST_F(rk, kernel_tx_rekeys_userspace_follows)
 	EXPECT_FALSE(qk_contains(self->r.raw, self->r.raw_len, self->c2s, 16));
 	EXPECT_FALSE(qk_contains(self->r.raw, self->r.raw_len, self->s2c, 16));
 	qk_reply_free(&self->r);
-	EXPECT_EQ(3, STAT(si, TX_REKEYS));
-	EXPECT_EQ(2, STAT(si, TX_QKD_REKEYS));
-	EXPECT_EQ(1, STAT(si, RX_REKEYS));
-	EXPECT_EQ(0, STAT(si, RX_QKD_REKEYS));
-	EXPECT_EQ(2, STAT(si, KEYS_USED));
-	EXPECT_EQ(0, STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(3, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(2, QK_STAT(si, TX_QKD_REKEYS));
+	EXPECT_EQ(1, QK_STAT(si, RX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(si, RX_QKD_REKEYS));
+	EXPECT_EQ(2, QK_STAT(si, KEYS_USED));
+	EXPECT_EQ(0, QK_STAT(si, REKEY_ERRORS));
 	/* Three by the kernel and one by libqktls each way. */
 	EXPECT_EQ(self->tx_ok + 4, qk_tls_stat("TlsTxRekeyOk"));
 	EXPECT_EQ(self->rx_ok + 4, qk_tls_stat("TlsRxRekeyOk"));
@@ -372,7 +347,7 @@ TEST_F(rk, userspace_updates_kernel_follows_in_read)
 	server_updates(_metadata, self, variant->suite, 0, false);
 	send_str(_metadata, self->s, "userspace qkd");
 	expect_str(_metadata, self->c, "userspace qkd");
-	EXPECT_EQ(3, pool_count(self, "cli-s2c"));
+	EXPECT_EQ(3, qk_pool_count(&self->q, "cli-s2c"));
 
 	server_updates(_metadata, self, variant->suite, -1, false);
 	send_str(_metadata, self->s, "userspace std");
@@ -382,12 +357,12 @@ TEST_F(rk, userspace_updates_kernel_follows_in_read)
 	server_updates(_metadata, self, variant->suite, 1, true);
 	send_str(_metadata, self->s, "please update");
 	expect_str(_metadata, self->c, "please update");
-	EXPECT_EQ(2, pool_count(self, "cli-s2c"));
-	si = info(self, self->c);
-	EXPECT_EQ(3, STAT(si, RX_REKEYS));
-	EXPECT_EQ(2, STAT(si, RX_QKD_REKEYS));
-	EXPECT_EQ(1, STAT(si, UPDATES_REQUESTED));
-	EXPECT_EQ(0, STAT(si, TX_REKEYS));	/* not before its next data */
+	EXPECT_EQ(2, qk_pool_count(&self->q, "cli-s2c"));
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(3, QK_STAT(si, RX_REKEYS));
+	EXPECT_EQ(2, QK_STAT(si, RX_QKD_REKEYS));
+	EXPECT_EQ(1, QK_STAT(si, UPDATES_REQUESTED));
+	EXPECT_EQ(0, QK_STAT(si, TX_REKEYS));	/* not before its next data */
 
 	/* The answer goes before the client's next data. */
 	qk_id(id0, TAG_C2S, 0);
@@ -395,12 +370,12 @@ TEST_F(rk, userspace_updates_kernel_follows_in_read)
 	expect_update(_metadata, self->s, id0, 0);
 	server_follows(_metadata, self, variant->suite, 0);
 	expect_str(_metadata, self->s, "answered");
-	si = info(self, self->c);
-	EXPECT_EQ(1, STAT(si, TX_REKEYS));
-	EXPECT_EQ(1, STAT(si, TX_QKD_REKEYS));
-	EXPECT_EQ(3, STAT(si, KEYS_USED));
-	EXPECT_EQ(0, STAT(si, REKEY_ERRORS));
-	EXPECT_EQ(0, STAT(si, RX_ERRORS));
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(1, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(1, QK_STAT(si, TX_QKD_REKEYS));
+	EXPECT_EQ(3, QK_STAT(si, KEYS_USED));
+	EXPECT_EQ(0, QK_STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(0, QK_STAT(si, RX_ERRORS));
 	EXPECT_EQ(self->tx_ok + 4, qk_tls_stat("TlsTxRekeyOk"));
 	EXPECT_EQ(self->rx_ok + 4, qk_tls_stat("TlsRxRekeyOk"));
 }
@@ -429,10 +404,10 @@ TEST_F(rk, empty_or_deleted_pool_sends_nothing)
 	/* The next record on the wire is data, under the old key. */
 	send_str(_metadata, self->c, "still old key");
 	expect_str(_metadata, self->s, "still old key");
-	si = info(self, self->c);
-	EXPECT_EQ(0, STAT(si, TX_REKEYS));
-	EXPECT_EQ(2, STAT(si, REKEY_ERRORS));
-	EXPECT_EQ(ENOKEY, STAT(si, LAST_ERROR));
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(0, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(2, QK_STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(ENOKEY, QK_STAT(si, LAST_ERROR));
 	EXPECT_EQ(self->tx_ok, qk_tls_stat("TlsTxRekeyOk"));
 
 	/* Bad requests. */
@@ -468,10 +443,10 @@ TEST_F(rk, rx_rekey_refused)
 		qk_reply_free(&self->r);
 	}
 	/* Nothing was taken, counted or changed. */
-	EXPECT_EQ(4, pool_count(self, "cli-s2c"));
-	si = info(self, self->c);
-	EXPECT_EQ(0, STAT(si, RX_REKEYS));
-	EXPECT_EQ(0, STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(4, qk_pool_count(&self->q, "cli-s2c"));
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(0, QK_STAT(si, RX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(si, REKEY_ERRORS));
 	send_str(_metadata, self->s, "s2c");
 	ASSERT_EQ(3, read_full(self->c, rd, 3));
 	EXPECT_EQ(0, memcmp(rd, "s2c", 3));
@@ -491,35 +466,35 @@ TEST_F(rk, policy_due_event)
 	qk_reply_free(&self->r);
 	ASSERT_EQ(0, attach(self, variant->suite, true, 8192));
 	ASSERT_EQ(0, attach(self, variant->suite, false, 0));	/* follows */
-	si = info(self, self->c);
+	si = qk_sock_get_fd(&self->q, self->c);
 	EXPECT_FALSE(si.due);
 	EXPECT_EQ(8192ULL, (unsigned long long)si.rekey_bytes);
 
 	/* 16 KiB: a rekey inside the write after 8 KiB, due again after it. */
 	ASSERT_EQ((ssize_t)sizeof(buf), write_full(self->c, buf, sizeof(buf)));
 	ASSERT_EQ((ssize_t)sizeof(buf), read_full(self->s, buf, sizeof(buf)));
-	si = info(self, self->c);
+	si = qk_sock_get_fd(&self->q, self->c);
 	EXPECT_TRUE(si.due);
-	EXPECT_EQ(1, STAT(si, TX_REKEYS));
-	EXPECT_EQ(8192, STAT(si, TX_BYTES));
+	EXPECT_EQ(1, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(8192, QK_STAT(si, TX_BYTES));
 
 	/* The periodic work tells within a scan period. */
 	do {
 		ASSERT_LT(0, next_sock_event(self, 10000, &e));
 	} while (e.cmd != QKTLS_CMD_SOCK_REKEY_DUE_NTF || e.id != cookie);
-	EXPECT_EQ(1, STAT(info(self, self->c), REKEYS_DUE));
+	EXPECT_EQ(1, QK_STAT(qk_sock_get_fd(&self->q, self->c), REKEYS_DUE));
 
 	/* A TX rekey makes it not due. */
 	ASSERT_EQ(0, qk_sock_rekey(&self->q, self->c, QKTLS_SOCK_DIR_TX, 0,
 				   NULL, NULL, &self->r));
 	qk_reply_free(&self->r);
-	si = info(self, self->c);
+	si = qk_sock_get_fd(&self->q, self->c);
 	EXPECT_FALSE(si.due);
-	EXPECT_EQ(2, STAT(si, TX_REKEYS));
-	EXPECT_EQ(0, STAT(si, TX_BYTES));
+	EXPECT_EQ(2, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(0, QK_STAT(si, TX_BYTES));
 	ASSERT_EQ(100, write_full(self->c, buf, 100));
 	ASSERT_EQ(100, read_full(self->s, buf, 100));
-	EXPECT_EQ(2, STAT(info(self, self->s), RX_REKEYS));
+	EXPECT_EQ(2, QK_STAT(qk_sock_get_fd(&self->q, self->s), RX_REKEYS));
 }
 
 TEST_F(rk, no_rekey_kernel)
@@ -539,16 +514,16 @@ TEST_F(rk, no_rekey_kernel)
 					     &self->r));
 	qk_reply_free(&self->r);
 	/* Nothing was taken or sent; data flows under the old keys. */
-	EXPECT_EQ(4, pool_count(self, "cli-c2s"));
+	EXPECT_EQ(4, qk_pool_count(&self->q, "cli-c2s"));
 	send_str(_metadata, self->c, "c2s");
 	expect_str(_metadata, self->s, "c2s");
 	send_str(_metadata, self->s, "s2c");
 	ASSERT_EQ(3, read_full(self->c, rd, 3));
 	EXPECT_EQ(0, memcmp(rd, "s2c", 3));
-	si = info(self, self->c);
-	EXPECT_EQ(2, STAT(si, REKEY_ERRORS));
-	EXPECT_EQ(EOPNOTSUPP, STAT(si, LAST_ERROR));
-	EXPECT_EQ(0, STAT(si, TX_REKEYS));
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(2, QK_STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(EOPNOTSUPP, QK_STAT(si, LAST_ERROR));
+	EXPECT_EQ(0, QK_STAT(si, TX_REKEYS));
 }
 
 TEST_HARNESS_MAIN

@@ -366,6 +366,22 @@ static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
 	return qk_xfer(q, msg, r, NULL, NULL);
 }
 
+/* A new pool @name of @capacity with @n keys of qk_add_keys(@tag) in it. */
+static inline int qk_pool_filled(struct qk *q, const char *name,
+				 uint32_t capacity, uint32_t tag, int n,
+				 int klen)
+{
+	struct qk_reply r;
+	int err = qk_pool_new(q, name, capacity, klen, &r);
+
+	qk_reply_free(&r);
+	if (!err && n) {
+		err = qk_add_keys(q, name, tag, 0, n, klen, &r);
+		qk_reply_free(&r);
+	}
+	return err;
+}
+
 /* Take the key @id (NULL: the oldest); its ID in @got if non-NULL. */
 struct qk_taken {
 	uint8_t id[QKTLS_KEY_ID_LEN];
@@ -464,6 +480,17 @@ static inline int qk_pool_get(struct qk *q, const char *name,
 	nla_put_string(msg, QKTLS_A_POOL_NAME, name);
 	memset(p, 0, sizeof(*p));
 	return qk_xfer(q, msg, r, qk_pool_info_cb, p);
+}
+
+/* Keys pool @name holds, or -1. */
+static inline long long qk_pool_count(struct qk *q, const char *name)
+{
+	struct qk_pool_info p = {};
+	struct qk_reply r;
+	int err = qk_pool_get(q, name, &p, &r);
+
+	qk_reply_free(&r);
+	return err ? -1 : (long long)p.count;
 }
 
 /* Does @hay contain @needle? */
@@ -606,6 +633,20 @@ static inline int qk_sock_cmd(struct qk *q, uint8_t cmd, int fd, uint64_t id,
 	memset(info, 0, sizeof(*info));
 	return qk_xfer(q, msg, r, qk_sock_info_cb, info);
 }
+
+/* SOCK_GET of the socket @fd: the module's view of it (unseen if none). */
+static inline struct qk_sock_info qk_sock_get_fd(struct qk *q, int fd)
+{
+	struct qk_sock_info si;
+	struct qk_reply r;
+
+	qk_sock_cmd(q, QKTLS_CMD_SOCK_GET, fd, 0, &si, &r);
+	qk_reply_free(&r);
+	return si;
+}
+
+/* A counter of a struct qk_sock_info: QK_STAT(si, TX_REKEYS). */
+#define QK_STAT(si, name) ((si).stats[QKTLS_SOCK_STATS_A_##name])
 
 /* Dump the attached sockets; finds @want (if non-zero) into @found. */
 struct qk_sock_dump {
