@@ -170,7 +170,6 @@ static void qktls_sock_free_rcu(struct rcu_head *rcu)
 	struct qktls_sock *qs = container_of(rcu, struct qktls_sock, rcu);
 
 	kmem_cache_free(qktls_sock_cache, qs);
-	atomic_dec(&qktls_n_socks);
 }
 
 static void qktls_sock_free(struct qktls_sock *qs)
@@ -188,6 +187,8 @@ static void qktls_sock_free(struct qktls_sock *qs)
 	mutex_destroy(&qs->tx.lock);
 	mutex_destroy(&qs->rx.lock);
 	hooked = qs->hooked;
+	/* Room for the next attach now, not after the grace period. */
+	atomic_dec(&qktls_n_socks);
 	call_rcu(&qs->rcu, qktls_sock_free_rcu);
 	/*
 	 * The last hooked call has returned into its caller's epilogue: the
@@ -638,8 +639,8 @@ int qktls_sock_init(void)
  */
 void qktls_sock_exit(void)
 {
-	rcu_barrier();	/* qktls_sock_free_rcu() */
 	WARN_ON(atomic_read(&qktls_n_socks));
+	rcu_barrier();	/* qktls_sock_free_rcu() */
 	qktls_hook_exit();
 	kmem_cache_destroy(qktls_sock_cache);
 }
