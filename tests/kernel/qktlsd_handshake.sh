@@ -37,12 +37,9 @@
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
-. "$top/tests/lib/qktlsd.sh"
-# The agent's sanitizer build when there is one: a leak or undefined
-# behaviour makes it exit non-zero, which case 17 catches.
-qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
-[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
-app=$top/build/tests/helpers/qktlsd_app
+. "$top/tests/lib/qktlsd.sh"	# the agent's sanitizer build when there
+				# is one: a leak or undefined behaviour
+				# makes it exit non-zero (case 17)
 
 tap_plan 18
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || ! command -v openssl >/dev/null; then
@@ -66,11 +63,7 @@ mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	{ cat "$tmp/req.err"; exit 1; }
 umask 077
 # One key file per link pair (the same file on both ends of a pair).
-for f in pref req stock; do
-	for i in $(seq 8); do
-		echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
-	done >"$tmp/$f.keys"
-done
+for f in pref req stock; do keyfile 8 >"$tmp/$f.keys"; done
 : >"$tmp/empty.keys"
 : >"$tmp/empty2.keys"
 umask 022

@@ -52,11 +52,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/qktlsd.sh"
-qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
-[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
-app=$top/build/tests/helpers/qktlsd_app
 peer=$top/build/tests/helpers/provider_peer
-q=$top/build/bin/qktls
 
 PLAN=10
 tap_plan $PLAN
@@ -86,22 +82,15 @@ trap cleanup EXIT
 mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
 umask 077
-for i in $(seq 8); do
-	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
-done >"$tmp/hs.keys"
-for i in $(seq 4); do
-	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
-done >"$tmp/kem.keys"
+keyfile 8 >"$tmp/hs.keys"
+keyfile 4 >"$tmp/kem.keys"
 # A key serves one link only: the 256 MiB links have keys of their own.
-for i in $(seq 4); do
-	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
-done >"$tmp/big.keys"
+keyfile 4 >"$tmp/big.keys"
 # Update keys: the same keys in both hosts' copies of each direction's pool
 # (both agents share this namespace, so each has its own pool names).
 for d in c2s s2c; do
-	for i in $(seq 300); do
-		printf '%08x-0000-4000-8000-%012x %s\n' "$i" "$i" "$(openssl rand -hex 32)"
-	done >"$tmp/$d.keys"
+	openssl rand -hex $((300 * 32)) | fold -w 64 |
+		awk '{ printf "%08x-0000-4000-8000-%012x %s\n", NR, NR, $0 }' >"$tmp/$d.keys"
 done
 umask 022
 pools_ok=1
@@ -156,14 +145,6 @@ ku_out='^>>> TLS 1.3, Handshake \[length 0005\], KeyUpdate'
 ku_in='^<<< TLS 1.3, Handshake \[length 0005\], KeyUpdate'
 # after FILE REGEX LINE: LINE comes after the first line matching REGEX.
 after() { sed -n "/${2//\//\\/}/,\$p" "$1" | grep -qx -- "$3"; }
-# sock_has FILE KEY=VALUE...: the app's SOCK and SOCK_POST lines say so.
-sock_has() {
-	local f=$1 kv
-	shift
-	for kv; do
-		grep -Eq "^SOCK(_POST)? (.* )?$kv( |$)" "$f" || return 1
-	done
-}
 
 if [ $socks = 1 ]; then
 # --- 2-3: the app as a client of stock s_server ----------------------------------

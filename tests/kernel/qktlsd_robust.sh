@@ -31,9 +31,6 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/qktlsd.sh"
-qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
-[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
-app=$top/build/tests/helpers/qktlsd_app
 N=100		# concurrent handshakes
 BYTES=262144	# each way on each of them
 
@@ -55,14 +52,11 @@ trap cleanup EXIT
 mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
 umask 077
-keys() {	# N: N fresh "REF KEY" lines
-	openssl rand -hex $((48 * $1)) | fold -w 96 | sed 's/^\(.\{32\}\)/\1 /'
-}
-keys $((N + 4)) >"$tmp/many.keys"
-keys 4 >"$tmp/wrong-s.keys"
+keyfile $((N + 4)) >"$tmp/many.keys"
+keyfile 4 >"$tmp/wrong-s.keys"
 # The client's copy starts with a reference the server never saw.
-{ keys 1; cat "$tmp/wrong-s.keys"; } >"$tmp/wrong-c.keys"
-keys 4 >"$tmp/close.keys"
+{ keyfile 1; cat "$tmp/wrong-s.keys"; } >"$tmp/wrong-c.keys"
+keyfile 4 >"$tmp/close.keys"
 # Each agent gets its own copy of a pair's file.
 for f in many close; do cp "$tmp/$f.keys" "$tmp/$f-c.keys"; done
 umask 022

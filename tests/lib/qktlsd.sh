@@ -1,9 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Shell helpers shared by the qktlsd VM tests (source after tap.sh).  The
-# caller sets $tmp (a scratch directory), $qktlsd (the agent), $app
-# (build/tests/helpers/qktlsd_app) and an array pids (agents to kill on
-# exit).
+# Shell helpers shared by the qktlsd VM tests (source after tap.sh, with
+# $top set).  Sets $qktlsd (the agent: its sanitizer build if there is
+# one, $QKTLSD if set), $app (build/tests/helpers/qktlsd_app) and $q (the
+# admin tool); the caller sets $tmp (a scratch directory) and an array
+# pids (agents to kill on exit).
+
+qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
+[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
+app=$top/build/tests/helpers/qktlsd_app
+q=$top/build/bin/qktls
 
 # show FILE...: files as TAP comments.
 show() { sed 's/^/# /' "$@" 2>/dev/null; }
@@ -16,6 +22,11 @@ mkcert() {	# NAME CN [CA]
 		-keyout "$tmp/$1.key" -out "$tmp/$1.pem" -subj "/CN=$2" -days 1 \
 		-addext "subjectAltName=DNS:$2" "${extra[@]}" 2>>"$tmp/req.err"
 }
+
+# keyfile N: N lines "REFHEX KEYHEX" (a link's key_file) of random 16-byte
+# references and 32-byte keys, from one openssl process (one per line is
+# slow under emulation).
+keyfile() { openssl rand -hex $((48 * $1)) | fold -w 96 | sed -E 's/^(.{32})/\1 /'; }
 
 # link NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]: one link of a config.
 link() {	# NAME ROLE PEER CERT POLICY KEYFILE [EXTRA]
@@ -94,4 +105,41 @@ stop_agents() {
 	done
 	pids=("${keep[@]}")
 	return $rc
+}
+
+# sock_has FILE KEY=VALUE...: the app's SOCK and SOCK_POST lines say so.
+sock_has() {
+	local f=$1 kv
+	shift
+	for kv; do
+		grep -Eq "^SOCK(_POST)? (.* )?$kv( |$)" "$f" || return 1
+	done
+}
+
+# kme ROLE SAE PEER URL CERT [PEER_AGENT]: a link's kme group, the KME
+# client certificate CERT from the simulator's $PKI.
+kme() {
+	cat <<EOT
+kme = { url = "$4"; sae_id = "$2"; peer_sae_id = "$3"; role = "$1";
+	certificate = "$PKI/$5.pem"; private_key = "$PKI/$5.key"; ca = "$PKI/ca.pem";
+	timeout_ms = 20000; ${6:+peer_agent = \"$6\";} };
+EOT
+}
+
+# flink NAME ROLE PEER CERT POLICY POOL KME...: a link fed from a KME (kme's
+# arguments), watermarks $wm_low and $wm_high (default 4 and 10), the
+# link-level settings $link_extra.
+flink() {
+	local name=$1 role=$2 peer=$3 cert=$4 policy=$5 pool=$6
+	shift 6
+	cat <<EOT
+	{
+		name = "$name"; role = "$role"; peer_name = "$peer";
+		certificate = "$tmp/$cert.pem"; private_key = "$tmp/$cert.key";
+		ca = "$tmp/ca.pem"; ${link_extra:-}
+		qkd = { policy = "$policy"; pool = "$pool"; low_watermark = ${wm_low:-4};
+			high_watermark = ${wm_high:-10}; key_size = 32; wait_ms = 300;
+			$(kme "$@") };
+	}
+EOT
 }
