@@ -18,8 +18,10 @@
 #   5  a link whose KME is down logs the KME client's message and counts it
 #   6  ... its empty store under policy required: ENOKEY after qkd.wait_ms
 #   7  ... under policy preferred: falls back to X25519MLKEM768, counted
-#   8  the slave agent restarted mid-run: a new session, both stores start
-#      afresh with identical key IDs, and a QKD handshake works
+#   8  the slave agent restarted mid-run: a new session reconciles the
+#      kernel pools instead of wiping them: the master deletes exactly the
+#      7 c2s keys the slave lost in 4, the slave keeps its s2c keys, both
+#      agents' pools hold identical key IDs, and a QKD handshake works
 #   9  SIGHUP with a broken file: line-numbered error, old config kept
 #  10  SIGHUP adding a link: the new link serves, the old ones still do
 #  11  SIGHUP removing a link: hand-offs for it are refused
@@ -30,10 +32,6 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/qktlsd.sh"
-qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
-[ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
-app=$top/build/tests/helpers/qktlsd_app
-q=$top/build/bin/qktls
 n_cases=13
 
 tap_plan $n_cases
@@ -72,29 +70,6 @@ mkcert ca "qktls test CA" && mkcert server server.test ca &&
 	mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
 sync_port=7391
 
-# kme ROLE SAE PEER URL CERT [PEER_AGENT]
-kme() {
-	cat <<EOT
-kme = { url = "$4"; sae_id = "$2"; peer_sae_id = "$3"; role = "$1";
-	certificate = "$PKI/$5.pem"; private_key = "$PKI/$5.key"; ca = "$PKI/ca.pem";
-	timeout_ms = 20000; ${6:+peer_agent = \"$6\";} };
-EOT
-}
-# flink NAME ROLE PEER CERT POLICY POOL KME...: a fed link.
-flink() {
-	local name=$1 role=$2 peer=$3 cert=$4 policy=$5 pool=$6
-	shift 6
-	cat <<EOT
-	{
-		name = "$name"; role = "$role"; peer_name = "$peer";
-		certificate = "$tmp/$cert.pem"; private_key = "$tmp/$cert.key";
-		ca = "$tmp/ca.pem";
-		qkd = { policy = "$policy"; pool = "$pool"; low_watermark = 4;
-			high_watermark = 10; key_size = 32; wait_ms = 300;
-			$(kme "$@") };
-	}
-EOT
-}
 dead=https://127.0.0.1:9	# nothing listens there: the KME is down
 a_links() {
 	flink c-qkd client server.test client required fa master SAE_A SAE_B "$URL_A" sae-a "127.0.0.1:$sync_port"
@@ -238,6 +213,7 @@ fi
 
 # 8: restart the slave agent mid-run.
 na=$(grep -c "link c-qkd: key agreement session with the agent" "$tmp/a.log")
+s2c_before=$(ids fb.s2c)
 kill -TERM "$b_pid"
 wait "$b_pid"
 brc=$?
@@ -249,14 +225,16 @@ wait_count "$tmp/a.log" "link c-qkd: key agreement session with the agent" $((na
 	wait_count "$tmp/a.log" "link c-qkd: batch [0-9]+ committed, [0-9]+ keys; $full" 2
 pair rs s-qkd c-qkd
 c=$tmp/rs-c.out s=$tmp/rs-s.out
-if [ $brc -eq 0 ] &&
+if [ $brc -eq 0 ] && [ -n "$s2c_before" ] &&
+   grep -q "link c-qkd: pool fa.c2s reconciled: [0-9]* keys kept, 7 the peer agent no longer holds deleted" "$tmp/a.log" &&
+   [[ "$(ids fb.s2c)" == "$s2c_before"* ]] &&
    [ "$(ids fa.c2s)" = "$(ids fb.c2s)" ] && [ "$(ids fa.s2c)" = "$(ids fb.s2c)" ] &&
    [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(val QKD "$c")" = "$(val QKD "$s")" ] &&
    [ "$(val GROUP "$s")" = qktls-X25519MLKEM768 ]; then
-	tap_ok "slave agent restarted: new session, identical stores, QKD handshake works"
+	tap_ok "slave agent restarted: pools reconciled, not wiped (7 lost keys gone), identical stores, QKD handshake works"
 else
 	show "$c" "$tmp/rs-c.err" "$s" "$tmp/rs-s.err" "$tmp/a.log" "$tmp/b.log"
-	tap_fail "slave agent restarted: new session, identical stores, QKD handshake works" "exit $brc"
+	tap_fail "slave agent restarted: pools reconciled, not wiped (7 lost keys gone), identical stores, QKD handshake works" "exit $brc"
 fi
 
 # 9: SIGHUP with an error: refused, old config kept.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # libFuzzer on qktlsd's parsers: the agents' key agreement, one target per
-# message (sync_hello, sync_welcome, sync_offer, sync_commit, sync_error:
+# message (sync_hello, sync_welcome, sync_offer, sync_commit, sync_error,
+# sync_reconcile:
 # userspace/qktlsd/fuzz_sync.c, whose header describes the input), and the
 # configuration file (qktlsd_config: userspace/qktlsd/fuzz_config.c), each
 # for QKTLS_FUZZ_SECONDS (default 5) from seeds written here, or for
@@ -26,9 +27,17 @@ chunk() {
 	cat "$b"
 }
 kick() { printf '\xff\xff'; }
-hello() { be8 1; be8 "${1:-7}"; str8 SAE_A; str8 SAE_B; be16 32; }
+hello() { be8 2; be8 "${1:-7}"; str8 SAE_A; str8 SAE_B; be16 32; }
 levels() { be32 "$1"; be32 "$2"; be32 "$3"; }
-welcome() { be8 1; be8 "${1:-7}"; levels 0 0 0; }
+welcome() { be8 2; be8 "${1:-7}"; levels 0 0 0; }
+# held STORE MORE FIRST N / missing STORE FIRST N: fake keys FIRST .. FIRST+N-1
+ids() { local i; for ((i = $1; i < $1 + $2; i++)); do be32 $i; printf '\0\0\x40\0\x80\0\0\0'; be32 $i; done; }
+held() { be8 "$1"; be8 "$2"; be16 "$4"; ids "$3" "$4"; }
+missing() { be8 "$1"; be16 "$3"; ids "$2" "$3"; }
+# The peer's empty HELD (type 9) or MISSING (10) for c2s and s2c: a server
+# looks c2s up and takes s2c, a client the other way round.
+rec_server() { held 1 0 0 0 | chunk 9; missing 2 0 0 | chunk 10; }
+rec_client() { missing 1 0 0 | chunk 10; held 2 0 0 0 | chunk 9; }
 # offer SEQ FIRST STORE...: keys FIRST, FIRST+1, ... to STOREs
 offer() {
 	local seq=$1 id=$2
@@ -50,10 +59,17 @@ seed() {
 
 # Setup byte: 1 client, 2 c2s kept, 4 s2c kept, 8/16 KME answer, 32 master,
 # 64/128 c2s/s2c in the leading valid HELLO or WELCOME.
-seed sync_hello all 0x06 < <(hello | chunk; offer 1 0 0 1 2 | chunk 4; be32 1 | chunk 7)
+seed sync_hello all 0x06 < <(hello | chunk; rec_server; offer 1 0 0 1 2 | chunk 4;
+			      be32 1 | chunk 7)
 seed sync_hello hs-only 0x01 < <(hello 1 | chunk; kick; offer 1 0 0 | chunk 4)
-seed sync_welcome all 0x26 < <(welcome | chunk; levels 1 2 3 | chunk; be32 1 | chunk 5)
+seed sync_welcome all 0x26 < <(welcome | chunk; rec_server; levels 1 2 3 | chunk 3;
+				be32 1 | chunk 5)
 seed sync_welcome none 0x21 < <(welcome 1 | chunk; kick; levels 4 4 4 | chunk)
+# The pools hold fake keys 0 to 299 (c2s 1 h old, s2c 2 h): a server looks
+# c2s up (HELD), a client s2c; the takers' side gets MISSING.
+seed sync_reconcile looker 0xc6 < <(held 1 1 0 240 | chunk; held 1 0 400 5 | chunk)
+seed sync_reconcile taker 0xc7 < <(missing 1 3 2 | chunk; missing 1 0 0 | chunk)
+seed sync_reconcile master 0xe6 < <(held 1 0 10 20 | chunk; missing 2 5 1 | chunk)
 seed sync_offer batches 0xc6 < <(offer 1 0 0 1 2 | chunk; be32 1 | chunk 7;
 				 offer 2 3 0 0 | chunk; be32 2 | chunk 7)
 seed sync_offer nak 0x0e < <(offer 1 0 0 | chunk; offer 2 1 0 | chunk)
@@ -99,8 +115,8 @@ links = (
 	  qkd = { policy = "preferred"; key_file = "/dev/null"; }; } );
 EOT
 
-tap_plan 6
-for t in sync_hello sync_welcome sync_offer sync_commit sync_error; do
+tap_plan 7
+for t in sync_hello sync_welcome sync_offer sync_commit sync_error sync_reconcile; do
 	fuzz_run "$t" "$secs" -max_len=8192 -dict="$top/userspace/qktlsd/fuzz_sync.dict"
 done
 fuzz_run qktlsd_config "$secs" -max_len=4096 -dict="$top/userspace/qktlsd/fuzz_config.dict"

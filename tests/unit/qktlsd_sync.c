@@ -4,7 +4,9 @@
  * without sockets or a KME (userspace/qktlsd/fake.c): an OFFER naming a
  * store that does not exist or was not agreed, or carrying a batch number
  * out of turn, ends the session with ERROR before any KME call; the
- * master numbers its OFFERs without gaps.  Built with ASan and UBSan, so
+ * master numbers its OFFERs without gaps; a new session keeps the kernel
+ * pools and reconciles them (HELD, MISSING), and a HELD or MISSING that
+ * does not add up ends it.  Built with ASan and UBSan, so
  * an index from the wire used on a 3-element array fails here too.
  */
 #pragma GCC diagnostic ignored "-Wsign-compare"	/* harness vs enums */
@@ -68,6 +70,7 @@ static void start(struct fake *fk, bool master, uint8_t kept)
 		fake_in_welcome(fk, ALL);
 	else
 		fake_in_hello(fk, ALL);
+	fake_in_reconcile(fk, ALL);
 }
 
 static int run(struct fake *fk)
@@ -358,6 +361,211 @@ TEST_F(master, ack_trailing_byte)
 	EXPECT_EQ(-1, run(&self->fk));
 	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
 	EXPECT_EQ(0, self->fk.st[QD_STORE_HS].n);
+}
+
+/* --- reconciling the kernel pools -------------------------------------------- */
+
+/* The peer's HELD (@more: not its last) or MISSING naming fake keys @ids. */
+static void in_ids(struct fake *fk, uint8_t type, uint8_t store, bool more,
+		   const unsigned int *ids, size_t n)
+{
+	uint8_t b[4 + 300 * QKTLS_KEY_ID_LEN], *p = b;
+
+	*p++ = store;
+	if (type == SYNC_MSG_HELD)
+		*p++ = more;
+	*p++ = (uint8_t)(n >> 8);
+	*p++ = (uint8_t)n;
+	for (size_t i = 0; i < n; i++, p += QKTLS_KEY_ID_LEN)
+		fake_id(ids[i], p);
+	fake_in_msg(fk, type, b, (size_t)(p - b));
+}
+
+/*
+ * The fake keys named by the @nth message of @type the session sent (its
+ * more flag in *@more), or -1.
+ */
+static long sent_ids(const struct fake *fk, int type, unsigned int nth,
+		     unsigned int *ids, size_t max, int *more)
+{
+	size_t len, head = type == SYNC_MSG_HELD ? 4 : 3, n;
+	const uint8_t *b;
+
+	for (unsigned int i = 0; i < fk->sent; i++) {
+		if (fake_out(fk, i, &b, &len) != type || nth--)
+			continue;
+		if (len < head)
+			return -1;
+		n = (size_t)(b[head - 2] << 8 | b[head - 1]);
+		if (len != head + n * QKTLS_KEY_ID_LEN || n > max)
+			return -1;
+		if (more)
+			*more = type == SYNC_MSG_HELD ? b[1] : -1;
+		for (size_t j = 0; j < n; j++) {
+			const uint8_t *id = b + head + j * QKTLS_KEY_ID_LEN;
+
+			ids[j] = (unsigned int)id[0] << 24 | id[1] << 16 | id[2] << 8 | id[3];
+		}
+		return (long)n;
+	}
+	return -1;
+}
+
+/* The fake keys in @store, in order, as a string "1 2 3". */
+static const char *store_ids(const struct fake *fk, int store)
+{
+	static char out[4096];
+	size_t at = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < fk->st[store].n && at < sizeof(out) - 12; i++) {
+		const uint8_t *id = fk->st[store].ids[i];
+
+		at += (size_t)snprintf(out + at, sizeof(out) - at, "%s%u", i ? " " : "",
+				       (unsigned int)id[0] << 24 | id[1] << 16 |
+				       id[2] << 8 | id[3]);
+	}
+	return out;
+}
+
+/* The slave, the link's server: it looks c2s keys up and takes s2c keys. */
+static void slave_server(struct fake *fk)
+{
+	fake_init(fk, false, false, ALL);
+	fk->keep_out = true;
+	fake_in_hello(fk, ALL);
+}
+
+/*
+ * The looker keeps what the taker holds and what may be on its way (older
+ * than the taker's oldest key, younger than qkd.orphan_timeout); it deletes
+ * what the taker can never send and says which keys it lacks.
+ */
+TEST(reconcile_looker)
+{
+	static const unsigned int held[] = { 3, 5, 6, 8, 100 };
+	unsigned int ids[8];
+	struct fake fk;
+
+	slave_server(&fk);
+	fake_store_fill(&fk, QD_STORE_C2S, 0, 1, 2 * 3600 * 1000);	/* orphan */
+	fake_store_fill(&fk, QD_STORE_C2S, 1, 9, 1000);
+	fake_store_fill(&fk, QD_STORE_HS, 50, 3, 0);
+	in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, false, held, 5);
+	in_ids(&fk, SYNC_MSG_MISSING, QD_STORE_S2C, false, NULL, 0);
+	EXPECT_EQ(-1, run(&fk));	/* the input ended */
+	EXPECT_EQ(-1, last_error(&fk));
+	EXPECT_EQ(1, sent_ids(&fk, SYNC_MSG_MISSING, 0, ids, 8, NULL));
+	EXPECT_EQ(100, ids[0]);
+	EXPECT_STREQ("1 2 3 5 6 8", store_ids(&fk, QD_STORE_C2S));
+	EXPECT_EQ(4, fk.deleted[QD_STORE_C2S]);
+	EXPECT_EQ(0, fk.st[QD_STORE_HS].n);	/* a new session: hs is wiped */
+	EXPECT_EQ(SYNC_MSG_WELCOME, sent_type(&fk, 0));
+	EXPECT_EQ(SYNC_MSG_MISSING, sent_type(&fk, 1));
+	EXPECT_EQ(SYNC_MSG_HELD, sent_type(&fk, 2));
+	EXPECT_EQ(SYNC_MSG_LEVELS, sent_type(&fk, 3));
+	fake_free(&fk);
+	NO_LEAKS();
+}
+
+/* The taker lists its keys and deletes those the looker lacks. */
+TEST(reconcile_taker)
+{
+	static const unsigned int missing[] = { 21, 23 };
+	unsigned int ids[8];
+	struct fake fk;
+	int more;
+
+	slave_server(&fk);
+	fake_store_fill(&fk, QD_STORE_S2C, 20, 5, 0);
+	in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, false, NULL, 0);
+	in_ids(&fk, SYNC_MSG_MISSING, QD_STORE_S2C, false, missing, 2);
+	EXPECT_EQ(-1, run(&fk));
+	EXPECT_EQ(-1, last_error(&fk));
+	ASSERT_EQ(5, sent_ids(&fk, SYNC_MSG_HELD, 0, ids, 8, &more));
+	EXPECT_EQ(0, more);
+	EXPECT_EQ(20, ids[0]);
+	EXPECT_EQ(24, ids[4]);
+	EXPECT_STREQ("20 22 24", store_ids(&fk, QD_STORE_S2C));
+	fake_free(&fk);
+	NO_LEAKS();
+}
+
+/* The master as the client: 300 keys go in two HELDs, each answered. */
+TEST(reconcile_taker_chunks)
+{
+	static const unsigned int gone1[] = { 7 }, gone2[] = { 250, 299 };
+	unsigned int ids[SYNC_HELD_MAX];
+	struct fake fk;
+	int more;
+
+	fake_init(&fk, true, true, ALL);
+	fk.keep_out = true;
+	fake_in_welcome(&fk, ALL);
+	fake_store_fill(&fk, QD_STORE_C2S, 0, 300, 0);
+	in_ids(&fk, SYNC_MSG_MISSING, QD_STORE_C2S, false, gone1, 1);
+	in_ids(&fk, SYNC_MSG_MISSING, QD_STORE_C2S, false, gone2, 2);
+	in_ids(&fk, SYNC_MSG_HELD, QD_STORE_S2C, false, NULL, 0);
+	EXPECT_EQ(-1, run(&fk));
+	EXPECT_EQ(-1, last_error(&fk));
+	EXPECT_EQ(SYNC_HELD_MAX, sent_ids(&fk, SYNC_MSG_HELD, 0, ids, SYNC_HELD_MAX, &more));
+	EXPECT_EQ(1, more);
+	EXPECT_EQ(60, sent_ids(&fk, SYNC_MSG_HELD, 1, ids, SYNC_HELD_MAX, &more));
+	EXPECT_EQ(0, more);
+	EXPECT_EQ(240, ids[0]);
+	EXPECT_EQ(297, fk.st[QD_STORE_C2S].n);
+	EXPECT_EQ(3, fk.deleted[QD_STORE_C2S]);
+	fake_free(&fk);
+	NO_LEAKS();
+}
+
+/* MISSING may name only keys of the HELD it answers, in its order. */
+TEST(reconcile_missing_not_held)
+{
+	static const unsigned int other[] = { 99 }, reversed[] = { 23, 21 };
+
+	for (int t = 0; t < 2; t++) {
+		struct fake fk;
+
+		slave_server(&fk);
+		fake_store_fill(&fk, QD_STORE_S2C, 20, 5, 0);
+		in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, false, NULL, 0);
+		in_ids(&fk, SYNC_MSG_MISSING, QD_STORE_S2C, false, t ? reversed : other,
+		       t ? 2 : 1);
+		EXPECT_EQ(-1, run(&fk));
+		EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&fk));
+		EXPECT_EQ(5, fk.st[QD_STORE_S2C].n);
+		EXPECT_EQ(0, fk.deleted[QD_STORE_S2C]);
+		fake_free(&fk);
+	}
+	NO_LEAKS();
+}
+
+/* A HELD for another pool, of more than 240 keys, or cut short: ERROR. */
+TEST(reconcile_held_malformed)
+{
+	static unsigned int many[SYNC_HELD_MAX + 1];
+
+	for (int t = 0; t < 3; t++) {
+		struct fake fk;
+
+		slave_server(&fk);
+		fake_store_fill(&fk, QD_STORE_C2S, 0, 5, 3 * 3600 * 1000);
+		if (t == 0)
+			in_ids(&fk, SYNC_MSG_HELD, QD_STORE_S2C, false, many, 1);
+		else
+			in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, false, many,
+			       t == 1 ? SYNC_HELD_MAX + 1 : 2);
+		if (t == 2) {
+			fk.in[3]--;	/* one byte short */
+			fk.in_len--;
+		}
+		EXPECT_EQ(-1, run(&fk));
+		EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&fk));
+		EXPECT_EQ(5, fk.st[QD_STORE_C2S].n);	/* nothing deleted */
+		fake_free(&fk);
+	}
+	NO_LEAKS();
 }
 
 TEST_HARNESS_MAIN

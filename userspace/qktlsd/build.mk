@@ -68,7 +68,8 @@ QKTLSD_FUZZ_OBJ   := $(BUILD)/obj/qktlsd-fuzz
 SYNC_FUZZ_OBJS    := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,sync_proto fake log kme-parse \
 		     kme-json-wipe)
 CONFIG_FUZZ_OBJS  := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,config log)
-SYNC_FUZZ         := $(patsubst %,$(BUILD)/fuzz/sync_%,hello welcome offer commit error)
+SYNC_FUZZ         := $(patsubst %,$(BUILD)/fuzz/sync_%,hello welcome offer commit error \
+		     reconcile)
 CONFIG_FUZZ       := $(BUILD)/fuzz/qktlsd_config
 
 $(QKTLSD_FUZZ_OBJ)/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)

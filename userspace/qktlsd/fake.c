@@ -215,6 +215,31 @@ void fake_uuid(unsigned int i, char out[SYNC_UUID_LEN + 1])
 	snprintf(out, SYNC_UUID_LEN + 1, "%08x-0000-4000-8000-%012x", i, i);
 }
 
+void fake_id(unsigned int i, uint8_t id[QKTLS_KEY_ID_LEN])
+{
+	static const uint8_t mid[] = { 0, 0, 0x40, 0, 0x80, 0, 0, 0 };
+	uint32_t be = htonl(i);
+
+	memcpy(id, &be, 4);
+	memcpy(id + 4, mid, sizeof(mid));
+	memcpy(id + 12, &be, 4);
+}
+
+void fake_in_reconcile(struct fake *fk, uint8_t stores)
+{
+	for (int i = QD_STORE_C2S; i < QD_STORE_N; i++) {
+		uint8_t b[4] = { (uint8_t)i };
+
+		if (!(stores & (1u << i)) || !fk->f.active[i])
+			continue;
+		/* Our store's keys fit one HELD: the looker misses none. */
+		if (qd_store_taker(&fk->f, i))
+			fake_in_msg(fk, SYNC_MSG_MISSING, b, 3);
+		else
+			fake_in_msg(fk, SYNC_MSG_HELD, b, 4);
+	}
+}
+
 /* --- the KME ------------------------------------------------------------------- */
 
 /* A key container with these IDs, each key's bytes made from its ID. */
@@ -340,11 +365,70 @@ int qd_store_add(struct qd_feed *f, int store,
 	return 0;
 }
 
-int qd_store_flush_all(struct qd_feed *f)
+int qd_store_flush_hs(struct qd_feed *f)
 {
-	for (int i = 0; i < QD_STORE_N; i++)
-		of(f)->st[i].n = 0;
+	of(f)->st[QD_STORE_HS].n = 0;
 	return 0;
+}
+
+/* Only the kernel pools are listed and deleted from, only at a session's start. */
+static struct fake_store *kernel_store(struct qd_feed *f, int store)
+{
+	struct fake *fk = of(f);
+
+	CHECK(store > QD_STORE_HS && store < QD_STORE_N && f->active[store]);
+	CHECK(fk->in_type == SYNC_MSG_HELD || fk->in_type == SYNC_MSG_MISSING ||
+	      fk->in_type == (f->master ? SYNC_MSG_WELCOME : SYNC_MSG_HELLO));
+	return &fk->st[store];
+}
+
+int qd_store_list(struct qd_feed *f, int store, struct qd_store_key **keys,
+		  size_t *n)
+{
+	struct fake_store *st = kernel_store(f, store);
+
+	*n = st->n;
+	*keys = calloc(st->n ? st->n : 1, sizeof(**keys));
+	CHECK(*keys);
+	for (size_t i = 0; i < st->n; i++) {
+		memcpy((*keys)[i].id, st->ids[i], QKTLS_KEY_ID_LEN);
+		(*keys)[i].age_ms = st->age_ms[i];
+	}
+	return 0;
+}
+
+int qd_store_del(struct qd_feed *f, int store,
+		 const uint8_t (*ids)[QKTLS_KEY_ID_LEN], size_t n)
+{
+	struct fake_store *st = kernel_store(f, store);
+	struct fake *fk = of(f);
+	size_t k = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		bool del = false;
+
+		for (size_t j = 0; j < n && !del; j++)
+			del = !memcmp(st->ids[i], ids[j], QKTLS_KEY_ID_LEN);
+		if (del)
+			continue;
+		memmove(st->ids[k], st->ids[i], QKTLS_KEY_ID_LEN);
+		st->age_ms[k++] = st->age_ms[i];
+	}
+	fk->deleted[store] += st->n - k;
+	st->n = k;
+	return 0;
+}
+
+void fake_store_fill(struct fake *fk, int store, unsigned int first, size_t n,
+		     uint64_t age_ms)
+{
+	struct fake_store *st = &fk->st[store];
+
+	CHECK(st->n + n <= FAKE_STORE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		fake_id(first + (unsigned int)i, st->ids[st->n]);
+		st->age_ms[st->n++] = age_ms;
+	}
 }
 
 /* Counters are members of the feeder. */
@@ -384,6 +468,9 @@ void fake_init(struct fake *fk, bool master, bool client, uint8_t stores)
 	f->low = 2;
 	f->high = 4;
 	f->capacity = 8;
+	f->orphan_timeout = 3600;
+	snprintf(f->pool[QD_STORE_C2S], QKTLS_POOL_NAME_MAX, "fake.c2s");
+	snprintf(f->pool[QD_STORE_S2C], QKTLS_POOL_NAME_MAX, "fake.s2c");
 	f->key_size = FAKE_KEY_SIZE;
 	f->session_fd = -1;
 	f->kick = -1;

@@ -32,6 +32,7 @@ enum fake_kme {
 struct fake_store {
 	size_t n;
 	uint8_t ids[FAKE_STORE_MAX][QKTLS_KEY_ID_LEN];
+	uint64_t age_ms[FAKE_STORE_MAX];	/* kernel pools: as KEY_GET says */
 };
 
 struct fake {
@@ -51,6 +52,7 @@ struct fake {
 	enum fake_kme kme, kme_first;	/* kme_first: the first call (if not OK) */
 	unsigned int kme_calls, keys_made;
 	struct fake_store st[QD_STORE_N];
+	size_t deleted[QD_STORE_N];	/* keys qd_store_del() removed */
 };
 
 /*
@@ -74,8 +76,19 @@ void fake_in_seq(struct fake *fk, uint8_t type, uint32_t seq);
 /* The feeder's kick (a store ran low) before the next message. */
 void fake_in_kick(struct fake *fk);
 
-/* The UUID text of fake key @i (36 characters and a NUL). */
+/* The UUID text of fake key @i (36 characters and a NUL), and its 16 bytes. */
 void fake_uuid(unsigned int i, char out[SYNC_UUID_LEN + 1]);
+void fake_id(unsigned int i, uint8_t id[QKTLS_KEY_ID_LEN]);
+/*
+ * The peer's side of reconciling the kernel pools in @stores that this
+ * side keeps, when this side's pools hold at most SYNC_HELD_MAX keys and
+ * the peer misses none of ours and holds none we lack: an empty HELD
+ * where we look keys up, an empty MISSING where we take them.
+ */
+void fake_in_reconcile(struct fake *fk, uint8_t stores);
+/* Put fake keys @first .. @first + @n - 1, @age_ms old, in @store. */
+void fake_store_fill(struct fake *fk, int store, unsigned int first, size_t n,
+		     uint64_t age_ms);
 
 /* Message @i the session sent: its type, or -1 if there is none. */
 int fake_out(const struct fake *fk, unsigned int i, const uint8_t **body,

@@ -95,37 +95,44 @@ int qd_store_add(struct qd_feed *f, int store,
 	return ret;
 }
 
-int qd_store_flush_all(struct qd_feed *f)
+int qd_store_flush_hs(struct qd_feed *f)
 {
 	int ret = qd_keys_flush(&f->kl);
 
-	for (int i = QD_STORE_C2S; i < QD_STORE_N; i++) {
-		int r;
-
-		if (!f->active[i])
-			continue;
-		r = qd_pool_flush(f->pool[i]);
-		if (r) {
-			qd_log(LOG_ERR, "link %s: cannot flush kernel pool %s: %s",
-			       f->name, f->pool[i], strerror(-r));
-			ret = -1;
-		}
-	}
+	if (ret)
+		qd_log(LOG_ERR, "link %s: cannot wipe the handshake store: no memory",
+		       f->name);
 	return ret;
 }
 
 void qd_store_flush_taker(struct qd_feed *f)
 {
-	for (int i = 0; i < QD_STORE_N; i++) {
-		int r;
+	if (qd_store_taker(f, QD_STORE_HS))
+		qd_store_flush_hs(f);
+}
 
-		if (!f->active[i] || !qd_store_taker(f, i))
-			continue;
-		r = i == QD_STORE_HS ? qd_keys_flush(&f->kl) : qd_pool_flush(f->pool[i]);
-		if (r)
-			qd_log(LOG_ERR, "link %s: cannot wipe the %s store: %s", f->name,
-			       qd_store_name(i), r < 0 ? strerror(-r) : "no memory");
-	}
+int qd_store_list(struct qd_feed *f, int store, struct qd_store_key **keys,
+		  size_t *n)
+{
+	int r = store != QD_STORE_HS && f->active[store] ?
+		qd_pool_list(f->pool[store], keys, n) : -EINVAL;
+
+	if (r)
+		qd_log(LOG_ERR, "link %s: cannot list kernel pool %s: %s", f->name,
+		       f->pool[store], strerror(-r));
+	return r ? -1 : 0;
+}
+
+int qd_store_del(struct qd_feed *f, int store,
+		 const uint8_t (*ids)[QKTLS_KEY_ID_LEN], size_t n)
+{
+	int r = store != QD_STORE_HS && f->active[store] ?
+		qd_pool_del_held(f->pool[store], ids, n) : -EINVAL;
+
+	if (r)
+		qd_log(LOG_ERR, "link %s: cannot delete keys of kernel pool %s: %s",
+		       f->name, f->pool[store], strerror(-r));
+	return r ? -1 : 0;
 }
 
 void qd_feed_count(struct qd_feed *f, uint64_t *ctr, uint64_t n)
@@ -263,6 +270,7 @@ int qd_feed_start(struct qd_config *cfg, struct qd_link *l)
 	f->low = l->low_watermark;
 	f->high = l->high_watermark;
 	f->capacity = 2 * l->high_watermark;
+	f->orphan_timeout = l->orphan_timeout;
 	f->key_size = l->key_size;
 	f->kme_timeout_ms = l->kme.timeout_ms;
 	f->kl.name = f->name;
@@ -285,8 +293,10 @@ int qd_feed_start(struct qd_config *cfg, struct qd_link *l)
 		goto fail;
 	f->active[QD_STORE_HS] = true;
 	f->active[QD_STORE_C2S] = f->active[QD_STORE_S2C] = setup_pools(f);
-	/* Keys left from an earlier run: the peer may not hold them any more. */
-	qd_store_flush_taker(f);
+	/*
+	 * Kernel pools left from an earlier run are kept: a live connection
+	 * may need them; the first session reconciles them with the peer's.
+	 */
 	qd_keys_set_low_cb(&f->kl, kick_cb, f);
 
 	pthread_mutex_lock(&reg_lock);

@@ -20,6 +20,7 @@ struct qd_feed {
 	char *name, *peer_name, *peer_agent, *sae_id, *peer_sae_id;
 	bool master, client;
 	unsigned int low, high, capacity, key_size, kme_timeout_ms;
+	unsigned int orphan_timeout;	/* s: qkd.orphan_timeout */
 	char pool[QD_STORE_N][QKTLS_POOL_NAME_MAX];
 	bool active[QD_STORE_N];	/* this agent keeps the store */
 	struct qd_link kl;		/* .name and .keys: the handshake store */
@@ -48,9 +49,19 @@ long qd_store_count(struct qd_feed *f, int store);
 int qd_store_add(struct qd_feed *f, int store,
 		 const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
 		 const uint8_t *const *keys, size_t n);
-int qd_store_flush_all(struct qd_feed *f);
-/* Wipe the stores this side takes from (the session with the peer is gone). */
+/* Wipe the handshake store (a new session). */
+int qd_store_flush_hs(struct qd_feed *f);
+/*
+ * The session ended: wipe the handshake store if this side takes from it
+ * (the peer may restart and lose its own); the kernel pools stay.
+ */
 void qd_store_flush_taker(struct qd_feed *f);
+/* The keys of kernel pool @store, oldest first (*@keys: malloc'd); 0 or -1. */
+int qd_store_list(struct qd_feed *f, int store, struct qd_store_key **keys,
+		  size_t *n);
+/* Delete those of the @n keys @ids names that kernel pool @store holds. */
+int qd_store_del(struct qd_feed *f, int store,
+		 const uint8_t (*ids)[QKTLS_KEY_ID_LEN], size_t n);
 /* This agent's side takes keys from @store in order (else: looks them up). */
 bool qd_store_taker(const struct qd_feed *f, int store);
 const char *qd_store_name(int store);

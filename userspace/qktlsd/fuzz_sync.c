@@ -13,6 +13,12 @@
  *             master (setup bit 5): a valid WELCOME, then ACK
  *   error     slave: a valid HELLO, then ERROR;
  *             master (setup bit 5): a valid WELCOME, then NAK
+ *   reconcile slave: a valid HELLO, then HELD (MISSING on the link's
+ *             client side); master (setup bit 5): a valid WELCOME, then
+ *             the same; the agent's pools hold keys 0 to 299
+ *
+ * Before OFFER, COMMIT, ACK, ERROR and NAK come the peer's valid HELD and
+ * MISSING for the kernel pools both keep (empty: nothing to reconcile).
  *
  * Input: a setup byte, then chunks of a 2-byte big-endian length and a
  * body (cut short at the end of the input).  Each chunk is one message of
@@ -34,9 +40,10 @@
 #define FUZZ_offer	3
 #define FUZZ_commit	4
 #define FUZZ_error	5
+#define FUZZ_reconcile	6
 
 #ifndef FUZZ_SYNC
-#error "build with -DFUZZ_SYNC=FUZZ_hello (welcome, offer, commit, error)"
+#error "build with -DFUZZ_SYNC=FUZZ_hello (welcome, offer, commit, error, reconcile)"
 #endif
 
 #define RAW	0x8000
@@ -57,13 +64,18 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static bool master_side(uint8_t setup)
 {
 	return FUZZ_SYNC == FUZZ_welcome ||
-	       ((FUZZ_SYNC == FUZZ_commit || FUZZ_SYNC == FUZZ_error) && (setup & 0x20));
+	       ((FUZZ_SYNC == FUZZ_commit || FUZZ_SYNC == FUZZ_error ||
+		 FUZZ_SYNC == FUZZ_reconcile) && (setup & 0x20));
 }
 
 /* The type of the target's chunk @i. */
-static uint8_t chunk_type(bool master, size_t i)
+static uint8_t chunk_type(const struct fake *fk, size_t i)
 {
+	bool master = fk->f.master;
+
 	switch (FUZZ_SYNC) {
+	case FUZZ_reconcile:
+		return fk->f.client ? SYNC_MSG_MISSING : SYNC_MSG_HELD;
 	case FUZZ_hello:
 		return SYNC_MSG_HELLO;
 	case FUZZ_welcome:
@@ -85,12 +97,18 @@ static void prologue(struct fake *fk, uint8_t stores)
 
 	if (FUZZ_SYNC == FUZZ_hello || FUZZ_SYNC == FUZZ_welcome)
 		return;
-	if (fk->f.master) {
+	if (fk->f.master)
 		fake_in_welcome(fk, stores);
+	else
+		fake_in_hello(fk, stores);
+	if (FUZZ_SYNC == FUZZ_reconcile) {
+		for (int i = QD_STORE_C2S; i < QD_STORE_N; i++)
+			if (fk->f.active[i])
+				fake_store_fill(fk, i, 0, 300, (uint64_t)i * 3600000);
 		return;
 	}
-	fake_in_hello(fk, stores);
-	if (FUZZ_SYNC != FUZZ_commit)
+	fake_in_reconcile(fk, stores);
+	if (fk->f.master || FUZZ_SYNC != FUZZ_commit)
 		return;
 	for (int i = 0; i < QD_STORE_N; i++)
 		if ((stores & (1u << i)) && fk->f.active[i])
@@ -103,7 +121,7 @@ static void chunks(struct fake *fk, const uint8_t *p, size_t size)
 {
 	for (size_t i = 0; size >= 2; i++) {
 		size_t len = (size_t)(p[0] << 8 | p[1]);
-		uint8_t type = chunk_type(fk->f.master, i);
+		uint8_t type = chunk_type(fk, i);
 
 		p += 2;
 		size -= 2;

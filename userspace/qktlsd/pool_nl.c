@@ -134,6 +134,8 @@ struct req {
 	long count;
 	int err;
 	bool done;
+	struct qd_store_key *keys;	/* KEY_GET dump: the keys so far */
+	size_t n, size;
 };
 
 static int req_valid(struct nl_msg *msg, void *arg)
@@ -144,6 +146,43 @@ static int req_valid(struct nl_msg *msg, void *arg)
 	if (genlmsg_parse(nlmsg_hdr(msg), 0, tb, QKTLS_A_MAX, pool_policy) >= 0 &&
 	    tb[QKTLS_A_POOL_KEY_COUNT])
 		r->count = nla_get_u32(tb[QKTLS_A_POOL_KEY_COUNT]);
+	return NL_OK;
+}
+
+/* One message of a KEY_GET dump: append its keys' IDs and ages. */
+static int list_valid(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct req *r = arg;
+	struct nlattr *a;
+	int rem;
+
+	nla_for_each_attr(a, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
+		struct nlattr *kt[QKTLS_KEY_A_MAX + 1];
+
+		/* On an error the rest of the dump is read, not kept. */
+		if (nla_type(a) != QKTLS_A_KEY || r->err)
+			continue;
+		if (nla_parse_nested(kt, QKTLS_KEY_A_MAX, a, NULL) < 0 ||
+		    !kt[QKTLS_KEY_A_ID] || nla_len(kt[QKTLS_KEY_A_ID]) != QKTLS_KEY_ID_LEN ||
+		    !kt[QKTLS_KEY_A_AGE_MS]) {
+			r->err = -EPROTO;
+			continue;
+		}
+		if (r->n == r->size) {
+			size_t size = r->size ? 2 * r->size : 256;
+			struct qd_store_key *k = realloc(r->keys, size * sizeof(*k));
+
+			if (!k) {
+				r->err = -ENOMEM;
+				continue;
+			}
+			r->keys = k;
+			r->size = size;
+		}
+		memcpy(r->keys[r->n].id, nla_data(kt[QKTLS_KEY_A_ID]), QKTLS_KEY_ID_LEN);
+		r->keys[r->n++].age_ms = nla_get_u64(kt[QKTLS_KEY_A_AGE_MS]);
+	}
 	return NL_OK;
 }
 
@@ -173,9 +212,9 @@ static int req_err(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
  * request.  Returns 0 or a negative errno; a reply's key count goes to
  * *@count.  Lock held.
  */
-static int exec_count(struct nl_msg *msg, bool wipe, long *count)
+static int exec_req(struct nl_msg *msg, bool wipe, struct req *r,
+		    nl_recvmsg_msg_cb_t valid)
 {
-	struct req r = { .count = -ENOENT };
 	struct nl_cb *cb;
 	int ret;
 
@@ -183,24 +222,33 @@ static int exec_count(struct nl_msg *msg, bool wipe, long *count)
 		return -ENOMEM;
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
-		r.err = -ENOMEM;
+		r->err = -ENOMEM;
 	} else {
-		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, req_valid, &r);
-		nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, req_ack, &r);
-		nl_cb_err(cb, NL_CB_CUSTOM, req_err, &r);
+		nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, r);
+		nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, req_ack, r);
+		nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, req_ack, r);	/* a dump's end */
+		nl_cb_err(cb, NL_CB_CUSTOM, req_err, r);
 		ret = nl_send_auto(req_sk, msg);
-		while (ret >= 0 && !r.done)
+		while (ret >= 0 && !r->done)
 			ret = nl_recvmsgs(req_sk, cb);
-		if (ret < 0 && !r.err)
-			r.err = nl_errno(ret);
+		if (ret < 0 && !r->err)
+			r->err = nl_errno(ret);
 		nl_cb_put(cb);
 	}
 	if (wipe)
 		OPENSSL_cleanse(nlmsg_hdr(msg), nlmsg_get_max_size(msg));
 	nlmsg_free(msg);
+	return r->err;
+}
+
+static int exec_count(struct nl_msg *msg, bool wipe, long *count)
+{
+	struct req r = { .count = -ENOENT };
+	int ret = exec_req(msg, wipe, &r, req_valid);
+
 	if (count)
 		*count = r.count;
-	return r.err;
+	return ret;
 }
 
 static int exec(struct nl_msg *msg, bool wipe)
@@ -294,6 +342,47 @@ int qd_pool_del(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
 		size_t n)
 {
 	return key_batch(QKTLS_CMD_KEY_DEL, pool, ids, NULL, 0, n);
+}
+
+/*
+ * Delete the keys @ids names that @pool still holds: one all-or-nothing
+ * KEY_DEL, or, when some key went meanwhile (-ENOENT), one at a time.
+ */
+int qd_pool_del_held(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
+		     size_t n)
+{
+	int ret = n ? qd_pool_del(pool, ids, n) : 0;
+
+	if (ret != -ENOENT)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		ret = qd_pool_del(pool, ids + i, 1);
+		if (ret && ret != -ENOENT)
+			return ret;
+	}
+	return 0;
+}
+
+int qd_pool_list(const char *pool, struct qd_store_key **keys, size_t *n)
+{
+	struct req r = { 0 };
+	int ret;
+
+	*keys = NULL;
+	*n = 0;
+	pthread_mutex_lock(&nl_lock);
+	ret = family >= 0 ? 0 : resolve();
+	if (!ret)
+		ret = exec_req(msg_new(QKTLS_CMD_KEY_GET, NLM_F_DUMP, pool), false,
+			       &r, list_valid);
+	pthread_mutex_unlock(&nl_lock);
+	if (ret) {
+		free(r.keys);
+		return ret;
+	}
+	*keys = r.keys;
+	*n = r.n;
+	return 0;
 }
 
 int qd_pool_flush(const char *pool)

@@ -88,6 +88,7 @@ struct qd_link {
 	unsigned int low_watermark, high_watermark;
 	unsigned int key_size;		/* QKD key bytes asked from the KME */
 	unsigned int qkd_wait_ms;	/* client: wait for a key when empty */
+	unsigned int orphan_timeout;	/* s: a looked-up key the peer lost */
 	/*
 	 * Rekey (issue 6), parsed by config.c, used by install.c/tls.c:
 	 * key_update "qkd" negotiates the QKD key update extension,
@@ -224,6 +225,16 @@ int qd_pool_add(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
 int qd_pool_del(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
 		size_t n);
 int qd_pool_flush(const char *pool);
+/* A key of a kernel pool, as KEY_GET lists it (never its material). */
+struct qd_store_key {
+	uint8_t id[QKTLS_KEY_ID_LEN];
+	uint64_t age_ms;
+};
+/* The keys @pool holds, oldest first (*@keys: malloc'd); 0 or -errno. */
+int qd_pool_list(const char *pool, struct qd_store_key **keys, size_t *n);
+/* Delete those of the @n keys @ids names that @pool still holds. */
+int qd_pool_del_held(const char *pool, const uint8_t (*ids)[QKTLS_KEY_ID_LEN],
+		     size_t n);
 /* Keys held now, or a negative errno. */
 long qd_pool_count(const char *pool);
 int qd_pool_events_start(void);

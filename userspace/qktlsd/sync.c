@@ -210,15 +210,16 @@ static int master_connection(struct qd_feed *f, int fd, bool *up, char *why,
 	    SSL_set1_host(ssl, f->peer_name) && SSL_connect(ssl) == 1) {
 		ret = qd_sync_run_master(f, &io);
 		/*
-		 * The slave may have lost its stores (restart): keep no key
-		 * we would take in order.
+		 * The slave may lose its handshake store (restart): keep no
+		 * handshake key we would take.  The kernel pools stay; the
+		 * next session reconciles them.
 		 */
 		qd_store_flush_taker(f);
 		if (!qd_sync_stopping(f))
 			qd_log(LOG_WARNING, "link %s: the key agreement session with "
 			       "%s ended; keys of an unacknowledged batch and the "
-			       "keys this side takes are discarded; reconnecting",
-			       f->name, f->peer_agent);
+			       "handshake keys this side takes are discarded; "
+			       "reconnecting", f->name, f->peer_agent);
 		SSL_shutdown(ssl);
 		SSL_free(ssl);
 		*up = true;
@@ -341,8 +342,9 @@ static void *conn_thread(void *arg)
 		if (c->f->session_fd == c->fd) {
 			/*
 			 * Still the link's session (no newer one took over):
-			 * the master may have lost its stores (restart), so
-			 * keep no key we would take in order.
+			 * the master may lose its handshake store (restart),
+			 * so keep no handshake key we would take.  The kernel
+			 * pools stay; the next session reconciles them.
 			 */
 			qd_store_flush_taker(c->f);
 			c->f->session_fd = -1;

@@ -10,11 +10,13 @@
 
 #include "feed.h"
 
-#define SYNC_VERSION		1
+#define SYNC_VERSION		2	/* 2: pools reconciled, not wiped */
 #define SYNC_UUID_LEN		36	/* a key ID on the wire */
 #define SYNC_LEVEL_NONE		0xffffffffu	/* a store the agent does not keep */
 /* The longest body (an OFFER of 64 keys has 2374 bytes); longer: malformed. */
 #define SYNC_BODY_MAX		4096
+/* Key IDs (16 bytes each) per HELD message. */
+#define SYNC_HELD_MAX		240
 
 /* Message types: a 4-byte header (type, 0, body length) and the body. */
 enum {
@@ -26,6 +28,8 @@ enum {
 	SYNC_MSG_NAK = 6,
 	SYNC_MSG_COMMIT = 7,
 	SYNC_MSG_ERROR = 8,
+	SYNC_MSG_HELD = 9,
+	SYNC_MSG_MISSING = 10,
 };
 
 /* ERROR codes. */

@@ -25,6 +25,7 @@
 
 #include "sync.h"
 
+#define SYNC_VERSION_TEXT	"2"
 #define SYNC_BACKOFF_MIN_MS	500
 #define SYNC_BACKOFF_MAX_MS	30000
 
@@ -307,6 +308,216 @@ static void log_levels(struct qd_feed *f, uint32_t seq, size_t n)
 	       qd_store_count(f, QD_STORE_C2S), qd_store_count(f, QD_STORE_S2C));
 }
 
+/* --- reconciling the kernel pools at a session's start -------------------- */
+/*
+ * A new session keeps the kernel pools (a live connection's key update may
+ * still be on its way): for each pool both agents keep, the taker lists
+ * the IDs it holds (HELD) and the looker answers with those it lacks
+ * (MISSING), which the taker deletes; the looker then deletes the keys the
+ * taker can never send: those added after the taker's oldest key that the
+ * taker does not hold (their batch never reached it) and those older than
+ * qkd.orphan_timeout that it does not hold (taken by a connection that
+ * never delivered them).
+ */
+
+static int cmp_id(const void *a, const void *b)
+{
+	return memcmp(a, b, QKTLS_KEY_ID_LEN);
+}
+
+/* Wait for a message of @type (ERROR from the peer: logged, -1). */
+static int expect(const struct qd_sync_io *io, struct qd_feed *f, struct msg *m,
+		  uint8_t type, const char *what)
+{
+	if (recv_msg(io, m))
+		return -1;
+	if (m->type == SYNC_MSG_ERROR) {
+		log_peer_error(f, m);
+		return -1;
+	}
+	if (m->type != type)
+		return refuse(io, f, "an unexpected message (type %u) instead of %s",
+			      m->type, what);
+	return 0;
+}
+
+/* The taker's side: HELD in chunks, delete what MISSING names. */
+static int reconcile_taker(struct qd_feed *f, const struct qd_sync_io *io,
+			   int store, struct msg *m, struct wbuf *w)
+{
+	uint8_t (*gone)[QKTLS_KEY_ID_LEN] = NULL;
+	struct qd_store_key *keys;
+	size_t n, i = 0, n_gone = 0;
+	int ret = -1;
+
+	if (qd_store_list(f, store, &keys, &n)) {
+		send_error(io, SYNC_ERR_STORE, "the taker could not list its pool");
+		return -1;
+	}
+	gone = malloc((n ? n : 1) * sizeof(*gone));
+	if (!gone)
+		goto out;
+	do {
+		size_t c = n - i < SYNC_HELD_MAX ? n - i : SYNC_HELD_MAX, at = 0;
+		struct rbuf r;
+		uint16_t k;
+
+		begin(w, SYNC_MSG_HELD);
+		put8(w, (uint8_t)store);
+		put8(w, i + c < n);
+		put16(w, (uint16_t)c);
+		for (size_t j = 0; j < c; j++)
+			put(w, keys[i + j].id, QKTLS_KEY_ID_LEN);
+		if (send_msg(io, w) || expect(io, f, m, SYNC_MSG_MISSING, "MISSING"))
+			goto out;
+		r = body(m);
+		if (get8(&r) != store || (k = get16(&r)) > c) {
+			refuse(io, f, "a MISSING that does not answer HELD");
+			goto out;
+		}
+		/* Each ID named is one of the chunk's, in the chunk's order. */
+		for (uint16_t j = 0; j < k; j++) {
+			const uint8_t *id = get(&r, QKTLS_KEY_ID_LEN);
+
+			while (id && at < c && memcmp(keys[i + at].id, id, QKTLS_KEY_ID_LEN))
+				at++;
+			if (!id || at == c) {
+				refuse(io, f, "a MISSING naming a key not held");
+				goto out;
+			}
+			memcpy(gone[n_gone++], id, QKTLS_KEY_ID_LEN);
+			at++;
+		}
+		if (!done(&r)) {
+			refuse(io, f, "a malformed MISSING");
+			goto out;
+		}
+		i += c;
+	} while (i < n);
+	if (qd_store_del(f, store, (const uint8_t (*)[QKTLS_KEY_ID_LEN])gone, n_gone)) {
+		send_error(io, SYNC_ERR_STORE, "the taker could not delete keys");
+		goto out;
+	}
+	qd_log(n_gone ? LOG_WARNING : LOG_INFO, "link %s: pool %s reconciled: "
+	       "%zu keys kept, %zu the peer agent no longer holds deleted",
+	       f->name, f->pool[store], n - n_gone, n_gone);
+	ret = 0;
+out:
+	free(gone);
+	free(keys);
+	return ret;
+}
+
+/* A looker's key by ID: where it stands in the pool's order. */
+struct key_at {
+	uint8_t id[QKTLS_KEY_ID_LEN];	/* first: sorted with cmp_id() */
+	size_t at;
+};
+
+/* The looker's side: answer every HELD, then delete what the taker cannot use. */
+static int reconcile_looker(struct qd_feed *f, const struct qd_sync_io *io,
+			    int store, struct msg *m, struct wbuf *w)
+{
+	uint8_t (*drop)[QKTLS_KEY_ID_LEN] = NULL;
+	struct qd_store_key *keys;
+	struct key_at *by_id = NULL;
+	size_t n, heard = 0, n_drop = 0, first = SIZE_MAX;
+	bool *held = NULL, more = true;
+	int ret = -1;
+
+	if (qd_store_list(f, store, &keys, &n)) {
+		send_error(io, SYNC_ERR_STORE, "the looker could not list its pool");
+		return -1;
+	}
+	by_id = malloc((n ? n : 1) * sizeof(*by_id));
+	held = calloc(n ? n : 1, sizeof(*held));
+	drop = malloc((n ? n : 1) * sizeof(*drop));
+	if (!by_id || !held || !drop)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(by_id[i].id, keys[i].id, QKTLS_KEY_ID_LEN);
+		by_id[i].at = i;
+	}
+	qsort(by_id, n, sizeof(*by_id), cmp_id);
+	while (more) {
+		const uint8_t *miss[SYNC_HELD_MAX];
+		uint16_t c, k = 0;
+		struct rbuf r;
+
+		if (expect(io, f, m, SYNC_MSG_HELD, "HELD"))
+			goto out;
+		r = body(m);
+		if (get8(&r) != store) {
+			refuse(io, f, "a HELD for another pool");
+			goto out;
+		}
+		more = get8(&r);
+		c = get16(&r);
+		heard += c;
+		/* The taker holds only keys we held: never much more than a pool. */
+		if (r.bad || c > SYNC_HELD_MAX || r.n != (size_t)c * QKTLS_KEY_ID_LEN ||
+		    heard > n + f->capacity + SYNC_HELD_MAX) {
+			refuse(io, f, "a malformed HELD, or more keys than a pool holds");
+			goto out;
+		}
+		for (uint16_t j = 0; j < c; j++) {
+			const uint8_t *id = get(&r, QKTLS_KEY_ID_LEN);
+			const struct key_at *e = bsearch(id, by_id, n, sizeof(*by_id),
+							 cmp_id);
+
+			if (!e) {
+				miss[k++] = id;
+				continue;
+			}
+			held[e->at] = true;
+			if (e->at < first)
+				first = e->at;
+		}
+		begin(w, SYNC_MSG_MISSING);
+		put8(w, (uint8_t)store);
+		put16(w, k);
+		for (uint16_t j = 0; j < k; j++)
+			put(w, miss[j], QKTLS_KEY_ID_LEN);
+		if (send_msg(io, w))
+			goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!held[i] && ((first != SIZE_MAX && i > first) ||
+				 keys[i].age_ms > (uint64_t)f->orphan_timeout * 1000))
+			memcpy(drop[n_drop++], keys[i].id, QKTLS_KEY_ID_LEN);
+	if (qd_store_del(f, store, (const uint8_t (*)[QKTLS_KEY_ID_LEN])drop, n_drop)) {
+		send_error(io, SYNC_ERR_STORE, "the looker could not delete keys");
+		goto out;
+	}
+	qd_log(LOG_INFO, "link %s: pool %s reconciled: %zu keys kept, %zu the "
+	       "peer agent can never use deleted", f->name, f->pool[store],
+	       n - n_drop, n_drop);
+	ret = 0;
+out:
+	free(by_id);
+	free(held);
+	free(drop);
+	free(keys);
+	return ret;
+}
+
+/* Both sides, after HELLO and WELCOME: every kernel pool in @mask. */
+static int reconcile(struct qd_feed *f, const struct qd_sync_io *io, uint8_t mask,
+		     struct msg *m, struct wbuf *w)
+{
+	for (int i = QD_STORE_C2S; i < QD_STORE_N; i++) {
+		int ret;
+
+		if (!store_agreed(mask, (unsigned int)i))
+			continue;
+		ret = qd_store_taker(f, i) ? reconcile_taker(f, io, i, m, w) :
+					     reconcile_looker(f, io, i, m, w);
+		if (ret)
+			return -1;
+	}
+	return 0;
+}
+
 /* --- master ----------------------------------------------------------------- */
 
 struct master {
@@ -559,18 +770,20 @@ static int master_start(struct master *s)
 		return -1;
 	}
 	if (s->m.type != SYNC_MSG_WELCOME || get8(&r) != SYNC_VERSION) {
-		send_error(s->io, SYNC_ERR_VERSION, "expected WELCOME of version 1");
+		send_error(s->io, SYNC_ERR_VERSION, "expected WELCOME of version " SYNC_VERSION_TEXT);
 		return -1;
 	}
 	s->mask = store_mask(f) & get8(&r);
 	parse_levels(s, &r);
 	if (!done(&r) || !(s->mask & 1))
 		return refuse(s->io, f, "a malformed WELCOME");
-	/* A new session starts from empty stores on both sides. */
-	if (qd_store_flush_all(f)) {
+	/* A new session: empty handshake stores, the kernel pools reconciled. */
+	if (qd_store_flush_hs(f)) {
 		send_error(s->io, SYNC_ERR_STORE, "the master could not flush its stores");
 		return -1;
 	}
+	if (reconcile(f, s->io, s->mask, &s->m, &s->w))
+		return -1;
 	for (int i = 0; i < QD_STORE_N; i++)
 		s->fill[i] = true;
 	qd_feed_count(f, &f->sessions_ok, 1);
@@ -679,7 +892,11 @@ static void drop_pending(struct slave *s)
 	s->pending_seq = 0;
 }
 
-static int put_levels(struct slave *s, bool force)
+/*
+ * Our levels: as WELCOME or LEVELS (@type), or 0 (only when a store is low
+ * and its level changed since we last said it).
+ */
+static int put_levels(struct slave *s, uint8_t type)
 {
 	long lv[QD_STORE_N];
 	bool low = false, changed = false;
@@ -689,10 +906,10 @@ static int put_levels(struct slave *s, bool force)
 		low |= lv[i] >= 0 && lv[i] < (long)s->f->low;
 		changed |= lv[i] != s->sent[i];
 	}
-	if (!force && (!low || !changed))
+	if (!type && (!low || !changed))
 		return 0;
-	begin(&s->w, force ? SYNC_MSG_WELCOME : SYNC_MSG_LEVELS);
-	if (force) {
+	begin(&s->w, type ? type : SYNC_MSG_LEVELS);
+	if (type == SYNC_MSG_WELCOME) {
 		put8(&s->w, SYNC_VERSION);
 		put8(&s->w, s->mask);
 	}
@@ -817,7 +1034,7 @@ static int commit(struct slave *s, struct rbuf *r)
 		send_error(s->io, SYNC_ERR_STORE, "the slave could not store the batch");
 		return -1;
 	}
-	return put_levels(s, false);
+	return put_levels(s, 0);
 }
 
 /* HELLO: the SAE pair names this link, the key sizes agree.  WELCOME. */
@@ -832,7 +1049,7 @@ static int hello(struct slave *s)
 		return -1;
 	r = body(&s->m);
 	if (s->m.type != SYNC_MSG_HELLO || get8(&r) != SYNC_VERSION) {
-		send_error(s->io, SYNC_ERR_VERSION, "expected HELLO of version 1");
+		send_error(s->io, SYNC_ERR_VERSION, "expected HELLO of version " SYNC_VERSION_TEXT);
 		return -1;
 	}
 	s->mask = get8(&r) & store_mask(f);
@@ -856,7 +1073,7 @@ static int hello(struct slave *s)
 	return 0;
 }
 
-/* This session replaces any earlier one of the link; empty stores. */
+/* This session replaces any earlier one of the link. */
 static int slave_start(struct slave *s)
 {
 	struct qd_feed *f = s->f;
@@ -868,11 +1085,14 @@ static int slave_start(struct slave *s)
 		shutdown(f->session_fd, SHUT_RDWR);
 	f->session_fd = s->io->fd;
 	pthread_mutex_unlock(&f->lock);
-	if (qd_store_flush_all(f)) {
+	if (qd_store_flush_hs(f)) {
 		send_error(s->io, SYNC_ERR_STORE, "the slave could not flush its stores");
 		return -1;
 	}
-	if (put_levels(s, true))
+	/* The levels after reconciling are the ones the master fills to. */
+	if (put_levels(s, SYNC_MSG_WELCOME) ||
+	    reconcile(f, s->io, s->mask, &s->m, &s->w) ||
+	    put_levels(s, SYNC_MSG_LEVELS))
 		return -1;
 	qd_feed_count(f, &f->sessions_ok, 1);
 	qd_log(LOG_NOTICE, "link %s: key agreement session from the master agent "
@@ -895,7 +1115,7 @@ static int slave_session(struct slave *s)
 		if (qd_sync_stopping(f))
 			return 0;
 		if (!s->io->wait(s->io->ctx, -1, &kicked)) {
-			if (kicked && put_levels(s, false))
+			if (kicked && put_levels(s, 0))
 				return -1;
 			continue;
 		}
@@ -936,7 +1156,7 @@ int qd_sync_run_slave(struct qd_feed *f, const struct qd_sync_io *io)
 	if (ret < 0 && !qd_sync_stopping(f)) {
 		qd_feed_count(f, &f->session_errors, 1);
 		qd_log(LOG_WARNING, "link %s: the key agreement session ended; "
-		       "%sthe keys this side takes are discarded", f->name,
+		       "%sthe handshake keys this side takes are discarded", f->name,
 		       s->pending_seq ? "the unacknowledged batch and " : "");
 	}
 	drop_pending(s);
