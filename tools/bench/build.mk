@@ -16,7 +16,7 @@ $(foreach t,$(patsubst tests/kernel/%.c,%,$(wildcard tests/kernel/pool_*.c)),\
 
 # What the other benchmarks share (tools/bench/bench.h): messages, clocks,
 # samples, and attached kTLS pairs through libqktls and tests/lib.
-BENCH_O   := $(BUILD)/bench/bench.o
+BENCH_O   := $(BUILD)/obj/bench/bench.o
 BENCH_HDR := tools/bench/bench.h tests/lib/qktls_nl.h tests/lib/ktls.h \
 	     tests/lib/ktls_secrets.h uapi/linux/qktls.h
 $(BENCH_O): tools/bench/bench.c $(BENCH_HDR)

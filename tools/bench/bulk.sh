@@ -39,5 +39,5 @@ awk -F, 'NR > 1 {
 	}' "$bench_out/bulk-summary.csv" >"$bench_out/bulk.dat"
 bench_plot "$bench_out/bulk.svg" \
 	"bulk over veth, $(uname -r), ${QKTLS_BENCH_ACCEL:-?}: median MiB/s (suite/streams)" \
-	"MiB/s" "$bench_out/bulk.dat" || exit 1
+	"MiB/s" "$bench_out/bulk.dat" 4 || exit 1
 echo "bulk: figures in build/bench/bulk.csv, bulk-summary.csv, bulk.svg"

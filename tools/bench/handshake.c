@@ -324,10 +324,10 @@ static void print_row(FILE *sum, const struct bench_context *ctx, unsigned int c
 		      const struct target *t, struct cell *c, unsigned int runs, bool base)
 {
 	if (t->why) {
-		printf("  %-26s not available: %s\n", t->label, t->why);
+		printf("  %-34s not available: %s\n", t->label, t->why);
 		return;
 	}
-	printf("  %-26s %4u %8.1f %7.1f .. %-7.1f %8.2f %8.2f %7.3f %7.3f %6.3f .. %-6.3f\n",
+	printf("  %-34s %4u %7.1f %6.1f .. %-6.1f %8.1f %8.1f %7.3f %8.3f %6.3f .. %-6.3f\n",
 	       t->label, runs, quantile(&c->hps, 0.5), quantile(&c->hps, 0),
 	       quantile(&c->hps, 1), quantile(&c->lat, 0.5) * 1e3,
 	       quantile(&c->lat, 0.99) * 1e3, quantile(&c->vs_base, 0.5),
@@ -402,7 +402,7 @@ static int client(const struct opts *o)
 		}
 		printf("\n%u concurrent client%s, %u runs of %u handshakes:\n", c,
 		       c == 1 ? "" : "s", o->runs, o->count > 2 * c ? o->count : 2 * c);
-		printf("  %-26s %4s %8s %18s %8s %8s %7s %7s %16s\n", "target", "runs", "hs/s",
+		printf("  %-34s %4s %7s %16s %8s %8s %7s %8s %16s\n", "target", "runs", "hs/s",
 		       "(range)", "med ms", "p99 ms", "vs base", "vs plain", "(range)");
 		for (j = 0; j < o->n_targets; j++) {
 			print_row(sum, &ctx, c, &o->t[j], &cells[j], o->runs, j == measured[0]);

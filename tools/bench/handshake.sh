@@ -202,5 +202,5 @@ awk -F, 'NR > 1 && $5 != "" {
 	}' "$bench_out/handshake-summary.csv" >"$bench_out/handshake.dat"
 bench_plot "$bench_out/handshake.svg" \
 	"handshake latency through a veth, $(uname -r), ${QKTLS_BENCH_ACCEL:-?}: median ms (concurrent clients)" \
-	"ms" "$bench_out/handshake.dat" || exit 1
+	"ms" "$bench_out/handshake.dat" "$(awk -F, 'NR > 1 { print $4 }' "$bench_out/handshake-summary.csv" | sort -u | wc -l)" || exit 1
 echo "handshake: figures in build/bench/handshake.csv, handshake-summary.csv, handshake.svg"

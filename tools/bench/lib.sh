@@ -17,12 +17,12 @@ bench_netns() {
 	ip -n "$2" addr add "$4/24" dev "$2-v" && ip -n "$2" link set "$2-v" up
 }
 
-# bench_plot SVG TITLE YLABEL DATA: a clustered bar chart of DATA (a
-# whitespace-separated table: a header row naming the series, then one row
-# per group, its label first) into SVG, with gnuplot.
+# bench_plot SVG TITLE YLABEL DATA N: a clustered bar chart of DATA (a
+# whitespace-separated table: a header row naming the N series, in double
+# quotes when they hold blanks, then one row per group, its label first)
+# into SVG, with gnuplot.
 bench_plot() {
-	local svg=$1 title=$2 ylabel=$3 data=$4 n
-	n=$(head -n1 "$data" | wc -w)
+	local svg=$1 title=$2 ylabel=$3 data=$4 n=$(($5 + 1))
 	gnuplot <<EOT
 set terminal svg size 900,480 dynamic enhanced font "sans,11" background "white"
 set output "$svg"

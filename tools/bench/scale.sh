@@ -28,5 +28,5 @@ awk -F, 'NR == 1 { print "phase \"qktls_sock\" \"kmalloc (vs start)\" \"all slab
 	"$bench_out/scale-slab.csv" >"$bench_out/scale.dat"
 bench_plot "$bench_out/scale.svg" \
 	"$socks attached sockets, $(uname -r), ${QKTLS_BENCH_ACCEL:-?}: kernel slab memory (KiB)" \
-	"KiB" "$bench_out/scale.dat" || exit 1
+	"KiB" "$bench_out/scale.dat" 3 || exit 1
 echo "scale: figures in build/bench/scale.csv, scale-slab.csv, scale.svg"
