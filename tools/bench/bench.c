@@ -87,8 +87,9 @@ void bench_context(struct bench_context *c)
 
 void bench_context_print(const struct bench_context *c)
 {
-	printf("kernel %s, accelerator %s, %ld CPUs\n", c->kernel, c->accel,
-	       c->cpus);
+	printf("kernel %s, accelerator %s, %ld CPUs%s\n", c->kernel, c->accel,
+	       c->cpus, strcmp(c->accel, "KVM") ? " (emulated or unknown: compare ratios, "
+	       "not absolute figures)" : "");
 }
 
 FILE *bench_csv_open(const char *path, const char *header)

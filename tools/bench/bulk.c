@@ -241,7 +241,8 @@ static void send_until(struct stream *st, int fd, SSL *ssl)
 	uint64_t off = 0;
 	long k;
 
-	while (now() < st->e->deadline) {
+	/* One call at least, however late this thread got the CPU. */
+	do {
 		size_t at = (size_t)(off % PATTERN);
 
 		if (m == M_OPENSSL) {
@@ -262,7 +263,7 @@ static void send_until(struct stream *st, int fd, SSL *ssl)
 			return;
 		}
 		off += (uint64_t)k;
-	}
+	} while (now() < st->e->deadline);
 	st->r.bytes = off;
 	if (ssl && SSL_shutdown(ssl) < 0)
 		stream_fail(st, "stream %u: SSL_shutdown: %s", bench_ssl_error());
