@@ -218,7 +218,7 @@ static double flow(const struct opts *o, struct pair *p)
 /* ---- the admin tool ------------------------------------------------------------------ */
 
 /* Run qktls ARGS with stdout into @out; seconds it took.  Fails unless 0. */
-static double run_qktls(const struct opts *o, const char *out, char *const *args)
+static double run_qktls_once(const struct opts *o, const char *out, char *const *args)
 {
 	posix_spawn_file_actions_t fa;
 	char *argv[8];
@@ -242,6 +242,27 @@ static double run_qktls(const struct opts *o, const char *out, char *const *args
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		die("%s %s %s: failed (status %d)", o->qktls, args[0], args[1] ? args[1] : "", st);
 	return t0;
+}
+
+/*
+ * The median of TIMES runs of each of the @n commands @args, taken in
+ * rounds (each command once per round), into @t.  A busy host makes any
+ * one run's time meaningless.
+ */
+#define TIMES 5
+static void time_qktls(const struct opts *o, const char *const *out,
+		       char **const *args, double *t, unsigned int n)
+{
+	struct samples s[8] = { { 0 } };
+	unsigned int i, j;
+
+	for (i = 0; i < TIMES; i++)
+		for (j = 0; j < n; j++)
+			sample_add(&s[j], run_qktls_once(o, out[j], args[j]));
+	for (j = 0; j < n; j++) {
+		t[j] = quantile(&s[j], 0.5);
+		samples_free(&s[j]);
+	}
 }
 
 static long count_lines(const char *path)
@@ -452,13 +473,21 @@ int main(int argc, char **argv)
 	/* The admin tool over all of them. */
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)p[0].c_id);
 	/* The baseline: the tool's start and exit, no request. */
-	t_ver = run_qktls(&o, "/dev/null", version);
-	t_one = run_qktls(&o, "/dev/null", one);
-	t_dump = run_qktls(&o, "/tmp/qktls-bench-scale.txt", dump);
+	{
+		const char *out[] = { "/dev/null", "/dev/null", "/tmp/qktls-bench-scale.txt",
+				      o.json };
+		char **const args[] = { version, one, dump, jdump };
+		double t[4];
+
+		time_qktls(&o, out, args, t, 4);
+		t_ver = t[0];
+		t_one = t[1];
+		t_dump = t[2];
+		t_json = t[3];
+	}
 	rows = count_lines("/tmp/qktls-bench-scale.txt") - 1;
 	if (rows < socks)
 		die("qktls sock show listed %ld sockets, %u are attached", rows, socks);
-	t_json = run_qktls(&o, o.json, jdump);
 	slab_read(&s3);
 
 	t_close = now();
@@ -488,8 +517,9 @@ int main(int argc, char **argv)
 	       "server RX %llu; the policy makes %llu; errors 0\n",
 	       (unsigned long long)tx, (unsigned long long)tx_qkd, (unsigned long long)rx,
 	       (unsigned long long)want);
-	printf("admin tool with %u attached sockets, against \"qktls --version\" (%.1f ms: the\n"
-	       "  tool's start and exit) in the same boot:\n", socks, t_ver * 1e3);
+	printf("admin tool with %u attached sockets, median of %d runs, against \"qktls --version\"\n"
+	       "  (%.1f ms: the tool's start and exit) in the same rounds:\n", socks, TIMES,
+	       t_ver * 1e3);
 	printf("  \"qktls sock show ID\"  %8.1f ms  %6.2f\n", t_one * 1e3, t_one / t_ver);
 	printf("  \"qktls sock show\"     %8.1f ms  %6.2f  (%ld rows)\n", t_dump * 1e3,
 	       t_dump / t_ver, rows);
