@@ -70,6 +70,12 @@ openssl rand -hex $((48 * nkeys)) | fold -w 96 |
 	cp "$tmp/a.keys" "$tmp/b.keys" && chmod 600 "$tmp/a.keys" "$tmp/b.keys" &&
 	[ "$(wc -l <"$tmp/a.keys")" = $nkeys ] || fail "cannot make the key file"
 
+# The stores of the KME-fed links: a run of 64 clients takes 128 keys at
+# once, more than the feeder refills meanwhile, and concurrent handshakes
+# that all found a key available before the last was taken fail under
+# policy required without waiting qkd.wait_ms (seen with 256-key stores):
+# room for several runs.
+low=768 high=1024
 # conf HOST: the agent's configuration (A: client links and master SAEs).
 conf() {
 	local role=client peer=server.bench cert=client sae=a peer_sae=b kme_role=master ip=10.79.1.1 extra=
@@ -82,7 +88,7 @@ conf() {
 		local port=$((8440 + $1 / 100)) peer_agent=
 		[ "$role" = client ] && peer_agent="peer_agent = \"10.79.0.2:7443\";"
 		cat <<EOT
-qkd = { policy = "required"; low_watermark = 64; high_watermark = 256; wait_ms = 30000;
+qkd = { policy = "required"; low_watermark = $low; high_watermark = $high; wait_ms = 30000;
 	kme = { url = "https://$ip:$port"; sae_id = "SAE_${sae^^}$1"; peer_sae_id = "SAE_${peer_sae^^}$1";
 		role = "$kme_role"; certificate = "$tmp/pki/sae-$sae.pem";
 		private_key = "$tmp/pki/sae-$sae.key"; ca = "$tmp/pki/ca.pem"; $peer_agent }; };
@@ -140,7 +146,7 @@ start_agent_in qkhsA a || fail "qktlsd in qkhsA did not start" "$tmp/a.log"
 for l in kme0 kme100; do
 	for h in a b; do
 		# On the log's growth; a busy emulated host may take minutes.
-		grep -m1 -qE "link $l: batch [0-9]+ committed, [0-9]+ keys; stores hs 256 c2s 256 s2c 256" \
+		grep -m1 -qE "link $l: batch [0-9]+ committed, [0-9]+ keys; stores hs $high c2s $high s2c $high" \
 			< <(timeout 600 tail -n +1 -f "$tmp/$h.log") ||
 			fail "link $l of agent $h did not fill its stores from the KMEs" \
 				"$tmp/$h.log" "$tmp/kme0/sim.log" "$tmp/kme100/sim.log"
@@ -169,7 +175,7 @@ mkdir -p "$bench_out"
 requests() { CTL=$tmp/kme$1/ctl sim_ctl stats | jq .requests; }
 r0=$(requests 0) r100=$(requests 100)
 echo "handshake: client in netns qkhsA, servers in qkhsB, veth 10.79.0.0/24; agents' stores"
-echo "full (256 keys a store); KME requests so far: kme0 $r0, kme100 $r100 (latency 100 ms)"
+echo "full ($high keys a store); KME requests so far: kme0 $r0, kme100 $r100 (latency 100 ms)"
 A "$hs" client --addr 10.79.0.2 --agent "$tmp/a.sock" \
 	--cert "$tmp/client.pem" --key "$tmp/client.key" --ca "$tmp/ca.pem" --peer server.bench \
 	--target "OpenSSL X25519MLKEM768 (baseline)=openssl:4400" \
