@@ -31,7 +31,8 @@ set ylabel "$ylabel"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set key top right noenhanced
+set key outside right top noenhanced
+set bmargin 6
 set xtics rotate by -20 noenhanced
 set yrange [0:*]
 set grid ytics
