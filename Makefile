@@ -5,7 +5,8 @@
 #   make            module (for every kernel with headers) and userspace
 #   make check      everything, then every test: userspace, VM 7.3, VM 6.12
 #   make demo       the end-to-end demonstration
-#   make bench      benchmark figures from VM boots (pool, rekey)
+#   make bench      benchmark figures from VM boots (pool, rekey, handshake,
+#                   bulk, scale), CSV and SVG in build/bench
 #   make fuzz       every libFuzzer target, FUZZ_RUNS (10000000) executions each
 #   make shell      a shell in the Debian 13 build root
 #   make install    what make built, into DESTDIR/PREFIX (tools/build/install.mk);
@@ -58,7 +59,8 @@ demo:
 bench:
 	export QKTLS_VM_ACCEL_CACHE=$(TOP)/$(BUILD)/vm-accel.bench.$$$$; \
 	trap 'rm -f "$$QKTLS_VM_ACCEL_CACHE"' EXIT; \
-	tools/bench/run-pool && tools/bench/run-rekey
+	tools/bench/run-pool && tools/bench/run-rekey && tools/bench/run-handshake && \
+	tools/bench/run-bulk && tools/bench/run-scale
 
 shell:
 	$(ENTER)

@@ -35,15 +35,9 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <sys/mman.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 
 /* The uapi header (through qktls_nl.h) first: sock.h defers to its flags. */
 #include "../../tests/lib/ktls.h"
@@ -53,23 +47,11 @@
 #include <qktls/ktls.h>
 #include <qktls/sock.h>
 
+#include "bench.h"
+
 #define PROG		"qktls-bench-rekey"
 #define RECORD		16384		/* bytes per call, one record */
-#define MiB		(1024ULL * 1024)
 #define FILE_SIZE	(16 * MiB)	/* sendfile()'s source, sent over and over */
-#define KEY_LEN		32
-#define KEY_TAG		0x4b52454bu	/* "KERK": IDs of the bench's keys */
-#define ADD_BATCH	512		/* keys per KEY_ADD message */
-
-/* Two copies of each direction's pool, as two hosts would hold them. */
-#define POOL_C_C2S	"qkbench-c.c2s"	/* client TX */
-#define POOL_C_S2C	"qkbench-c.s2c"	/* client RX */
-#define POOL_S_C2S	"qkbench-s.c2s"	/* server RX */
-#define POOL_S_S2C	"qkbench-s.s2c"	/* server TX */
-
-static const char *const pools[] = {
-	POOL_C_C2S, POOL_C_S2C, POOL_S_C2S, POOL_S_S2C,
-};
 
 /* How the client sends. */
 enum io { IO_WRITE, IO_SENDFILE };
@@ -77,215 +59,6 @@ enum io { IO_WRITE, IO_SENDFILE };
 static const char *const io_name[] = {
 	[IO_WRITE] = "write()", [IO_SENDFILE] = "sendfile()",
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void vfail(int status, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0), noreturn));
-static void vfail(int status, const char *fmt, va_list ap)
-{
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	exit(status);
-}
-
-/* A failure: exit status 1. */
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(1, fmt, ap);
-}
-
-/* Bad usage: exit status 2. */
-static void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(2, fmt, ap);
-}
-
-/* ---- pools ------------------------------------------------------------------ */
-
-static void nl_check(struct qk_reply *r, const char *what, const char *pool)
-{
-	int err = r->err;
-
-	if (err)
-		die("%s %s: %s%s%s", what, pool, strerror(-err),
-		    r->extack[0] ? ": " : "", r->extack);
-	qk_reply_free(r);
-}
-
-static void pools_create(struct qk *q, uint32_t capacity)
-{
-	struct qk_reply r;
-	size_t i;
-
-	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
-		qk_pool_simple(q, QKTLS_CMD_POOL_DEL, pools[i], &r);
-		qk_reply_free(&r);
-		qk_pool_new(q, pools[i], capacity, KEY_LEN, &r);
-		nl_check(&r, "pool add", pools[i]);
-	}
-}
-
-static void pools_delete(struct qk *q)
-{
-	struct qk_reply r;
-	size_t i;
-
-	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
-		qk_pool_simple(q, QKTLS_CMD_POOL_DEL, pools[i], &r);
-		qk_reply_free(&r);
-	}
-}
-
-/*
- * Fill both copies of a direction's pool with the same @n keys (the IDs
- * count on from *@next, so no ID is ever reused within a pool).
- */
-static void pools_fill(struct qk *q, const char *a, const char *b,
-		       unsigned int n, uint64_t *next)
-{
-	struct qk_reply r;
-	unsigned int done, k;
-
-	for (done = 0; done < n; done += k) {
-		k = n - done < ADD_BATCH ? n - done : ADD_BATCH;
-		qk_add_keys(q, a, KEY_TAG, *next + done, k, KEY_LEN, &r);
-		nl_check(&r, "key add", a);
-		qk_add_keys(q, b, KEY_TAG, *next + done, k, KEY_LEN, &r);
-		nl_check(&r, "key add", b);
-	}
-	*next += n;
-}
-
-/* ---- an attached kTLS pair ---------------------------------------------------- */
-
-struct pair {
-	int c, s;			/* client (writer), server (reader) */
-	uint64_t c_id, s_id;		/* socket cookies */
-};
-
-/*
- * Attach @fd with its secrets, its pools and a policy of a TX rekey every
- * @policy bytes (0: none).  @qkd: the QKD key update is "negotiated", so the
- * module's rekeys take keys from the TX pool; otherwise they are standard
- * RFC 8446 updates.
- */
-static void attach(struct qktls_nl *nl, int fd, uint16_t suite,
-		   const uint8_t *tx, const uint8_t *rx, size_t len,
-		   const char *tx_pool, const char *rx_pool, bool qkd,
-		   uint64_t policy, uint64_t *id)
-{
-	struct qktls_sock_attach a = {
-		.fd = fd, .suite = suite, .tx_secret = tx, .rx_secret = rx,
-		.secret_len = len, .link = "bench", .tx_pool = tx_pool,
-		.rx_pool = rx_pool, .qkd_update = qkd, .rekey_bytes = policy,
-	};
-	struct qktls_sock_info info;
-	int err = qktls_sock_attach(nl, &a, &info);
-
-	if (err)
-		die("attach: %s", qktls_nl_error(nl));
-	*id = info.id;
-}
-
-static void pair_open(struct pair *p, struct qktls_nl *nl, uint16_t suite,
-		      bool qkd, uint64_t policy)
-{
-	const struct qktls_suite_info *si = qktls_suite_info(suite);
-	uint8_t c2s[QKTLS_MAX_HASH_LEN], s2c[QKTLS_MAX_HASH_LEN];
-	size_t len = si->hash_len;
-	int err;
-
-	err = tcp_pair(&p->c, &p->s);
-	if (err)
-		die("loopback TCP pair: %s", strerror(-err));
-	if (RAND_bytes(c2s, (int)len) != 1 || RAND_bytes(s2c, (int)len) != 1)
-		die("no random secrets");
-	err = qktls_ktls_install(p->c, QKTLS_DIR_TX, suite, c2s, len, 0);
-	if (!err)
-		err = qktls_ktls_install(p->c, QKTLS_DIR_RX, suite, s2c, len, 0);
-	if (!err)
-		err = qktls_ktls_install(p->s, QKTLS_DIR_TX, suite, s2c, len, 0);
-	if (!err)
-		err = qktls_ktls_install(p->s, QKTLS_DIR_RX, suite, c2s, len, 0);
-	if (err)
-		die("kTLS install: %s", qktls_strerror(err));
-	attach(nl, p->c, suite, c2s, s2c, len, POOL_C_C2S, POOL_C_S2C, qkd,
-	       policy, &p->c_id);
-	attach(nl, p->s, suite, s2c, c2s, len, POOL_S_S2C, POOL_S_C2S, qkd,
-	       policy, &p->s_id);
-	OPENSSL_cleanse(c2s, sizeof(c2s));
-	OPENSSL_cleanse(s2c, sizeof(s2c));
-}
-
-static void pair_close(struct pair *p)
-{
-	close(p->c);
-	close(p->s);
-}
-
-/* ---- samples ------------------------------------------------------------------ */
-
-struct samples {
-	double *v;
-	size_t n, cap;
-};
-
-static void sample_add(struct samples *s, double v)
-{
-	if (s->n == s->cap) {
-		s->cap = s->cap ? 2 * s->cap : 256;
-		s->v = realloc(s->v, s->cap * sizeof(*s->v));
-		if (!s->v)
-			die("out of memory");
-	}
-	s->v[s->n++] = v;
-}
-
-/* Room for @n samples, so that adding them never reallocates mid-run. */
-static void sample_reserve(struct samples *s, size_t n)
-{
-	if (s->cap >= n)
-		return;
-	s->v = realloc(s->v, n * sizeof(*s->v));
-	if (!s->v)
-		die("out of memory");
-	s->cap = n;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The @q quantile (0..1) of @s, nearest rank; sorts @s. */
-static double quantile(struct samples *s, double q)
-{
-	size_t i;
-
-	if (!s->n)
-		return 0;
-	qsort(s->v, s->n, sizeof(*s->v), cmp_double);
-	i = (size_t)(q * (s->n - 1) + 0.5);
-	return s->v[i];
-}
 
 /* ---- the reader: plain read() until the writer shuts down ---------------------- */
 
@@ -353,25 +126,6 @@ static void source_close(struct source *src)
 		close(src->mfd);
 }
 
-/* sendfile() all of @n bytes of the memfd from @off; @n or -errno. */
-static ssize_t sendfile_full(int fd, int in, off_t off, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t k = sendfile(fd, in, &off, n - done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			return -EIO;
-		done += (size_t)k;
-	}
-	return (ssize_t)done;
-}
-
 /* One call: @n bytes at stream offset @sent. */
 static void send_call(const struct source *src, int fd, uint64_t sent, size_t n)
 {
@@ -380,7 +134,7 @@ static void send_call(const struct source *src, int fd, uint64_t sent, size_t n)
 	if (src->io == IO_WRITE)
 		k = write_full(fd, src->buf, n);
 	else
-		k = sendfile_full(fd, src->mfd, (off_t)(sent % FILE_SIZE), n);
+		k = sendfile_full(fd, src->mfd, (long)(sent % FILE_SIZE), n);
 	if (k < 0)
 		die("%s after %llu bytes: %s", io_name[src->io],
 		    (unsigned long long)sent, strerror((int)-k));
@@ -509,14 +263,6 @@ struct results {
 	uint64_t rekeys[N_EVERY];
 	struct samples rekey_calls, other_calls;	/* of the 1 MiB runs */
 };
-
-static void samples_append(struct samples *to, const struct samples *from)
-{
-	size_t i;
-
-	for (i = 0; i < from->n; i++)
-		sample_add(to, from->v[i]);
-}
 
 /*
  * Rounds: every interval once, back to back, starting with a different
@@ -714,25 +460,6 @@ static void usage(FILE *f)
 	      "CAP_NET_ADMIN, tls and qktls.ko; see qktls-bench-rekey(1).\n", f);
 }
 
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	if (!*s || *s < '0' || *s > '9')
-		bad_usage("--total: \"%s\" is not a size", s);
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end == 'K' || *end == 'M' || *end == 'G') {
-		mul = *end == 'K' ? 1024 : *end == 'M' ? MiB : 1024 * MiB;
-		end++;
-	}
-	if (*end || errno || v > UINT64_MAX / mul)
-		bad_usage("--total: \"%s\" is not a size (digits and an optional K, M or G)", s);
-	return v * mul;
-}
-
 /* --io: a bit per enum io. */
 static unsigned int parse_io(const char *s)
 {
@@ -763,20 +490,16 @@ int main(int argc, char **argv)
 	unsigned int ios = 1U << IO_WRITE | 1U << IO_SENDFILE;
 	bool do_hold = false;
 	struct qk q;
-	char *end;
 	int c, err;
 
+	bench_prog = PROG;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			b.total = parse_size(optarg);
+			b.total = parse_size("--total", optarg);
 			break;
 		case 'r':
-			errno = 0;
-			b.runs = (unsigned int)strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end || errno ||
-			    !b.runs || b.runs > 1000)
-				bad_usage("--runs: \"%s\" is not a number from 1 to 1000", optarg);
+			b.runs = (unsigned int)parse_uint("--runs", optarg, 1, 1000);
 			break;
 		case 'i':
 			ios = parse_io(optarg);
