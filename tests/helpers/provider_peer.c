@@ -8,8 +8,10 @@
  *   provider_peer server --cert PEM --key PEM [--groups LIST] [--keys FILE]
  *       listens on 127.0.0.1, a free port, and prints "ACCEPT 127.0.0.1:PORT";
  *       serves one connection: reads a line, answers "pong GROUP".
- *   provider_peer client --port N --ca PEM [--groups LIST] [--keys FILE]
- *       sends "ping", prints the reply line as "REPLY ...".
+ *   provider_peer client --port N --ca PEM [--cert PEM --key PEM]
+ *                        [--groups LIST] [--keys FILE]
+ *       sends "ping", prints the reply line as "REPLY ..."; presents the
+ *       certificate when given one.
  * Both print "GROUP name" after the handshake.  FILE holds QKD keys, one
  * per line: 32 hex digits of reference, a space, the key in hex.
  * Exit status 0 on success; errors go to stderr.
@@ -149,11 +151,14 @@ int main(int argc, char **argv)
 				      QKTLS_GROUPS_SERVER_DEFAULT :
 				      QKTLS_GROUPS_CLIENT_DEFAULT))
 		die("bad groups list");
-	if (server) {
+	/* A client presents its certificate when given one (qktlsd's server
+	 * links require it under a QKD policy). */
+	if (server || (cert && key)) {
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
 		    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 			die("cannot load the certificate or key");
-	} else {
+	}
+	if (!server) {
 		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
 			die("cannot load the CA file");
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

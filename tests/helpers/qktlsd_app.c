@@ -22,7 +22,7 @@
  *                 (into a pipe, then read from it); default: write/read
  *
  * After the hand-off it prints STATUS, GROUP, SUITE, PEER, QKD, NOTE, ERROR,
- * KEYUPDATE (qkd or standard) and ATTACHED (yes or no) lines (the struct
+ * KEYUPDATE (qkd or standard), ATTACHED and QKD_REQUIRED (yes or no) lines (the struct
  * qktls_result), and exits 3 if the hand-off failed.  The exchange and echo
  * modes end with the module's view of the socket: "SOCK name=value ..."
  * (rekeys, keys used, policy, pools) and "SOCK_POST qkd_policy=P
@@ -541,11 +541,12 @@ int main(int argc, char **argv)
 	ret = qktls_handshake_at(agent, fd, link, server ? QKTLS_ROLE_SERVER :
 				 QKTLS_ROLE_CLIENT, &r);
 	printf("STATUS %d\nGROUP %s\nSUITE %s\nPEER %s\nQKD %s\nNOTE %s\nERROR %s\n"
-	       "KEYUPDATE %s\nATTACHED %s\n",
+	       "KEYUPDATE %s\nATTACHED %s\nQKD_REQUIRED %s\n",
 	       r.status, r.group, r.suite_name, r.peer_subject,
 	       r.qkd_used ? r.qkd_ref : "-", r.qkd_note, r.error,
 	       r.flags & QKTLS_RESULT_QKD_UPDATE ? "qkd" : "standard",
-	       r.flags & QKTLS_RESULT_ATTACHED ? "yes" : "no");
+	       r.flags & QKTLS_RESULT_ATTACHED ? "yes" : "no",
+	       r.flags & QKTLS_RESULT_QKD_REQUIRED ? "yes" : "no");
 	fflush(stdout);
 	if (ret) {
 		close(fd);

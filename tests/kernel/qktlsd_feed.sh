@@ -11,8 +11,8 @@
 #   2  every store is filled to the high watermark: both kernel pools of
 #      each direction hold the same key IDs in the same order
 #   3  with the KMEs answering after 100 ms, 4 handshakes under policy
-#      required each use a pooled QKD key (same reference both ends) and
-#      the KMEs see no request at all
+#      required each use a pooled QKD key (same reference both ends, the
+#      result's QKD_REQUIRED flag at both) and the KMEs see no request
 #   4  taking keys from the slave's c2s pool (admin tool) below its low
 #      watermark makes it refill (pool event -> LEVELS -> a new batch)
 #   5  a link whose KME is down logs the KME client's message and counts it
@@ -155,6 +155,7 @@ for i in 1 2 3 4; do
 	r=$(val QKD "$c")
 	if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "${#r}" = 32 ] &&
 	   [ "$(val QKD "$s")" = "$r" ] && [ "$(val GROUP "$c")" = qktls-X25519MLKEM768 ] &&
+	   [ "$(val QKD_REQUIRED "$c")" = yes ] && [ "$(val QKD_REQUIRED "$s")" = yes ] &&
 	   grep -qx "DATA ok 4096" "$c"; then
 		ok=$((ok + 1))
 		refs="$refs $r"
@@ -203,6 +204,7 @@ fi
 pair dp s-dead-pref c-dead-pref
 c=$tmp/dp-c.out
 if [ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(val GROUP "$c")" = X25519MLKEM768 ] &&
+   [ "$(val QKD_REQUIRED "$c")" = no ] &&
    grep -q "^NOTE the link's QKD key store is empty: fell back" "$c" &&
    grep -qx "DATA ok 4096" "$c"; then
 	tap_ok "empty store, policy preferred: falls back to X25519MLKEM768"

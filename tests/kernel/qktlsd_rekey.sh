@@ -46,15 +46,18 @@
 #   8  skipped (no rekey)
 # Any kernel:
 #   9  a server link accepts the published QKD-KEM provider's qkd_mlkem768
-#      group (provider_peer as the client): the same QKD key on both ends
-#  10  the agents stop cleanly on SIGTERM
+#      group (provider_peer as the client, with its certificate): the same
+#      QKD key on both ends
+#  10  a required server link not told to (qkd_mlkem768) refuses that
+#      group, which has no X25519: the handshake fails at both ends
+#  11  the agents stop cleanly on SIGTERM
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/qktlsd.sh"
 peer=$top/build/tests/helpers/provider_peer
 
-PLAN=10
+PLAN=11
 tap_plan $PLAN
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || [ ! -x "$q" ] || [ ! -x "$peer" ] ||
    ! command -v openssl >/dev/null; then
@@ -84,6 +87,7 @@ mkcert ca "qktls test CA" && mkcert server server.test ca &&
 umask 077
 keyfile 8 >"$tmp/hs.keys"
 keyfile 4 >"$tmp/kem.keys"
+keyfile 4 >"$tmp/kem-req.keys"
 # A key serves one link only: the 256 MiB links have keys of their own.
 keyfile 4 >"$tmp/big.keys"
 # Update keys: the same keys in both hosts' copies of each direction's pool
@@ -115,7 +119,9 @@ $(link s-std server client.test server off "" 'key_update = "standard";'),
 $(link s-qkd server client.test server preferred hs.keys \
 	'key_update = "qkd"; rekey_bytes = 131072L;' | sed 's/policy = "preferred";/& pool = "sq";/'),
 $(link s-kem server client.test server preferred kem.keys \
-	'mutual = false; key_update = "standard";'),
+	'key_update = "standard";'),
+$(link s-kem-req server client.test server required kem-req.keys \
+	'key_update = "standard";'),
 $(link s-big server client.test server preferred big.keys \
 	'key_update = "qkd"; rekey_bytes = 16777216L;' | sed 's/policy = "preferred";/& pool = "sb";/')
 );
@@ -396,6 +402,7 @@ fi
 # --- 9: qkd_mlkem768 from a peer with the QKD-KEM provider's wire format --------
 if start_server kem "$app" server --agent "$tmp/server.sock" --link s-kem --mode echo; then
 	timeout 120 "$peer" client --port "$port" --ca "$tmp/ca.pem" \
+		--cert "$tmp/client.pem" --key "$tmp/client.key" \
 		--groups qkd_mlkem768 --keys "$tmp/kem.keys" >"$tmp/kem-c.out" 2>"$tmp/kem-c.err"
 	crc=$?
 	wait_server && src=0 || src=$?
@@ -415,7 +422,28 @@ else
 	tap_fail "a server link accepts qkd_mlkem768 (QKD-KEM provider wire format) with the same QKD key"
 fi
 
-# --- 10: clean stop --------------------------------------------------------------
+# --- 10: a required link does not take qkd_mlkem768 unless configured -------------
+if start_server kemr "$app" server --agent "$tmp/server.sock" --link s-kem-req --mode echo; then
+	timeout 120 "$peer" client --port "$port" --ca "$tmp/ca.pem" \
+		--cert "$tmp/client.pem" --key "$tmp/client.key" \
+		--groups qkd_mlkem768 --keys "$tmp/kem-req.keys" >"$tmp/kemr-c.out" 2>"$tmp/kemr-c.err"
+	crc=$?
+	wait_server && src=0 || src=$?
+	s=$tmp/kemr.out
+	if [ $crc != 0 ] && [ $src = 3 ] && [ "$(val STATUS "$s")" = -71 ] &&
+	   ! grep -q "^GROUP qkd_mlkem768" "$s" "$tmp/kemr-c.out"; then
+		tap_ok "a required link without qkd_mlkem768 refuses that group at the handshake"
+	else
+		show "$s" "$tmp/kemr.err" "$tmp/kemr-c.out" "$tmp/kemr-c.err"
+		tap_fail "a required link without qkd_mlkem768 refuses that group at the handshake" \
+			"client $crc server $src"
+	fi
+else
+	show "$tmp/kemr.out" "$tmp/kemr.err"
+	tap_fail "a required link without qkd_mlkem768 refuses that group at the handshake"
+fi
+
+# --- 11: clean stop --------------------------------------------------------------
 rc=0
 stop_agents server client || rc=$?
 if [ $rc = 0 ]; then

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=39
+cases=44
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -188,6 +188,49 @@ expect_error "a psk setting in the qkd group is refused" 5 \
 	qkd = { policy = \"preferred\";
 		psk_dhe_ke = true; };
 } );"
+expect_error "mutual = false under a QKD policy is refused with the reason" 10 \
+	"'mutual = false' with QKD policy \"preferred\": a QKD key must never be the client's authentication" \
+"links = (
+$L
+		mutual = false;
+	}
+);"
+req_link() {	# a server link under policy required, then line 5 and on
+	cat <<EOT
+links = ( {
+	name = "l1"; role = "server"; peer_name = "b";
+	certificate = "$tmp/cert.pem"; private_key = "$tmp/key.pem"; ca = "$tmp/cert.pem";
+	qkd = { policy = "required"; key_file = "$tmp/qkd.keys"; };
+EOT
+}
+expect_error "plain X25519 under policy required is refused" 5 \
+	"'x25519 = true' with QKD policy \"required\": plain X25519 carries no QKD key" \
+"$(req_link)
+	x25519 = true;
+} );"
+expect_error "qkd_mlkem768 on a client link is refused" 5 \
+	"'qkd_mlkem768' applies to server links only" \
+"links = ( {
+	name = \"l1\"; role = \"client\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\"; key_file = \"$tmp/qkd.keys\"; };
+	qkd_mlkem768 = true;
+} );"
+expect_error "qkd_mlkem768 under policy off is refused" 5 \
+	"'qkd_mlkem768 = true' needs a QKD policy" \
+"links = ( {
+	name = \"l1\"; role = \"server\"; peer_name = \"b\";
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"off\"; };
+	qkd_mlkem768 = true;
+} );"
+# A required server link takes qkd_mlkem768 only when told to: accepted.
+printf '%s\n' "$(req_link)" "	qkd_mlkem768 = true;" "} );" >"$tmp/mlkem.conf"
+if "$qktlsd" --check-config -c "$tmp/mlkem.conf" >"$tmp/out" 2>&1; then
+	tap_ok "a required server link may opt in to qkd_mlkem768"
+else
+	sed 's/^/# /' "$tmp/out"; tap_fail "a required server link may opt in to qkd_mlkem768"
+fi
 expect_error "wrong type" 9 "'handshake_timeout' must be an integer" \
 "links = ( $L } );
 handshake_timeout = \"ten\";"

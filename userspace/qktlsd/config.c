@@ -490,6 +490,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	static const char *const names[] = {
 		"name", "role", "peer_name", "peer_addresses", "certificate",
 		"private_key", "ca", "mutual", "cipher_suites", "x25519",
+		"qkd_mlkem768",
 		"allowed_users", "allowed_groups", "qkd", "key_update",
 		"rekey_bytes", "rekey_seconds", NULL
 	};
@@ -555,6 +556,27 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 		cerr(c, g, "%s: missing required group 'qkd' (at least "
 		     "qkd = { policy = \"required\" | \"preferred\" | \"off\"; })",
 		     where);
+	/* Holding a QKD key must never stand in for authenticating the client. */
+	if (!l->mutual && l->policy != QD_POLICY_OFF)
+		cerr(c, member(g, "mutual"), "'mutual = false' with QKD policy "
+		     "\"%s\": a QKD key must never be the client's "
+		     "authentication; keep mutual (the default) or set policy "
+		     "\"off\"", qd_policy_name(l->policy));
+	if (l->x25519 && l->policy == QD_POLICY_REQUIRED)
+		cerr(c, member(g, "x25519"), "'x25519 = true' with QKD policy "
+		     "\"required\": plain X25519 carries no QKD key; it applies "
+		     "to policies \"preferred\" and \"off\" only");
+	if (member(g, "qkd_mlkem768") && l->role != QKTLS_ROLE_SERVER)
+		cerr(c, member(g, "qkd_mlkem768"), "'qkd_mlkem768' applies to server "
+		     "links only (what a server accepts from the published "
+		     "QKD-KEM provider's clients)");
+	/* Without X25519, so opt-in under "required"; accepted under "preferred". */
+	l->qkd_mlkem768 = get_bool(c, g, "qkd_mlkem768",
+				   l->policy == QD_POLICY_PREFERRED);
+	if (l->qkd_mlkem768 && l->policy == QD_POLICY_OFF &&
+	    member(g, "qkd_mlkem768"))
+		cerr(c, member(g, "qkd_mlkem768"), "'qkd_mlkem768 = true' needs a "
+		     "QKD policy (the group carries a QKD key)");
 	if (l->policy == QD_POLICY_OFF && l->key_file)
 		cerr(c, member(member(g, "qkd"), "key_file"),
 		     "qkd key_file is set but policy is \"off\"");
@@ -825,7 +847,8 @@ bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
 	       str_same(a->certificate, b->certificate) &&
 	       str_same(a->private_key, b->private_key) && str_same(a->ca, b->ca) &&
 	       a->mutual == b->mutual && str_same(a->ciphersuites, b->ciphersuites) &&
-	       a->x25519 == b->x25519 && a->n_uids == b->n_uids &&
+	       a->x25519 == b->x25519 && a->qkd_mlkem768 == b->qkd_mlkem768 &&
+	       a->n_uids == b->n_uids &&
 	       !memcmp(a->uids, b->uids, sizeof(a->uids[0]) * a->n_uids) &&
 	       a->n_gids == b->n_gids &&
 	       !memcmp(a->gids, b->gids, sizeof(a->gids[0]) * a->n_gids) &&

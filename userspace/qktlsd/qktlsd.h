@@ -89,6 +89,7 @@ struct qd_link {
 	unsigned int key_size;		/* QKD key bytes asked from the KME */
 	unsigned int qkd_wait_ms;	/* client: wait for a key when empty */
 	unsigned int orphan_timeout;	/* s: a looked-up key the peer lost */
+	bool qkd_mlkem768;		/* server: accept qkd_mlkem768 */
 	/*
 	 * Rekey (issue 6), parsed by config.c, used by install.c/tls.c:
 	 * key_update "qkd" negotiates the QKD key update extension,

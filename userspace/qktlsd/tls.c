@@ -188,14 +188,17 @@ static const char *plain_groups(struct qd_link *l)
  */
 static void groups_for(struct qd_link *l, bool qkd, char *buf, size_t len)
 {
+	/* A server link accepts qkd_mlkem768 (no X25519) only if configured. */
+	const char *mlkem = l->role == QKTLS_ROLE_SERVER && l->qkd_mlkem768 ?
+			    ":" QKTLS_GROUP_QKD_MLKEM768 : "";
 	bool client = l->role == QKTLS_ROLE_CLIENT;
 
 	if (qkd && l->policy == QD_POLICY_REQUIRED)
-		snprintf(buf, len, client ? "%s" : "%s:" QKTLS_GROUP_QKD_MLKEM768,
-			 QKTLS_GROUP_HYBRID);
+		snprintf(buf, len, "%s%s", QKTLS_GROUP_HYBRID, mlkem);
+	else if (qkd && client)
+		snprintf(buf, len, "*%s:*%s", QKTLS_GROUP_HYBRID, plain_groups(l));
 	else if (qkd)
-		snprintf(buf, len, client ? "*%s:*%s" :
-			 "%s:" QKTLS_GROUP_QKD_MLKEM768 ":%s", QKTLS_GROUP_HYBRID,
+		snprintf(buf, len, "%s%s:%s", QKTLS_GROUP_HYBRID, mlkem,
 			 plain_groups(l));
 	else
 		snprintf(buf, len, "%s", plain_groups(l));
@@ -382,6 +385,17 @@ static void finish(struct qd_link *l, struct qd_hs *hs, SSL *ssl,
 			 "the peer did not negotiate %s (no QKD on its side)",
 			 QKTLS_GROUP_HYBRID);
 	}
+	/*
+	 * Defence in depth: the groups offered under "required" all carry a
+	 * QKD key; should that ever change, no socket goes out without one.
+	 */
+	if (l->policy == QD_POLICY_REQUIRED && !r->qkd_used) {
+		snprintf(r->error, sizeof(r->error), "QKD policy required, but the "
+			 "handshake (group %s) used no QKD key; refusing to hand "
+			 "over the socket", r->group);
+		r->status = -ENOKEY;
+		return;
+	}
 	if (SSL_has_pending(ssl) || SSL_pending(ssl)) {
 		/* Cannot happen without read-ahead; never lose a byte silently. */
 		snprintf(r->error, sizeof(r->error), "OpenSSL buffered application "
@@ -428,6 +442,8 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += cfg->handshake_timeout;
+	if (l->policy == QD_POLICY_REQUIRED)
+		r->flags |= QKTLS_RESULT_QKD_REQUIRED;
 
 	if (qkd && (!qd_keys_source(l) || (client && !qd_keys_available(l)))) {
 		const char *why = !qd_keys_source(l) ? "the link has no QKD key source" :

@@ -77,6 +77,7 @@ struct qktls_result {
 /* struct qktls_result flags. */
 #define QKTLS_RESULT_QKD_UPDATE	(1U << 0) /* QKD key update negotiated */
 #define QKTLS_RESULT_ATTACHED	(1U << 1) /* socket attached to qktls.ko */
+#define QKTLS_RESULT_QKD_REQUIRED (1U << 2) /* the link's QKD policy is "required" */
 
 /* Request datagram; exactly one SCM_RIGHTS descriptor rides with it. */
 struct qktls_agent_request {
