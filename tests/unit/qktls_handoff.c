@@ -28,11 +28,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../lib/qktlsd_proc.h"
 
 #include <qktls/handshake.h>
 
-/* The sanitizer build of the agent (userspace/qktlsd/build.mk). */
-#define QKTLSD_BIN "build/tests/helpers/qktlsd-san"
 
 /* A connected TCP pair on 127.0.0.1: @c connected, @s accepted. */
 static int tcp_pair(int *c, int *s)
@@ -222,19 +221,14 @@ FIXTURE(agent) {
 
 FIXTURE_SETUP(agent)
 {
-	char cmd[1024], conf[128], line[16] = "";
-	int p[2];
+	char conf[128];
 	FILE *f;
 
 	if (access(QKTLSD_BIN, X_OK))
 		SKIP(return, QKTLSD_BIN " not built");
 	strcpy(self->dir, "/tmp/qktlsd-unit-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-		 "-nodes -keyout %s/k.pem -out %s/c.pem -subj /CN=a.test -days 1 "
-		 "2>/dev/null", self->dir, self->dir);
-	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, qd_test_cert(self->dir));
 	snprintf(self->sock, sizeof(self->sock), "%s/agent.sock", self->dir);
 	snprintf(conf, sizeof(conf), "%s/qktlsd.conf", self->dir);
 	f = fopen(conf, "w");
@@ -248,43 +242,17 @@ FIXTURE_SETUP(agent)
 		"  certificate = \"%1$s/c.pem\"; private_key = \"%1$s/k.pem\"; ca = \"%1$s/c.pem\";\n"
 		"  qkd = { policy = \"off\"; }; }\n);\n", self->dir);
 	fclose(f);
-
-	ASSERT_EQ(0, pipe(p));
-	self->pid = fork();
-	ASSERT_LE(0, self->pid);
-	if (!self->pid) {
-		char fdarg[16];
-
-		close(p[0]);
-		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
-		execl(QKTLSD_BIN, "qktlsd", "-c", conf, "--ready-fd", fdarg,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	f = fdopen(p[0], "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
-	fclose(f);
-	ASSERT_STREQ("READY\n", line);
+	self->pid = qd_test_agent_start(conf, NULL);
+	ASSERT_LT(0, self->pid);
 }
 
 FIXTURE_TEARDOWN(agent)
 {
-	char cmd[256];
-	int status = -1;
-
 	if (self->pid > 0) {
-		kill(self->pid, SIGTERM);
-		waitpid(self->pid, &status, 0);
-		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		EXPECT_EQ(0, qd_test_agent_stop(self->pid, NULL));
 		EXPECT_NE(0, access(self->sock, F_OK));	/* removed on exit */
 	}
-	if (self->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
-		if (system(cmd))
-			TH_LOG("cannot remove %s", self->dir);
-	}
+	qd_test_rmdir(self->dir);
 }
 
 TEST_F(agent, unknown_link)

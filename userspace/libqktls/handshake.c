@@ -30,6 +30,22 @@ static int fail(struct qktls_result *out, int err, const char *fmt, const char *
 	return err;
 }
 
+/*
+ * The agent's reply.  An agent that refuses at once closes without reading
+ * the request, and the first receive reports that (ECONNRESET) before the
+ * reply it queued: the second one gets the reply.
+ */
+static ssize_t recv_reply(int s, struct qktls_agent_reply *rep, int flags)
+{
+	ssize_t n;
+	int resets = 0;
+
+	do
+		n = recv(s, rep, sizeof(*rep), flags);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !resets++)));
+	return n;
+}
+
 int qktls_handshake_at(const char *agent, int fd, const char *link,
 		       enum qktls_role role, struct qktls_result *out)
 {
@@ -82,13 +98,20 @@ int qktls_handshake_at(const char *agent, int fd, const char *link,
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(req)) {
 		err = n < 0 ? -errno : -EIO;
-		close(s);
-		return fail(out, err, "cannot send the socket to qktlsd%s: %s", NULL);
+		/*
+		 * The agent may have answered (a refusal) and closed before
+		 * reading the request: its answer is still queued here.
+		 */
+		if (err == -EPIPE || err == -ECONNRESET)
+			n = recv_reply(s, &rep, MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(rep)) {
+			close(s);
+			return fail(out, err, "cannot send the socket to qktlsd%s: %s",
+				    NULL);
+		}
+	} else {
+		n = recv_reply(s, &rep, 0);
 	}
-
-	do
-		n = recv(s, &rep, sizeof(rep), 0);
-	while (n < 0 && errno == EINTR);
 	err = n < 0 ? -errno : 0;
 	close(s);
 	if (n < 0)

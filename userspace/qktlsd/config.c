@@ -627,8 +627,9 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 {
 	static const char *const names[] = {
 		"socket", "socket_mode", "log_level", "log_target",
-		"handshake_timeout", "max_handshakes", "qkd_group_id", "links",
-		"sync_listen", NULL
+		"handshake_timeout", "max_handshakes", "max_handshakes_per_user",
+		"qkd_group_id", "links", "sync_listen", "sync_max_connections",
+		"sync_max_per_address", "sync_accept_timeout", NULL
 	};
 	struct sockaddr_un sun;
 	const config_setting_t *s;
@@ -665,12 +666,20 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 	}
 	cfg->handshake_timeout = get_uint(c, root, "handshake_timeout", 1, 600, 10);
 	cfg->max_handshakes = get_uint(c, root, "max_handshakes", 1, 4096, 64);
+	cfg->max_handshakes_per_user = get_uint(c, root, "max_handshakes_per_user",
+						1, 4096, 16);
 	cfg->qkd_group_id = get_uint(c, root, "qkd_group_id", 0xFE00, 0xFEFF, 0xFE37);
 
 	cfg->sync_listen = get_str(c, root, "sync_listen", false, "global");
 	if (cfg->sync_listen && !addr_ok(cfg->sync_listen))
 		cerr(c, member(root, "sync_listen"), "sync_listen '%s' must be "
 		     "\"HOST:PORT\" or \"[IPV6]:PORT\"", cfg->sync_listen);
+	cfg->sync_max_connections = get_uint(c, root, "sync_max_connections", 1,
+					     4096, 32);
+	cfg->sync_max_per_address = get_uint(c, root, "sync_max_per_address", 1,
+					     4096, 4);
+	cfg->sync_accept_timeout = get_uint(c, root, "sync_accept_timeout", 1,
+					    600, 10);
 
 	s = member(root, "links");
 	if (!s) {
