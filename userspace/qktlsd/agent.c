@@ -55,6 +55,8 @@ struct uid_count {
 static struct uid_count *running;
 static unsigned int n_running;
 static struct qd_ratelimit refuse_rl = QD_RATELIMIT_INIT;
+/* Callers no link allows, answered as they connected (main thread only). */
+static uint64_t n_refused_connect;
 
 /* The caller's credentials and groups when it connected; 0 or -errno. */
 static int caller_get(int ufd, struct caller *c)
@@ -402,6 +404,7 @@ static void dispatch(int ufd)
 	}
 	/* Credentials first: a stranger holds no slot, not even for a moment. */
 	if (!creds_allowed_any(cfg, &j->who)) {
+		n_refused_connect++;
 		refuse_now(j, -EACCES, "uid %u gid %u may use no link of this qktlsd "
 			   "(allowed_users / allowed_groups)",
 			   (unsigned int)j->who.uc.uid, (unsigned int)j->who.uc.gid);
@@ -648,6 +651,8 @@ static void reload(const char *path)
  */
 static void log_counters(struct qd_config *c, bool feeders)
 {
+	qd_log(LOG_NOTICE, "%llu callers that no link allows were refused as "
+	       "they connected", (unsigned long long)n_refused_connect);
 	for (int i = 0; i < c->n_links; i++) {
 		struct qd_link *l = &c->links[i];
 		uint64_t ok, qkd, fallback, failed, refused;
