@@ -46,6 +46,21 @@ static void log_ssl(int level, const char *name, const char *what)
 	qd_log(level, "link %s: %s%s%s", name, what, buf[0] ? ": " : "", buf);
 }
 
+/* The master: its SAE ID into the ClientHello (SSL app data: the feeder). */
+static int master_sae_add(SSL *ssl, unsigned int type, unsigned int context,
+			  const unsigned char **out, size_t *outlen, X509 *x,
+			  size_t chainidx, int *al, void *arg)
+{
+	const struct qd_feed *f = SSL_get_app_data(ssl);
+
+	(void)type, (void)context, (void)x, (void)chainidx, (void)al, (void)arg;
+	if (!f)
+		return 0;	/* not sent */
+	*out = (const unsigned char *)f->sae_id;
+	*outlen = strlen(f->sae_id);
+	return 1;
+}
+
 SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 {
 	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -59,6 +74,15 @@ SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 	    SSL_CTX_load_verify_file(ctx, l->ca) != 1) {
 		log_ssl(LOG_ERR, l->name, "the agents' key agreement session "
 			"cannot use the link's certificate, key or CA");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (!server && !SSL_CTX_add_custom_ext(ctx, SYNC_EXT_MASTER_SAE,
+					       SSL_EXT_TLS1_3_ONLY |
+					       SSL_EXT_CLIENT_HELLO,
+					       master_sae_add, NULL, NULL, NULL,
+					       NULL)) {
+		log_ssl(LOG_ERR, l->name, "cannot add the master SAE extension");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -205,7 +229,7 @@ static int master_connection(struct qd_feed *f, int fd, bool *up, char *why,
 	struct qd_sync_io io = tls_io(&t);
 	int ret = -1;
 
-	if (ssl && SSL_set_fd(ssl, fd) &&
+	if (ssl && SSL_set_fd(ssl, fd) && SSL_set_app_data(ssl, f) &&
 	    SSL_set_tlsext_host_name(ssl, f->peer_sae_id) &&
 	    SSL_set1_host(ssl, f->peer_name) && SSL_connect(ssl) == 1) {
 		ret = qd_sync_run_master(f, &io);
@@ -285,6 +309,7 @@ struct conn {
 	struct qd_feed *f;
 	struct sockaddr_storage addr;
 	char name[INET6_ADDRSTRLEN + 8];	/* the address, for the log */
+	char master_sae[256];		/* SYNC_EXT_MASTER_SAE, or "" */
 	bool pending;			/* not authenticated: on lst_pending */
 	struct conn *next, **pprev;
 };
@@ -341,6 +366,24 @@ static const char *conn_admit(struct conn *c)
 	return full;
 }
 
+/* The slave: the master's SAE ID from its ClientHello, before sni_cb. */
+static int master_sae_parse(SSL *ssl, unsigned int type, unsigned int context,
+			    const unsigned char *in, size_t inlen, X509 *x,
+			    size_t chainidx, int *al, void *arg)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	(void)type, (void)context, (void)x, (void)chainidx, (void)arg;
+	if (!c || !inlen || inlen >= sizeof(c->master_sae) ||
+	    memchr(in, '\0', inlen)) {
+		*al = SSL_AD_DECODE_ERROR;
+		return 0;
+	}
+	memcpy(c->master_sae, in, inlen);
+	c->master_sae[inlen] = '\0';
+	return 1;
+}
+
 static int sni_cb(SSL *ssl, int *al, void *arg)
 {
 	const char *sn = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
@@ -349,8 +392,9 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 
 	(void)arg;
 	qd_feed_registry_lock(true);
+	/* A master that names itself gets the link of its SAE pair. */
 	if (sn)
-		f = qd_feed_find_slave(sn, NULL);
+		f = qd_feed_find_slave(sn, c->master_sae[0] ? c->master_sae : NULL);
 	if (f) {
 		pthread_mutex_lock(&f->lock);
 		f->sessions++;
@@ -360,9 +404,13 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 	if (!f) {
 		char clean[80];
 
-		qd_log_rl(&lst_rl, LOG_WARNING, "sync: %s asked for slave SAE '%s': "
-			  "no such link", c->name, sn ? qd_clean(clean, sizeof(clean),
-			  sn, strlen(sn)) : "(no SNI)");
+		char cmaster[80];
+
+		qd_log_rl(&lst_rl, LOG_WARNING, "sync: %s asked for slave SAE '%s' "
+			  "(master SAE '%s'): no such link", c->name,
+			  sn ? qd_clean(clean, sizeof(clean), sn, strlen(sn)) :
+			  "(no SNI)", qd_clean(cmaster, sizeof(cmaster),
+			  c->master_sae, sizeof(c->master_sae)));
 		*al = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
@@ -645,6 +693,16 @@ int qd_sync_listen_update(struct qd_config *cfg)
 		SSL_CTX_set_options(lst_ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_session_cache_mode(lst_ctx, SSL_SESS_CACHE_OFF);
 		SSL_CTX_set_tlsext_servername_callback(lst_ctx, sni_cb);
+		if (!SSL_CTX_add_custom_ext(lst_ctx, SYNC_EXT_MASTER_SAE,
+					    SSL_EXT_TLS1_3_ONLY | SSL_EXT_CLIENT_HELLO,
+					    NULL, NULL, NULL, master_sae_parse,
+					    NULL)) {
+			log_ssl(LOG_ERR, "-", "sync: cannot make the listener's "
+				"TLS context");
+			SSL_CTX_free(lst_ctx);
+			lst_ctx = NULL;
+			return -1;
+		}
 	}
 	ret = listen_start(want);
 	return ret;
