@@ -373,7 +373,8 @@ static void handoff_pair(struct __test_metadata *_metadata, const char *sock)
 	}
 }
 
-TEST_F(flood, flood)
+/* Seconds here; minutes under TCG with the sanitizer build. */
+TEST_F_TIMEOUT(flood, flood, 600)
 {
 	struct flood_result res;
 	int ctl[2], out[2], status = -1, lines = 0;
