@@ -712,8 +712,12 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 	}
 	cfg->handshake_timeout = get_uint(c, root, "handshake_timeout", 1, 600, 10);
 	cfg->max_handshakes = get_uint(c, root, "max_handshakes", 1, 4096, 64);
+	/* Default: half the slots, so one caller never takes them all. */
 	cfg->max_handshakes_per_user = get_uint(c, root, "max_handshakes_per_user",
-						1, 4096, 16);
+						1, 4096, 0);
+	if (!cfg->max_handshakes_per_user)
+		cfg->max_handshakes_per_user = cfg->max_handshakes > 1 ?
+					       cfg->max_handshakes / 2 : 1;
 	cfg->qkd_group_id = get_uint(c, root, "qkd_group_id", 0xFE00, 0xFEFF, 0xFE37);
 
 	cfg->sync_listen = get_str(c, root, "sync_listen", false, "global");
