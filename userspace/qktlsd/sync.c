@@ -30,6 +30,13 @@
 #include "sync.h"
 
 #define SYNC_IO_TIMEOUT_S	10
+/*
+ * Stack of a listener connection thread: ample for OpenSSL, libcurl and
+ * the session (also under ASan), and under the 2 MiB of a transparent huge
+ * page, which a default 8 MiB stack gets on kernels with THP "always"
+ * (Debian's): 32 waiting strangers would then hold 64 MiB and more.
+ */
+#define SYNC_THREAD_STACK	(1024 * 1024)
 #define SYNC_BACKOFF_MIN_MS	500
 #define SYNC_BACKOFF_MAX_MS	30000
 
@@ -584,6 +591,7 @@ static void *listen_thread(void *arg)
 		}
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, SYNC_THREAD_STACK);
 		if (pthread_create(&t, &attr, conn_thread, c)) {
 			conn_authenticated(c);
 			close(fd);
