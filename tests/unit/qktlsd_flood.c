@@ -70,9 +70,8 @@
  * thread per connection, as before the limits, costs more than 1,000 x
  * that per-thread share, well above the bound.  Measured in the build
  * root: about 9 MiB with these limits, about 260 MiB with limits of 4096.
- * On a kernel with transparent huge pages "always" (Debian 13's) an 8 MiB
- * thread stack got a 2 MiB huge page each (about 57 MiB in the VM): the
- * listener's threads have 1 MiB stacks (sync.c).
+ * The agent runs without transparent huge pages (qd_test_agent_start):
+ * with THP "always" the growth counted 2 MiB pages, not what was touched.
  */
 #define RSS_BOUND_KB	(16 * 1024)
 
