@@ -21,7 +21,7 @@
 #   9  the same against a policy-off server link
 #  10  the same stock client against a required server link: refused
 #  11  a client certificate from another CA is refused by the server
-#  12  a local user the link does not allow is refused (SO_PEERCRED)
+#  12  a local user no link allows is refused as it connects (SO_PEERCRED)
 #  13  a peer that stalls mid-handshake holds up only its own hand-off:
 #      another handshake through the same agent completes meanwhile
 #  14  a stalled handshake ends with ETIMEDOUT after handshake_timeout
@@ -262,7 +262,7 @@ fi
 pair nobody s-off c-root setpriv --reuid=65534 --regid=65534 --clear-groups
 c=$tmp/nobody-c.out
 if [ $crc -eq 3 ] && [ "$(val STATUS "$c")" = -13 ] &&
-   grep -q "^ERROR uid 65534 gid 65534 may not use link c-root" "$c" &&
+   grep -q "^ERROR uid 65534 gid 65534 may use no link of this qktlsd" "$c" &&
    [ $src -eq 3 ]; then
 	tap_ok "a local user the link does not allow is refused (SO_PEERCRED)"
 else
@@ -398,7 +398,8 @@ if [ $rc -eq 0 ] && [ ! -e "$tmp/server.sock" ] &&
    grep -q "link c-pref: 1 handshakes ok (1 with QKD, 0 fallbacks)" "$tmp/client.stop" &&
    grep -q "link c-empty: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.stop" &&
    grep -q "link c-req-empty: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/client.stop" &&
-   grep -q "link c-root: 0 handshakes ok .* 1 callers refused" "$tmp/client.stop" &&
+   grep -q "link c-root: 0 handshakes ok .* 0 callers refused" "$tmp/client.stop" &&
+   grep -q "1 callers that no link allows were refused as they connected" "$tmp/client.stop" &&
    grep -q "link c-stock: 1 handshakes ok (0 with QKD, 1 fallbacks)" "$tmp/client.stop" &&
    grep -q "link s-short: 0 handshakes ok (0 with QKD, 0 fallbacks), 1 failed" "$tmp/short.log"; then
 	tap_ok "the agents stop on SIGTERM and log their counters"

@@ -75,6 +75,7 @@ socket = "$tmp/$side.sock";
 log_level = "debug";
 handshake_timeout = 120;
 max_handshakes = 128;
+max_handshakes_per_user = 128;	# the one test user runs all 100 at once
 links = (
 $(link $r-many $side $peer $cert required "${ks[0]}"),
 $(link $r-wrong $side $peer $cert required "${ks[1]}"),

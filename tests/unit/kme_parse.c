@@ -108,6 +108,13 @@ static const struct bad bad[] = {
 	  QK_KME_E_KEY_ENCODING, "base64" },
 	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"\"}]}", 1, 0,
 	  QK_KME_E_KEY_ENCODING, "base64" },
+	/* Padding in the middle, and a non-canonical last character. */
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AA==AAEC\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AAECAwR=\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
+	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"AAECAx==\"}]}", 1, 0,
+	  QK_KME_E_KEY_ENCODING, "base64" },
 	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"}]}", 1, 128,
 	  QK_KME_E_KEY_LENGTH, "has 32 bytes, expected 16" },
 	{ "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"},"

@@ -4,7 +4,10 @@
  * root): the library's argument checks and errors when no agent listens;
  * the exact request it sends (one datagram, one descriptor that is the
  * caller's socket) and how it takes a reply, checked against a fake agent;
- * and the real qktlsd refusing bad hand-offs before any TLS byte: unknown
+ * that it trusts only the real agent (issue 14 item 6): a fake agent under
+ * another uid gets no socket (SO_PEERCRED) unless that uid is configured,
+ * a reply of success on a socket without kTLS is refused, and a silent
+ * agent times out with a clear error; and the real qktlsd refusing bad hand-offs before any TLS byte: unknown
  * link, wrong role, a descriptor that is not a TCP socket, an unconnected
  * socket, a peer address the link does not list, a request without a
  * descriptor or with two, and a truncated request; and a SIGHUP (a reload
@@ -28,11 +31,10 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../lib/qktlsd_proc.h"
 
 #include <qktls/handshake.h>
 
-/* The sanitizer build of the agent (userspace/qktlsd/build.mk). */
-#define QKTLSD_BIN "build/tests/helpers/qktlsd-san"
 
 /* A connected TCP pair on 127.0.0.1: @c connected, @s accepted. */
 static int tcp_pair(int *c, int *s)
@@ -102,12 +104,14 @@ TEST(no_agent)
 	close(s);
 }
 
-/* A fake agent: checks the request and answers with @reply_len bytes. */
+/* A fake agent: checks the request and answers @status in @reply_len bytes. */
 struct fake {
 	int lfd;
 	ino_t want_ino;
 	size_t reply_len;
+	int status;
 	int ok;		/* request as expected */
+	int nfd;	/* descriptors it received */
 };
 
 static void *fake_agent(void *arg)
@@ -138,12 +142,13 @@ static void *fake_agent(void *arg)
 			nfd += (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
 		}
+	f->nfd = nfd;
 	f->ok = n == sizeof(req) && nfd == 1 && fd >= 0 && !fstat(fd, &st) &&
 		st.st_ino == f->want_ino && req.version == QKTLS_AGENT_PROTO_VERSION &&
 		req.role == QKTLS_ROLE_SERVER && !strcmp(req.link, "dc1-dc2");
 	if (fd >= 0)
 		close(fd);
-	rep.result.status = 0;
+	rep.result.status = f->status;
 	rep.result.qkd_used = 1;
 	rep.result.suite = 0x1302;
 	strcpy(rep.result.group, "qktls-X25519MLKEM768");
@@ -173,8 +178,10 @@ TEST(request_and_reply)
 	ASSERT_EQ(0, fstat(s, &st));
 	f.want_ino = st.st_ino;
 
+	/* A failure, with every field of the result passed on. */
+	f.status = -ENOKEY;
 	ASSERT_EQ(0, pthread_create(&t, NULL, fake_agent, &f));
-	EXPECT_EQ(0, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	EXPECT_EQ(-ENOKEY, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
 	pthread_join(t, NULL);
 	EXPECT_EQ(1, f.ok);
 	EXPECT_EQ(1U, r.qkd_used);
@@ -182,6 +189,16 @@ TEST(request_and_reply)
 	EXPECT_STREQ("qktls-X25519MLKEM768", r.group);
 	EXPECT_STREQ("00112233445566778899aabbccddeeff", r.qkd_ref);
 	EXPECT_EQ(sizeof(r.error) - 1, strlen(r.error));
+
+	/* Success claimed on a socket the kernel has no kTLS on: refused. */
+	f.status = 0;
+	ASSERT_EQ(0, pthread_create(&t, NULL, fake_agent, &f));
+	EXPECT_EQ(-EPROTO, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	pthread_join(t, NULL);
+	EXPECT_EQ(1, f.ok);
+	EXPECT_EQ(-EPROTO, r.status);
+	EXPECT_STREQ("qktlsd reported success but the socket has no kTLS key for "
+		     "sending and receiving", r.error);
 
 	/* A short reply is a protocol error, not garbage. */
 	f.reply_len = 10;
@@ -191,6 +208,93 @@ TEST(request_and_reply)
 	EXPECT_NE(NULL, strstr(r.error, "malformed reply"));
 
 	close(f.lfd);
+	close(c);
+	close(s);
+	unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * A fake agent in a child running as @uid, on @path: serves @rounds
+ * connections (fake_agent), then writes how many descriptors reached it.
+ */
+static pid_t fake_agent_as(uid_t uid, const char *path, int rounds, int out)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		_exit(1);
+	{
+		struct fake f = { .reply_len = sizeof(struct qktls_agent_reply),
+				  .status = -ENOKEY };
+		int total = 0;
+
+		f.lfd = listen_unix(path);
+		if (f.lfd < 0 || write(out, "L", 1) != 1)
+			_exit(1);
+		for (int i = 0; i < rounds; i++) {
+			f.nfd = 0;
+			fake_agent(&f);
+			total += f.nfd;
+		}
+		_exit(write(out, &total, sizeof(total)) == sizeof(total) ? 0 : 1);
+	}
+}
+
+TEST(agent_of_another_uid)
+{
+	char dir[] = "/tmp/qktls-handoff-XXXXXX", path[128], ch;
+	struct qktls_result r;
+	int c, s, p[2], got = -1, status;
+	pid_t pid;
+
+	if (geteuid())
+		SKIP(return, "needs root (to run the fake agent as nobody)");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	ASSERT_EQ(0, chmod(dir, 0777));
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	ASSERT_EQ(0, pipe(p));
+	pid = fake_agent_as(65534, path, 2, p[1]);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(1, read(p[0], &ch, 1));
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	/* nobody is none of the agent's uids: nothing is handed over. */
+	EXPECT_EQ(-EPERM, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	EXPECT_NE(NULL, strstr(r.error, "runs as uid 65534, which is not qktlsd's"));
+	/* Unless it is the configured agent uid. */
+	setenv(QKTLS_AGENT_UID_ENV, "65534", 1);
+	EXPECT_EQ(-ENOKEY, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	unsetenv(QKTLS_AGENT_UID_ENV);
+	ASSERT_EQ((ssize_t)sizeof(got), read(p[0], &got, sizeof(got)));
+	EXPECT_EQ(1, got);	/* the second hand-off's socket only */
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(p[0]);
+	close(p[1]);
+	close(c);
+	close(s);
+	unlink(path);
+	rmdir(dir);
+}
+
+TEST(silent_agent)
+{
+	char dir[] = "/tmp/qktls-handoff-XXXXXX", path[128];
+	struct qktls_result r;
+	int l, c, s;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/agent.sock", dir);
+	l = listen_unix(path);	/* never accepts, never answers */
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, tcp_pair(&c, &s));
+	setenv(QKTLS_AGENT_TIMEOUT_ENV, "1", 1);
+	EXPECT_EQ(-ETIMEDOUT, qktls_handshake_at(path, s, "dc1-dc2", QKTLS_ROLE_SERVER, &r));
+	unsetenv(QKTLS_AGENT_TIMEOUT_ENV);
+	EXPECT_NE(NULL, strstr(r.error, "did not answer within 1 s ($QKTLS_AGENT_TIMEOUT)"));
+	close(l);
 	close(c);
 	close(s);
 	unlink(path);
@@ -222,19 +326,14 @@ FIXTURE(agent) {
 
 FIXTURE_SETUP(agent)
 {
-	char cmd[1024], conf[128], line[16] = "";
-	int p[2];
+	char conf[128];
 	FILE *f;
 
 	if (access(QKTLSD_BIN, X_OK))
 		SKIP(return, QKTLSD_BIN " not built");
 	strcpy(self->dir, "/tmp/qktlsd-unit-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-		 "-nodes -keyout %s/k.pem -out %s/c.pem -subj /CN=a.test -days 1 "
-		 "2>/dev/null", self->dir, self->dir);
-	ASSERT_EQ(0, system(cmd));
+	ASSERT_EQ(0, qd_test_cert(self->dir));
 	snprintf(self->sock, sizeof(self->sock), "%s/agent.sock", self->dir);
 	snprintf(conf, sizeof(conf), "%s/qktlsd.conf", self->dir);
 	f = fopen(conf, "w");
@@ -248,43 +347,17 @@ FIXTURE_SETUP(agent)
 		"  certificate = \"%1$s/c.pem\"; private_key = \"%1$s/k.pem\"; ca = \"%1$s/c.pem\";\n"
 		"  qkd = { policy = \"off\"; }; }\n);\n", self->dir);
 	fclose(f);
-
-	ASSERT_EQ(0, pipe(p));
-	self->pid = fork();
-	ASSERT_LE(0, self->pid);
-	if (!self->pid) {
-		char fdarg[16];
-
-		close(p[0]);
-		snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
-		execl(QKTLSD_BIN, "qktlsd", "-c", conf, "--ready-fd", fdarg,
-		      (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	f = fdopen(p[0], "r");
-	ASSERT_NE(NULL, f);
-	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
-	fclose(f);
-	ASSERT_STREQ("READY\n", line);
+	self->pid = qd_test_agent_start(conf, NULL);
+	ASSERT_LT(0, self->pid);
 }
 
 FIXTURE_TEARDOWN(agent)
 {
-	char cmd[256];
-	int status = -1;
-
 	if (self->pid > 0) {
-		kill(self->pid, SIGTERM);
-		waitpid(self->pid, &status, 0);
-		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		EXPECT_EQ(0, qd_test_agent_stop(self->pid, NULL));
 		EXPECT_NE(0, access(self->sock, F_OK));	/* removed on exit */
 	}
-	if (self->dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
-		if (system(cmd))
-			TH_LOG("cannot remove %s", self->dir);
-	}
+	qd_test_rmdir(self->dir);
 }
 
 TEST_F(agent, unknown_link)

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=44
+cases=47
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -413,6 +413,38 @@ else
 	sed 's/^/# /' "$tmp/out"; tap_fail "a key file readable by others is refused"
 fi
 chmod 600 "$tmp/qkd.keys"
+
+# Files with secrets (issue 14 item 8): a private key others can read, a
+# private key and a QKD key file of another owner.
+cp -p "$tmp/key.pem" "$tmp/open.pem"
+chmod 644 "$tmp/open.pem"
+expect_error "a private key others can read" 4 "'private_key': $tmp/open.pem has mode 0644: a private key must not be accessible to others" \
+"links = ( {
+	name = \"l1\";
+	role = \"client\"; peer_name = \"b\"; certificate = \"$tmp/cert.pem\";
+	private_key = \"$tmp/open.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"off\"; }; } );"
+if [ "$(id -u)" -eq 0 ]; then
+	cp -p "$tmp/key.pem" "$tmp/nobodys.pem"
+	cp -p "$tmp/qkd2.keys" "$tmp/nobodys.keys"
+	chown 65534 "$tmp/nobodys.pem" "$tmp/nobodys.keys"
+	expect_error "a private key of another user" 4 "'private_key': $tmp/nobodys.pem belongs to uid 65534: a file with secrets must belong to root or to the user qktlsd runs as \(uid 0\)" \
+"links = ( {
+	name = \"l1\";
+	role = \"client\"; peer_name = \"b\"; certificate = \"$tmp/cert.pem\";
+	private_key = \"$tmp/nobodys.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"off\"; }; } );"
+	expect_error "a QKD key file of another user" 6 "'key_file': $tmp/nobodys.keys belongs to uid 65534" \
+"links = ( {
+	name = \"l1\";
+	role = \"server\"; peer_name = \"b\"; certificate = \"$tmp/cert.pem\";
+	private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+	qkd = { policy = \"preferred\";
+		key_file = \"$tmp/nobodys.keys\"; }; } );"
+else
+	tap_skip "a private key of another user" "needs root (chown)"
+	tap_skip "a QKD key file of another user" "needs root (chown)"
+fi
 
 # 23: every error is reported, not just the first, and a key file readable
 # by others is refused when the links are set up.

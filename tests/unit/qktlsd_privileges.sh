@@ -40,19 +40,23 @@ nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 mkcert a a.test || { cat "$tmp/req.err"; exit 1; }
 cp "$tmp/a.pem" "$tmp/ca.pem"
 (umask 077; echo "$(openssl rand -hex 16) $(openssl rand -hex 32)" >"$tmp/qkd.keys")
-# conf NAME: one server link with a key file, the socket in $tmp.
+# conf NAME CERT KEYS: one server link with a key file, the socket in $tmp.
 conf() {
 	{
 		echo "socket = \"$tmp/$1.sock\";"
 		echo "links = ("
-		link l1 server b.test a preferred qkd.keys
+		link l1 server b.test "$2" preferred "$3"
 		echo ");"
 	} >"$tmp/$1.conf"
 }
-conf a
-conf b
-# Everything belongs to the second agent's user (root reads it anyway).
+conf a ra root.keys
+conf b a qkd.keys
+# Everything belongs to the second agent's user but root's own copies of the
+# secrets: qktlsd accepts secrets only from root or its own user.
 chown -R 65534:65534 "$tmp"
+cp "$tmp/a.pem" "$tmp/ra.pem"
+cp "$tmp/a.key" "$tmp/ra.key"
+cp "$tmp/qkd.keys" "$tmp/root.keys"
 
 # start NAME CMD...: run CMD (an agent with --ready-fd 3), wait for READY.
 start() {
@@ -187,7 +191,7 @@ fi
 
 # 11-12: with a finite RLIMIT_MEMLOCK (8 MiB), which MCL_FUTURE would turn
 # into failing allocations later, it locks nothing and says why.
-conf c
+conf c a qkd.keys
 chown 65534:65534 "$tmp/c.conf"
 if start c prlimit --memlock=8388608 "${nobody[@]}" "$qktlsd" -c "$tmp/c.conf" --ready-fd 3 &&
    [ "$(vmlck "$c_pid")" = 0 ] &&

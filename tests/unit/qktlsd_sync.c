@@ -279,6 +279,40 @@ TEST_F(slave, header_body_too_long)
 	EXPECT_EQ(SYNC_ERR_MALFORMED, last_error(&self->fk));
 }
 
+/* The peer's ERROR text is logged without control characters, bounded. */
+TEST_F(slave, peer_error_text_cleaned)
+{
+	static const char evil[] = "evil\x1b[2J\nqktlsd: error: forged\x7f";
+	uint8_t body[2 + 1000];
+	char logged[4096] = "";
+	FILE *tmp = tmpfile();
+	int saved = dup(2);
+	size_t n;
+
+	ASSERT_NE(NULL, tmp);
+	memset(body, 'A', sizeof(body));
+	body[0] = 0;
+	body[1] = SYNC_ERR_STORE;
+	memcpy(body + 2, evil, sizeof(evil) - 1);
+	fake_in_msg(&self->fk, SYNC_MSG_ERROR, body, sizeof(body));
+	ASSERT_LE(0, saved);
+	ASSERT_LE(0, dup2(fileno(tmp), 2));
+	EXPECT_EQ(-1, run(&self->fk));
+	ASSERT_LE(0, dup2(saved, 2));
+	close(saved);
+	rewind(tmp);
+	n = fread(logged, 1, sizeof(logged) - 1, tmp);
+	fclose(tmp);
+	logged[n] = '\0';
+	EXPECT_NE(NULL, strstr(logged, "error 4: evil?[2J?qktlsd: error: forged?AAA"));
+	/* One line per message; nothing but printable text in between. */
+	for (size_t i = 0; i < n; i++)
+		EXPECT_TRUE(logged[i] == '\n' || (logged[i] >= 0x20 && logged[i] < 0x7f));
+	EXPECT_EQ(NULL, strstr(logged, "\nqktlsd: error: forged"));
+	EXPECT_NE(NULL, strstr(logged, "AAA...\n"));
+	NO_LEAKS();
+}
+
 TEST_F(slave, commit_of_no_batch)
 {
 	fake_in_seq(&self->fk, SYNC_MSG_COMMIT, 0);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libqktls's stream helpers and socket calls without a kernel module.  The
- * helpers are thin wrappers over write(), sendfile() and read() (qktls.ko
+ * helpers are thin wrappers over send(), sendfile() and read() (qktls.ko
  * does the rekeys inside those calls on an attached socket); on a socket
  * that is not attached (here a Unix stream pair, which behaves as plain
  * kTLS does for application data) they pass data through unchanged,
@@ -57,16 +57,19 @@ static ssize_t fake_answer(size_t len)
 	return (size_t)a->ret < len ? a->ret : (ssize_t)len;
 }
 
-/* Stand-ins for libc's write() and read(): fake.fd only, else the real. */
-ssize_t write(int fd, const void *buf, size_t len)
+/*
+ * Stand-ins for libc's send() (what qktls_stream_write() calls, with
+ * MSG_NOSIGNAL) and read(): fake.fd only, else the real.
+ */
+ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	static ssize_t (*real)(int, const void *, size_t);
+	static ssize_t (*real)(int, const void *, size_t, int);
 
 	if (fd == fake.fd)
 		return fake_answer(len);
 	if (!real)
-		*(void **)&real = dlsym(RTLD_NEXT, "write");
-	return real(fd, buf, len);
+		*(void **)&real = dlsym(RTLD_NEXT, "send");
+	return real(fd, buf, len, flags);
 }
 
 ssize_t read(int fd, void *buf, size_t len)
@@ -221,7 +224,8 @@ TEST_F(plain, nonblocking_write_is_short_then_eagain)
 
 TEST_F(plain, write_to_a_closed_peer)
 {
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE as the application left it (default: death): EPIPE only. */
+	signal(SIGPIPE, SIG_DFL);
 	close(self->sv[1]);
 	self->sv[1] = -1;
 	EXPECT_EQ(-EPIPE, qktls_stream_write(self->a, "abc", 3));

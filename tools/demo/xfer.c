@@ -180,7 +180,7 @@ static int send_close_notify(int fd)
 	c->cmsg_type = TLS_SET_RECORD_TYPE;
 	c->cmsg_len = CMSG_LEN(sizeof(uint8_t));
 	*CMSG_DATA(c) = 21;	/* alert */
-	while (sendmsg(fd, &msg, 0) < 0)
+	while (sendmsg(fd, &msg, MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
 			return errno;
 	return 0;

@@ -309,12 +309,18 @@ void qk_kme_keys_free(struct qk_kme_keys *k)
 	memset(k, 0, sizeof(*k));
 }
 
-/* Decode strict base64 (padded, no whitespace) into @dst; -1 if invalid. */
+/*
+ * Decode strict base64 into @dst; -1 if invalid: padded, no whitespace, no
+ * padding but at the end, and canonical (the unused bits of the last
+ * character zero: the bytes encode back to exactly @s), so one key has one
+ * encoding only.  OpenSSL's decoder, then its encoder to compare.
+ */
 static long b64_decode(const char *s, size_t slen, unsigned char *dst)
 {
 	EVP_ENCODE_CTX *ctx;
 	int n1 = 0, n2 = 0;
 	long ret = -1;
+	char *back;
 
 	if (slen == 0 || slen % 4 || slen > INT32_MAX ||
 	    strcspn(s, " \t\r\n\v\f") != slen)
@@ -327,6 +333,15 @@ static long b64_decode(const char *s, size_t slen, unsigned char *dst)
 	    EVP_DecodeFinal(ctx, dst + n1, &n2) == 1)
 		ret = (long)n1 + n2;
 	EVP_ENCODE_CTX_free(ctx);
+	if (ret < 0)
+		return ret;
+	back = malloc(slen + 1);
+	if (!back)
+		return -2;
+	if (EVP_EncodeBlock((unsigned char *)back, dst, (int)ret) != (int)slen ||
+	    memcmp(back, s, slen))
+		ret = -1;
+	OPENSSL_clear_free(back, slen + 1);	/* the key, encoded */
 	return ret;
 }
 

@@ -4,6 +4,9 @@
  * SOCK_SEQPACKET socket), and record helpers for kTLS sockets.
  */
 #include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,25 +18,138 @@
 
 #include <qktls/handshake.h>
 
+#include "internal.h"
+
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
 
-static int fail(struct qktls_result *out, int err, const char *fmt, const char *arg)
+static int fail(struct qktls_result *out, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct qktls_result *out, int err, const char *fmt, ...)
 {
+	va_list ap;
+
 	if (out) {
 		memset(out, 0, sizeof(*out));
 		out->status = err;
-		snprintf(out->error, sizeof(out->error), fmt, arg ? arg : "",
-			 strerror(-err));
+		va_start(ap, fmt);
+		vsnprintf(out->error, sizeof(out->error), fmt, ap);
+		va_end(ap);
 	}
 	return err;
+}
+
+/*
+ * The environment, unless the process runs with privileges it did not
+ * start with (setuid, setgid, file capabilities): then the defaults.
+ */
+static const char *env(const char *name)
+{
+	const char *v = secure_getenv(name);
+
+	return v && *v ? v : NULL;
+}
+
+/* Seconds to wait for the agent: $QKTLS_AGENT_TIMEOUT or the default. */
+static unsigned int agent_timeout(void)
+{
+	const char *v = env(QKTLS_AGENT_TIMEOUT_ENV);
+	unsigned long t;
+	char *end;
+
+	if (!v)
+		return QKTLS_AGENT_TIMEOUT_DEFAULT;
+	errno = 0;
+	t = strtoul(v, &end, 10);
+	return errno || *end || !t || t > 3600 ? QKTLS_AGENT_TIMEOUT_DEFAULT :
+	       (unsigned int)t;
+}
+
+/*
+ * The process behind the agent's socket may have the socket: root, this
+ * process's own effective uid (which can do anything to it anyway), the
+ * user QKTLS_AGENT_USER of the packaged service, or $QKTLS_AGENT_UID.
+ */
+static bool agent_trusted(uid_t uid)
+{
+	struct passwd pw, *pwp = NULL;
+	const char *v = env(QKTLS_AGENT_UID_ENV);
+	char buf[1024], *end;
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	if (v) {
+		unsigned long u;
+
+		errno = 0;
+		u = strtoul(v, &end, 10);
+		if (!errno && !*end && u == uid)
+			return true;
+	}
+	return !getpwnam_r(QKTLS_AGENT_USER, &pw, buf, sizeof(buf), &pwp) && pwp &&
+	       pw.pw_uid == uid;
+}
+
+/*
+ * The agent's reply.  An agent that refuses at once closes without reading
+ * the request, and the first receive reports that (ECONNRESET) before the
+ * reply it queued: the second one gets the reply.
+ */
+static ssize_t recv_reply(int s, struct qktls_agent_reply *rep, int flags)
+{
+	ssize_t n;
+	int resets = 0;
+
+	do
+		n = recv(s, rep, sizeof(*rep), flags);
+	while (n < 0 && (errno == EINTR || (errno == ECONNRESET && !resets++)));
+	return n;
+}
+
+/* Connected to the agent at @agent, checked and with timeouts, or -errno. */
+static int agent_connect(const char *agent, unsigned int timeout,
+			 struct qktls_result *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout };
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	int s, err;
+
+	strcpy(sa.sun_path, agent);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail(out, -errno, "cannot create a Unix socket: %s",
+			    strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = errno == EAGAIN ? ETIMEDOUT : errno;
+		close(s);
+		return fail(out, -err, "cannot reach qktlsd at %s: %s", agent,
+			    strerror(err));
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &len)) {
+		err = errno;
+		close(s);
+		return fail(out, -err, "cannot tell who listens at %s (SO_PEERCRED): "
+			    "%s", agent, strerror(err));
+	}
+	if (!agent_trusted(uc.uid)) {
+		close(s);
+		return fail(out, -EPERM, "the process listening at %s runs as uid %u, "
+			    "which is not qktlsd's (root, this process's uid, user "
+			    QKTLS_AGENT_USER " or $" QKTLS_AGENT_UID_ENV "): the socket "
+			    "was not handed over", agent, (unsigned int)uc.uid);
+	}
+	return s;
 }
 
 int qktls_handshake_at(const char *agent, int fd, const char *link,
 		       enum qktls_role role, struct qktls_result *out)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct qktls_agent_request req;
 	struct qktls_agent_reply rep;
 	union {
@@ -45,27 +161,25 @@ int qktls_handshake_at(const char *agent, int fd, const char *link,
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
+	unsigned int timeout = agent_timeout();
+	struct tls_crypto_info hdr;
 	struct cmsghdr *cmsg;
+	int s, err, tx, rx;
 	ssize_t n;
-	int s, err;
 
 	if (!agent || fd < 0 || !link ||
 	    (role != QKTLS_ROLE_CLIENT && role != QKTLS_ROLE_SERVER))
-		return fail(out, -EINVAL, "qktls_handshake: invalid argument%s (%s)", NULL);
+		return fail(out, -EINVAL, "qktls_handshake: invalid argument (%s)",
+			    strerror(EINVAL));
 	if (strlen(link) >= QKTLS_LINK_NAME_MAX)
-		return fail(out, -EINVAL, "link name '%s' is too long (%s)", link);
+		return fail(out, -EINVAL, "link name '%s' is too long (%s)", link,
+			    strerror(EINVAL));
 	if (strlen(agent) >= sizeof(sa.sun_path))
-		return fail(out, -EINVAL, "agent socket path '%s' is too long (%s)", agent);
-	strcpy(sa.sun_path, agent);
-
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		return fail(out, -EINVAL, "agent socket path '%s' is too long (%s)",
+			    agent, strerror(EINVAL));
+	s = agent_connect(agent, timeout, out);
 	if (s < 0)
-		return fail(out, -errno, "cannot create a Unix socket%s: %s", NULL);
-	if (connect(s, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		close(s);
-		return fail(out, err, "cannot reach qktlsd at %s: %s", agent);
-	}
+		return s;
 
 	memset(&req, 0, sizeof(req));
 	req.version = QKTLS_AGENT_PROTO_VERSION;
@@ -82,19 +196,32 @@ int qktls_handshake_at(const char *agent, int fd, const char *link,
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)sizeof(req)) {
 		err = n < 0 ? -errno : -EIO;
-		close(s);
-		return fail(out, err, "cannot send the socket to qktlsd%s: %s", NULL);
+		/*
+		 * The agent may have answered (a refusal) and closed before
+		 * reading the request: its answer is still queued here.
+		 */
+		if (err == -EPIPE || err == -ECONNRESET)
+			n = recv_reply(s, &rep, MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(rep)) {
+			close(s);
+			if (err == -EAGAIN)
+				err = -ETIMEDOUT;
+			return fail(out, err, "cannot send the socket to qktlsd: %s",
+				    strerror(-err));
+		}
+	} else {
+		n = recv_reply(s, &rep, 0);
 	}
-
-	do
-		n = recv(s, &rep, sizeof(rep), 0);
-	while (n < 0 && errno == EINTR);
-	err = n < 0 ? -errno : 0;
+	err = n < 0 ? errno : 0;
 	close(s);
+	if (err == EAGAIN)
+		return fail(out, -ETIMEDOUT, "qktlsd at %s did not answer within "
+			    "%u s ($" QKTLS_AGENT_TIMEOUT_ENV ")", agent, timeout);
 	if (n < 0)
-		return fail(out, err, "no reply from qktlsd%s: %s", NULL);
+		return fail(out, -err, "no reply from qktlsd: %s", strerror(err));
 	if (n != (ssize_t)sizeof(rep) || rep.version != QKTLS_AGENT_PROTO_VERSION)
-		return fail(out, -EPROTO, "malformed reply from qktlsd%s (%s)", NULL);
+		return fail(out, -EPROTO, "malformed reply from qktlsd (%s)",
+			    strerror(EPROTO));
 	/* Strings from the agent are NUL-terminated by construction; make sure. */
 	rep.result.group[sizeof(rep.result.group) - 1] = '\0';
 	rep.result.suite_name[sizeof(rep.result.suite_name) - 1] = '\0';
@@ -104,6 +231,19 @@ int qktls_handshake_at(const char *agent, int fd, const char *link,
 	rep.result.error[sizeof(rep.result.error) - 1] = '\0';
 	if (rep.result.status > 0)
 		rep.result.status = -EPROTO;
+	if (!rep.result.status) {
+		/* Success only if the kernel says so too. */
+		tx = qk_ktls_installed(fd, TLS_TX, &hdr);
+		rx = qk_ktls_installed(fd, TLS_RX, &hdr);
+		if (tx != 1 || rx != 1) {
+			rep.result.status = -EPROTO;
+			snprintf(rep.result.error, sizeof(rep.result.error),
+				 "qktlsd reported success but the socket has no kTLS "
+				 "key for %s%s%s", tx != 1 ? "sending" : "",
+				 tx != 1 && rx != 1 ? " and " : "",
+				 rx != 1 ? "receiving" : "");
+		}
+	}
 	if (out)
 		*out = rep.result;
 	return rep.result.status;
@@ -112,9 +252,9 @@ int qktls_handshake_at(const char *agent, int fd, const char *link,
 int qktls_handshake(int fd, const char *link, enum qktls_role role,
 		    struct qktls_result *out)
 {
-	const char *agent = getenv(QKTLS_AGENT_SOCKET_ENV);
+	const char *agent = env(QKTLS_AGENT_SOCKET_ENV);
 
-	return qktls_handshake_at(agent && *agent ? agent : QKTLS_AGENT_SOCKET_DEFAULT,
+	return qktls_handshake_at(agent ? agent : QKTLS_AGENT_SOCKET_DEFAULT,
 				  fd, link, role, out);
 }
 

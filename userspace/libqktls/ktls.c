@@ -16,6 +16,8 @@
 #include <qktls/handshake.h>
 #include <qktls/ktls.h>
 
+#include "internal.h"
+
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
@@ -90,7 +92,7 @@ static int optname_of(enum qktls_dir dir)
  * (a header-sized getsockopt returns only struct tls_crypto_info).
  * Returns 1 if a key is there, 0 if not, or a negative errno.
  */
-static int installed(int fd, int optname, struct tls_crypto_info *hdr)
+int qk_ktls_installed(int fd, int optname, struct tls_crypto_info *hdr)
 {
 	socklen_t len = sizeof(*hdr);
 
@@ -171,7 +173,7 @@ int qktls_ktls_install(int fd, enum qktls_dir dir, uint16_t suite,
 	ret = enable_ulp(fd);
 	if (ret)
 		return ret;
-	ret = installed(fd, optname, &hdr);
+	ret = qk_ktls_installed(fd, optname, &hdr);
 	if (ret)
 		return ret > 0 ? -QKTLS_E_INSTALLED : ret;
 	return set_key(fd, optname, si, secret, secret_len, seq, false);
@@ -191,7 +193,7 @@ int qktls_ktls_rekey(int fd, enum qktls_dir dir, uint16_t suite,
 		return -QKTLS_E_SUITE;
 	if (secret_len != si->hash_len)
 		return -QKTLS_E_LENGTH;
-	ret = installed(fd, optname, &hdr);
+	ret = qk_ktls_installed(fd, optname, &hdr);
 	if (ret <= 0)
 		return ret ? ret : -QKTLS_E_NOTINSTALLED;
 	if (hdr.version != TLS_1_3_VERSION || hdr.cipher_type != si->ktls_cipher)

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -183,7 +184,8 @@ ssize_t qktls_stream_write(struct qktls_stream *s, const void *buf, size_t len)
 	if (!s || (!buf && len))
 		return -QKTLS_E_ARG;
 	while (done < len) {
-		ssize_t k = write(s->fd, p + done, len - done);
+		/* A closed peer is EPIPE, never SIGPIPE in the application. */
+		ssize_t k = send(s->fd, p + done, len - done, MSG_NOSIGNAL);
 
 		if (k < 0 && errno == EINTR)
 			continue;

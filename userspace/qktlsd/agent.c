@@ -9,10 +9,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <netinet/in.h>
-#include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,37 +35,87 @@ static pthread_mutex_t active_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t active_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int active;
 
-struct job {
-	int ufd;
+/* Who is at the other end of a hand-off connection, as the kernel says. */
+struct caller {
+	struct ucred uc;		/* SO_PEERCRED */
+	gid_t *groups;			/* SO_PEERGROUPS: supplementary groups */
+	int n_groups;
 };
 
-static bool creds_allowed(const struct qd_link *l, const struct ucred *uc)
-{
-	struct passwd pw, *pwp = NULL;
-	gid_t groups[64];
-	int ngroups = 64;
-	char buf[4096];
+struct job {
+	int ufd;
+	struct caller who;
+};
 
+/* Hand-offs running per caller uid (max_handshakes_per_user); active_lock. */
+struct uid_count {
+	uid_t uid;
+	unsigned int n;
+};
+static struct uid_count *running;
+static unsigned int n_running;
+static struct qd_ratelimit refuse_rl = QD_RATELIMIT_INIT;
+/* Callers no link allows, answered as they connected (main thread only). */
+static uint64_t n_refused_connect;
+
+/* The caller's credentials and groups when it connected; 0 or -errno. */
+static int caller_get(int ufd, struct caller *c)
+{
+	socklen_t len = sizeof(c->uc);
+	gid_t small[64];
+
+	c->groups = NULL;
+	c->n_groups = 0;
+	if (getsockopt(ufd, SOL_SOCKET, SO_PEERCRED, &c->uc, &len))
+		return -errno;
+	len = sizeof(small);
+	if (!getsockopt(ufd, SOL_SOCKET, SO_PEERGROUPS, small, &len)) {
+		c->groups = malloc(len ? len : 1);
+		if (!c->groups)
+			return -ENOMEM;
+		memcpy(c->groups, small, len);
+	} else {
+		if (errno != ERANGE)
+			return -errno;
+		c->groups = malloc(len);
+		if (!c->groups ||
+		    getsockopt(ufd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &len))
+			return c->groups ? -errno : -ENOMEM;
+	}
+	c->n_groups = (int)(len / sizeof(gid_t));
+	return 0;
+}
+
+/*
+ * The caller may use link @l: its uid is among allowed_users, or its
+ * primary group or one of the supplementary groups it runs with (not the
+ * group database's idea of its user) among allowed_groups.
+ */
+static bool creds_allowed(const struct qd_link *l, const struct caller *c)
+{
 	for (int i = 0; i < l->n_uids; i++)
-		if (l->uids[i] == uc->uid)
+		if (l->uids[i] == c->uc.uid)
 			return true;
-	for (int i = 0; i < l->n_gids; i++)
-		if (l->gids[i] == uc->gid)
+	for (int j = 0; j < l->n_gids; j++) {
+		if (l->gids[j] == c->uc.gid)
 			return true;
-	if (!l->n_gids || getpwuid_r(uc->uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
-		return false;
-	/* Supplementary groups of the caller's user, as the group database has them. */
-	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ngroups) < 0)
-		return false;
-	for (int i = 0; i < ngroups; i++)
-		for (int j = 0; j < l->n_gids; j++)
-			if (groups[i] == l->gids[j])
+		for (int i = 0; i < c->n_groups; i++)
+			if (c->groups[i] == l->gids[j])
 				return true;
+	}
 	return false;
 }
 
-static bool addr_equal(const struct sockaddr_storage *a,
-		       const struct sockaddr_storage *peer)
+static bool creds_allowed_any(const struct qd_config *c, const struct caller *who)
+{
+	for (int i = 0; i < c->n_links; i++)
+		if (creds_allowed(&c->links[i], who))
+			return true;
+	return false;
+}
+
+bool qd_addr_equal(const struct sockaddr_storage *a,
+		   const struct sockaddr_storage *peer)
 {
 	const struct sockaddr_in6 *p6 = (const void *)peer;
 
@@ -105,7 +154,7 @@ static int check_socket(const struct qd_link *l, int fd, struct qktls_result *r)
 	if (!l->n_addrs)
 		return 0;
 	for (int i = 0; i < l->n_addrs; i++)
-		if (addr_equal(&l->addrs[i], &peer))
+		if (qd_addr_equal(&l->addrs[i], &peer))
 			return 0;
 	snprintf(r->error, sizeof(r->error), "the socket's peer address is not "
 		 "among the peer_addresses of link %s", l->name);
@@ -138,7 +187,7 @@ static void cfg_put(struct qd_config *c)
 	}
 }
 
-static void serve(struct qd_config *cfg, int ufd)
+static void serve(struct qd_config *cfg, int ufd, const struct caller *who)
 {
 	struct qktls_agent_request req;
 	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
@@ -153,8 +202,7 @@ static void serve(struct qd_config *cfg, int ufd)
 		.msg_control = cbuf.buf, .msg_controllen = sizeof(cbuf.buf),
 	};
 	struct timeval tv = { .tv_sec = cfg->handshake_timeout };
-	struct ucred uc;
-	socklen_t len = sizeof(uc);
+	const struct ucred uc = who->uc;
 	struct cmsghdr *cmsg;
 	struct qd_link *l;
 	int fd = -1, nfds = 0;
@@ -162,10 +210,6 @@ static void serve(struct qd_config *cfg, int ufd)
 
 	setsockopt(ufd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(ufd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (getsockopt(ufd, SOL_SOCKET, SO_PEERCRED, &uc, &len)) {
-		qd_log(LOG_ERR, "SO_PEERCRED: %s", strerror(errno));
-		return;
-	}
 	memset(&req, 0, sizeof(req));
 	do
 		n = recvmsg(ufd, &mh, MSG_CMSG_CLOEXEC);
@@ -185,7 +229,8 @@ static void serve(struct qd_config *cfg, int ufd)
 		}
 	}
 	if (n < 0) {
-		qd_log(LOG_WARNING, "pid %d: no request: %s", (int)uc.pid, strerror(errno));
+		qd_log_rl(&refuse_rl, LOG_WARNING, "pid %d: no request: %s", (int)uc.pid,
+			  strerror(errno));
 		goto out;
 	}
 	if (n != (ssize_t)sizeof(req) || req.version != QKTLS_AGENT_PROTO_VERSION ||
@@ -202,7 +247,7 @@ static void serve(struct qd_config *cfg, int ufd)
 		snprintf(r->error, sizeof(r->error), "no link named '%s'", req.link);
 		goto reply;
 	}
-	if (!creds_allowed(l, &uc)) {
+	if (!creds_allowed(l, who)) {
 		r->status = -EACCES;
 		snprintf(r->error, sizeof(r->error), "uid %u gid %u may not use link %s "
 			 "(allowed_users / allowed_groups)", (unsigned int)uc.uid,
@@ -227,9 +272,15 @@ static void serve(struct qd_config *cfg, int ufd)
 	qd_tls_handshake(cfg, l, fd, r);
 reply:
 	if (r->status && r->status != -EPROTO && r->status != -ETIMEDOUT &&
-	    r->status != -ENOKEY && r->status != -EIO)
-		qd_log(LOG_WARNING, "pid %d uid %u link '%s': refused: %s", (int)uc.pid,
-		       (unsigned int)uc.uid, req.link, r->error);
+	    r->status != -ENOKEY && r->status != -EIO) {
+		char name[sizeof(req.link)], why[sizeof(r->error)];
+
+		/* The link name and the error quoting it are the caller's text. */
+		qd_log_rl(&refuse_rl, LOG_WARNING, "pid %d uid %u link '%s': "
+			  "refused: %s", (int)uc.pid, (unsigned int)uc.uid,
+			  qd_clean(name, sizeof(name), req.link, sizeof(req.link)),
+			  qd_clean(why, sizeof(why), r->error, sizeof(r->error)));
+	}
 	if (fd >= 0)
 		close(fd);
 	fd = -1;
@@ -244,59 +295,134 @@ out:
 		close(fd);
 }
 
+/* Take a slot for @who's hand-off; NULL or which limit is reached. */
+static const char *slot_take(const struct caller *who)
+{
+	struct uid_count *u = NULL;
+
+	pthread_mutex_lock(&active_lock);
+	for (unsigned int i = 0; i < n_running; i++)
+		if (running[i].uid == who->uc.uid)
+			u = &running[i];
+	if (active >= cfg->max_handshakes) {
+		pthread_mutex_unlock(&active_lock);
+		return "max_handshakes";
+	}
+	if (u && u->n >= cfg->max_handshakes_per_user) {
+		pthread_mutex_unlock(&active_lock);
+		return "max_handshakes_per_user";
+	}
+	if (!u) {
+		/* At most max_handshakes entries: one per running uid. */
+		u = realloc(running, (n_running + 1) * sizeof(*running));
+		if (!u) {
+			pthread_mutex_unlock(&active_lock);
+			return "memory";
+		}
+		running = u;
+		u = &running[n_running++];
+		u->uid = who->uc.uid;
+		u->n = 0;
+	}
+	u->n++;
+	active++;
+	pthread_mutex_unlock(&active_lock);
+	return NULL;
+}
+
+static void slot_put(const struct caller *who)
+{
+	pthread_mutex_lock(&active_lock);
+	for (unsigned int i = 0; i < n_running; i++)
+		if (running[i].uid == who->uc.uid && !--running[i].n) {
+			running[i] = running[--n_running];
+			break;
+		}
+	active--;
+	pthread_cond_broadcast(&active_cond);
+	pthread_mutex_unlock(&active_lock);
+}
+
+static void job_free(struct job *j)
+{
+	close(j->ufd);
+	free(j->who.groups);
+	free(j);
+}
+
 static void *worker(void *arg)
 {
 	struct job *j = arg;
 	struct qd_config *c = cfg_get();
 
-	serve(c, j->ufd);
+	serve(c, j->ufd, &j->who);
 	cfg_put(c);
-	close(j->ufd);
-	free(j);
-	pthread_mutex_lock(&active_lock);
-	active--;
-	pthread_cond_broadcast(&active_cond);
-	pthread_mutex_unlock(&active_lock);
+	slot_put(&j->who);
+	job_free(j);
 	return NULL;
 }
 
-static void refuse_busy(int ufd)
+/*
+ * Answer a hand-off connection at once, without reading its request and
+ * without a thread: the caller may use no link, or a limit is reached.
+ */
+static void refuse_now(struct job *j, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void refuse_now(struct job *j, int status, const char *fmt, ...)
 {
 	struct qktls_agent_reply rep = { .version = QKTLS_AGENT_PROTO_VERSION };
+	va_list ap;
 
-	rep.result.status = -EBUSY;
-	snprintf(rep.result.error, sizeof(rep.result.error),
-		 "qktlsd is running %u handshakes already (max_handshakes)",
-		 cfg->max_handshakes);
-	send(ufd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
-	qd_log(LOG_WARNING, "%s", rep.result.error);
+	rep.result.status = status;
+	va_start(ap, fmt);
+	vsnprintf(rep.result.error, sizeof(rep.result.error), fmt, ap);
+	va_end(ap);
+	send(j->ufd, &rep, sizeof(rep), MSG_NOSIGNAL | MSG_DONTWAIT);
+	qd_log_rl(&refuse_rl, LOG_WARNING, "pid %d uid %u: refused: %s",
+		  (int)j->who.uc.pid, (unsigned int)j->who.uc.uid, rep.result.error);
+	job_free(j);
 }
 
 static void dispatch(int ufd)
 {
+	struct job *j = calloc(1, sizeof(*j));
 	pthread_attr_t attr;
+	const char *full;
 	pthread_t t;
-	struct job *j;
+	int ret;
 
-	pthread_mutex_lock(&active_lock);
-	if (active >= cfg->max_handshakes) {
-		pthread_mutex_unlock(&active_lock);
-		refuse_busy(ufd);
+	if (!j) {
 		close(ufd);
 		return;
 	}
-	active++;
-	pthread_mutex_unlock(&active_lock);
-	j = malloc(sizeof(*j));
+	j->ufd = ufd;
+	ret = caller_get(ufd, &j->who);
+	if (ret) {
+		refuse_now(j, -EIO, "qktlsd cannot read the caller's credentials: %s",
+			   strerror(-ret));
+		return;
+	}
+	/* Credentials first: a stranger holds no slot, not even for a moment. */
+	if (!creds_allowed_any(cfg, &j->who)) {
+		n_refused_connect++;
+		refuse_now(j, -EACCES, "uid %u gid %u may use no link of this qktlsd "
+			   "(allowed_users / allowed_groups)",
+			   (unsigned int)j->who.uc.uid, (unsigned int)j->who.uc.gid);
+		return;
+	}
+	full = slot_take(&j->who);
+	if (full) {
+		refuse_now(j, -EBUSY, "qktlsd is running as many handshakes as %s "
+			   "allows (%u)", full, !strcmp(full, "max_handshakes") ?
+			   cfg->max_handshakes : cfg->max_handshakes_per_user);
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (!j || (j->ufd = ufd, pthread_create(&t, &attr, worker, j))) {
+	if (pthread_create(&t, &attr, worker, j)) {
 		qd_log(LOG_ERR, "cannot start a handshake thread");
-		free(j);
-		close(ufd);
-		pthread_mutex_lock(&active_lock);
-		active--;
-		pthread_mutex_unlock(&active_lock);
+		slot_put(&j->who);
+		job_free(j);
 	}
 	pthread_attr_destroy(&attr);
 }
@@ -525,6 +651,8 @@ static void reload(const char *path)
  */
 static void log_counters(struct qd_config *c, bool feeders)
 {
+	qd_log(LOG_NOTICE, "%llu callers that no link allows were refused as "
+	       "they connected", (unsigned long long)n_refused_connect);
 	for (int i = 0; i < c->n_links; i++) {
 		struct qd_link *l = &c->links[i];
 		uint64_t ok, qkd, fallback, failed, refused;

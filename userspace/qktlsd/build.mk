@@ -35,6 +35,9 @@ KERNEL_TESTS += $(QKTLSD_APP)
 # it runs the sanitizer build of the agent below).
 DEPS_qktls_handoff   := $(LIBQKTLS_SAN)
 LDLIBS_qktls_handoff := $(LIBQKTLS_LIBS)
+# Unauthenticated connections against the real agent (issue 14 item 2).
+DEPS_qktlsd_flood    := $(LIBQKTLS_SAN)
+LDLIBS_qktlsd_flood  := $(LIBQKTLS_LIBS)
 
 # The agent built with ASan/UBSan, which the unit tests run instead of the
 # plain one (leaks and undefined behaviour on every path they drive).

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -191,6 +192,51 @@ static char *get_file(struct ctx *c, const config_setting_t *g,
 		free(v);
 		return NULL;
 	}
+	return v;
+}
+
+/*
+ * Who may own a file with secrets: root, the user the agent runs as, and
+ * (for --check-config run by root) the user of the packaged service.
+ */
+static bool secret_owner_ok(uid_t uid)
+{
+	struct passwd pw, *pwp = NULL;
+	char buf[1024];
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	return !getpwnam_r(QKTLS_AGENT_USER, &pw, buf, sizeof(buf), &pwp) && pwp &&
+	       pw.pw_uid == uid;
+}
+
+/*
+ * A file with secrets: a private key (@key_file false: its group may read
+ * it, as root:qktlsd 0640) or a QKD key file (whose mode keys.c checks as
+ * it reads it).  Another owner could replace or read the secret, others
+ * must have no access, the group no write access.
+ */
+static char *get_secret(struct ctx *c, const config_setting_t *g,
+			const char *name, bool required, const char *where,
+			bool key_file)
+{
+	char *v = get_file(c, g, name, required, where);
+	struct stat st;
+
+	if (!v || stat(v, &st))
+		return v;
+	if (!S_ISREG(st.st_mode))
+		cerr(c, member(g, name), "'%s': %s is not a regular file", name, v);
+	else if (!secret_owner_ok(st.st_uid))
+		cerr(c, member(g, name), "'%s': %s belongs to uid %u: a file with "
+		     "secrets must belong to root or to the user qktlsd runs as "
+		     "(uid %u)", name, v, (unsigned int)st.st_uid,
+		     (unsigned int)geteuid());
+	else if (!key_file && (st.st_mode & 027))
+		cerr(c, member(g, name), "'%s': %s has mode %04o: a private key "
+		     "must not be accessible to others nor writable by its group "
+		     "(chmod 600, or 640 for a group of readers)", name, v,
+		     (unsigned int)(st.st_mode & 07777));
 	return v;
 }
 
@@ -389,7 +435,7 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 		free(role);
 	}
 	l->kme.certificate = get_file(c, g, "certificate", true, w);
-	l->kme.private_key = get_file(c, g, "private_key", true, w);
+	l->kme.private_key = get_secret(c, g, "private_key", true, w, false);
 	l->kme.ca = get_file(c, g, "ca", true, w);
 	l->kme.timeout_ms = get_uint(c, g, "timeout_ms", 100, 600000, 5000);
 	l->kme.peer_agent = get_str(c, g, "peer_agent", false, w);
@@ -437,7 +483,7 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 			     policy);
 		free(policy);
 	}
-	l->key_file = get_file(c, g, "key_file", false, "qkd");
+	l->key_file = get_secret(c, g, "key_file", false, "qkd", true);
 	l->pool = get_str(c, g, "pool", false, "qkd");
 	if (l->pool && !pool_name_ok(l->pool))
 		cerr(c, member(g, "pool"), "pool name '%s' must be 1 to %d letters, "
@@ -531,7 +577,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	l->peer_name = get_str(c, g, "peer_name", true, where);
 	for_strings(c, g, "peer_addresses", add_addr, l);
 	l->certificate = get_file(c, g, "certificate", true, where);
-	l->private_key = get_file(c, g, "private_key", true, where);
+	l->private_key = get_secret(c, g, "private_key", true, where, false);
 	l->ca = get_file(c, g, "ca", true, where);
 	l->mutual = get_bool(c, g, "mutual", true);
 	if (member(g, "mutual") && l->role == QKTLS_ROLE_CLIENT)
@@ -650,8 +696,9 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 {
 	static const char *const names[] = {
 		"socket", "socket_mode", "log_level", "log_target",
-		"handshake_timeout", "max_handshakes", "qkd_group_id", "links",
-		"sync_listen", NULL
+		"handshake_timeout", "max_handshakes", "max_handshakes_per_user",
+		"qkd_group_id", "links", "sync_listen", "sync_max_connections",
+		"sync_max_per_address", "sync_accept_timeout", NULL
 	};
 	struct sockaddr_un sun;
 	const config_setting_t *s;
@@ -688,12 +735,24 @@ static void parse_global(struct ctx *c, struct qd_config *cfg,
 	}
 	cfg->handshake_timeout = get_uint(c, root, "handshake_timeout", 1, 600, 10);
 	cfg->max_handshakes = get_uint(c, root, "max_handshakes", 1, 4096, 64);
+	/* Default: half the slots, so one caller never takes them all. */
+	cfg->max_handshakes_per_user = get_uint(c, root, "max_handshakes_per_user",
+						1, 4096, 0);
+	if (!cfg->max_handshakes_per_user)
+		cfg->max_handshakes_per_user = cfg->max_handshakes > 1 ?
+					       cfg->max_handshakes / 2 : 1;
 	cfg->qkd_group_id = get_uint(c, root, "qkd_group_id", 0xFE00, 0xFEFF, 0xFE37);
 
 	cfg->sync_listen = get_str(c, root, "sync_listen", false, "global");
 	if (cfg->sync_listen && !addr_ok(cfg->sync_listen))
 		cerr(c, member(root, "sync_listen"), "sync_listen '%s' must be "
 		     "\"HOST:PORT\" or \"[IPV6]:PORT\"", cfg->sync_listen);
+	cfg->sync_max_connections = get_uint(c, root, "sync_max_connections", 1,
+					     4096, 32);
+	cfg->sync_max_per_address = get_uint(c, root, "sync_max_per_address", 1,
+					     4096, 4);
+	cfg->sync_accept_timeout = get_uint(c, root, "sync_accept_timeout", 1,
+					    600, 10);
 
 	s = member(root, "links");
 	if (!s) {

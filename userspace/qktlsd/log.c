@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "qktlsd.h"
 
@@ -50,18 +51,80 @@ void qd_log_setup(int level, bool use_syslog)
 	log_syslog = use_syslog;
 }
 
-void qd_log(int level, const char *fmt, ...)
+static void vlog(int level, const char *fmt, va_list ap)
 {
 	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (log_syslog)
+		syslog(level, "%s", buf);
+	else
+		fprintf(stderr, "qktlsd: %s: %s\n", level_name(level), buf);
+}
+
+void qd_log(int level, const char *fmt, ...)
+{
 	va_list ap;
 
 	if (level > log_level)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vlog(level, fmt, ap);
 	va_end(ap);
-	if (log_syslog)
-		syslog(level, "%s", buf);
+}
+
+void qd_log_rl(struct qd_ratelimit *rl, int level, const char *fmt, ...)
+{
+	struct timespec now;
+	unsigned int suppressed = 0;
+	bool pass;
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&rl->lock);
+	if (!rl->start || now.tv_sec - rl->start >= QD_RL_INTERVAL_S) {
+		suppressed = rl->suppressed;
+		rl->start = now.tv_sec ? now.tv_sec : 1;
+		rl->n = 0;
+		rl->suppressed = 0;
+	}
+	pass = rl->n < QD_RL_BURST;
+	if (pass)
+		rl->n++;
 	else
-		fprintf(stderr, "qktlsd: %s: %s\n", level_name(level), buf);
+		rl->suppressed++;
+	pthread_mutex_unlock(&rl->lock);
+	if (suppressed)
+		qd_log(level, "%u more messages like the next one were suppressed "
+		       "in %d s", suppressed, QD_RL_INTERVAL_S);
+	if (!pass)
+		return;
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
+const char *qd_clean(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	if (!size)
+		return "";
+	if (!src)
+		src = "(null)", len = 6;
+	for (size_t i = 0; i < len && src[i]; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if (o + 4 >= size) {
+			/* Room for "..." and the NUL: say it was cut. */
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		dst[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	dst[o] = '\0';
+	return dst;
 }

@@ -32,6 +32,32 @@
 void qd_log_setup(int level, bool use_syslog);
 void qd_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int qd_log_level_parse(const char *name);	/* -1 if unknown */
+/*
+ * Log lines anyone can cause (unauthenticated peers, local callers): at
+ * most QD_RL_BURST per QD_RL_INTERVAL_S per limiter; the next line that
+ * passes says how many were dropped.  QD_RATELIMIT_INIT for a static one.
+ */
+#define QD_RL_BURST		10
+#define QD_RL_INTERVAL_S	30
+struct qd_ratelimit {
+	pthread_mutex_t lock;
+	time_t start;
+	unsigned int n, suppressed;
+};
+#define QD_RATELIMIT_INIT	{ .lock = PTHREAD_MUTEX_INITIALIZER }
+void qd_log_rl(struct qd_ratelimit *rl, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/*
+ * Text from a peer or an unauthenticated source, fit to log: at most @len
+ * bytes of @src (up to a NUL), every byte outside printable ASCII as '?',
+ * cut with "..." to fit @size.  Returns @dst.
+ */
+const char *qd_clean(char *dst, size_t size, const char *src, size_t len);
+
+/* --- agent.c ------------------------------------------------------------- */
+/* @peer (from accept or getpeername) is address @a (IPv4-mapped too). */
+bool qd_addr_equal(const struct sockaddr_storage *a,
+		   const struct sockaddr_storage *peer);
 
 /* --- harden.c ------------------------------------------------------------- */
 /* Clean the environment, make the process not dumpable, lock its memory. */
@@ -122,8 +148,13 @@ struct qd_config {
 	bool log_syslog;
 	unsigned int handshake_timeout;	/* seconds, per handshake */
 	unsigned int max_handshakes;	/* running at once */
+	unsigned int max_handshakes_per_user;	/* ... for one caller uid */
 	unsigned int qkd_group_id;	/* codepoint of the QKD hybrid */
 	char *sync_listen;		/* "HOST:PORT" for master agents */
+	/* Connections to sync_listen not authenticated yet (sync.c). */
+	unsigned int sync_max_connections;	/* at once, in all */
+	unsigned int sync_max_per_address;	/* ... from one address */
+	unsigned int sync_accept_timeout;	/* seconds for the whole TLS accept */
 	struct qd_link *links;
 	int n_links;
 	int refs;			/* agent.c: hand-offs using this config */

@@ -30,6 +30,13 @@
 #include "sync.h"
 
 #define SYNC_IO_TIMEOUT_S	10
+/*
+ * Stack of a listener connection thread: ample for OpenSSL, libcurl and
+ * the session (also under ASan), and under the 2 MiB of a transparent huge
+ * page, which a default 8 MiB stack gets on kernels with THP "always"
+ * (Debian's): 32 waiting strangers would then hold 64 MiB and more.
+ */
+#define SYNC_THREAD_STACK	(1024 * 1024)
 #define SYNC_BACKOFF_MIN_MS	500
 #define SYNC_BACKOFF_MAX_MS	30000
 
@@ -46,6 +53,21 @@ static void log_ssl(int level, const char *name, const char *what)
 	qd_log(level, "link %s: %s%s%s", name, what, buf[0] ? ": " : "", buf);
 }
 
+/* The master: its SAE ID into the ClientHello (SSL app data: the feeder). */
+static int master_sae_add(SSL *ssl, unsigned int type, unsigned int context,
+			  const unsigned char **out, size_t *outlen, X509 *x,
+			  size_t chainidx, int *al, void *arg)
+{
+	const struct qd_feed *f = SSL_get_app_data(ssl);
+
+	(void)type, (void)context, (void)x, (void)chainidx, (void)al, (void)arg;
+	if (!f)
+		return 0;	/* not sent */
+	*out = (const unsigned char *)f->sae_id;
+	*outlen = strlen(f->sae_id);
+	return 1;
+}
+
 SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 {
 	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
@@ -59,6 +81,15 @@ SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 	    SSL_CTX_load_verify_file(ctx, l->ca) != 1) {
 		log_ssl(LOG_ERR, l->name, "the agents' key agreement session "
 			"cannot use the link's certificate, key or CA");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (!server && !SSL_CTX_add_custom_ext(ctx, SYNC_EXT_MASTER_SAE,
+					       SSL_EXT_TLS1_3_ONLY |
+					       SSL_EXT_CLIENT_HELLO,
+					       master_sae_add, NULL, NULL, NULL,
+					       NULL)) {
+		log_ssl(LOG_ERR, l->name, "cannot add the master SAE extension");
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -205,7 +236,7 @@ static int master_connection(struct qd_feed *f, int fd, bool *up, char *why,
 	struct qd_sync_io io = tls_io(&t);
 	int ret = -1;
 
-	if (ssl && SSL_set_fd(ssl, fd) &&
+	if (ssl && SSL_set_fd(ssl, fd) && SSL_set_app_data(ssl, f) &&
 	    SSL_set_tlsext_host_name(ssl, f->peer_sae_id) &&
 	    SSL_set1_host(ssl, f->peer_name) && SSL_connect(ssl) == 1) {
 		ret = qd_sync_run_master(f, &io);
@@ -271,6 +302,25 @@ void *qd_sync_master(void *arg)
 }
 
 /* --- the slave agents' listener -------------------------------------------- */
+/*
+ * Anyone who reaches sync_listen can open connections: until a connection
+ * has authenticated (TLS with the link's certificates) it holds one of
+ * sync_max_connections slots, at most sync_max_per_address of them from
+ * one address, and gets sync_accept_timeout seconds for the whole TLS
+ * accept, however slowly it trickles.  A connection beyond a limit is
+ * closed at once.  The session's own state (sync_proto.c) is allocated
+ * only after the accept.  See Documentation/qktls/agent.rst.
+ */
+
+struct conn {
+	int fd;
+	struct qd_feed *f;
+	struct sockaddr_storage addr;
+	char name[INET6_ADDRSTRLEN + 8];	/* the address, for the log */
+	char master_sae[256];		/* SYNC_EXT_MASTER_SAE, or "" */
+	bool pending;			/* not authenticated: on lst_pending */
+	struct conn *next, **pprev;
+};
 
 static pthread_mutex_t lst_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t lst_idle = PTHREAD_COND_INITIALIZER;
@@ -278,11 +328,69 @@ static char *lst_addr;
 static int lst_fd = -1, lst_stop = -1, lst_conns;
 static pthread_t lst_thread;
 static SSL_CTX *lst_ctx;
+/* Unauthenticated connections and their limits (qd_sync_listen_update). */
+static struct conn *lst_pending;
+static unsigned int lst_max = 32, lst_max_addr = 4, lst_accept_s = 10;
+static struct qd_ratelimit lst_rl = QD_RATELIMIT_INIT;
 
-struct conn {
-	int fd;
-	struct qd_feed *f;
-};
+static void conn_authenticated(struct conn *c)
+{
+	pthread_mutex_lock(&lst_lock);
+	if (c->pending) {
+		*c->pprev = c->next;
+		if (c->next)
+			c->next->pprev = c->pprev;
+		c->pending = false;
+	}
+	pthread_mutex_unlock(&lst_lock);
+}
+
+/* Take an unauthenticated slot for @c, or say which limit is reached. */
+static const char *conn_admit(struct conn *c)
+{
+	unsigned int all = 0, same = 0;
+	const char *full = NULL;
+
+	pthread_mutex_lock(&lst_lock);
+	for (struct conn *o = lst_pending; o; o = o->next) {
+		all++;
+		if (qd_addr_equal(&o->addr, &c->addr))
+			same++;
+	}
+	if (all >= lst_max)
+		full = "sync_max_connections";
+	else if (same >= lst_max_addr)
+		full = "sync_max_per_address";
+	if (!full) {
+		c->pending = true;
+		c->next = lst_pending;
+		c->pprev = &lst_pending;
+		if (lst_pending)
+			lst_pending->pprev = &c->next;
+		lst_pending = c;
+		lst_conns++;
+	}
+	pthread_mutex_unlock(&lst_lock);
+	return full;
+}
+
+/* The slave: the master's SAE ID from its ClientHello, before sni_cb. */
+static int master_sae_parse(SSL *ssl, unsigned int type, unsigned int context,
+			    const unsigned char *in, size_t inlen, X509 *x,
+			    size_t chainidx, int *al, void *arg)
+{
+	struct conn *c = SSL_get_app_data(ssl);
+
+	(void)type, (void)context, (void)x, (void)chainidx, (void)arg;
+	if (!c || !inlen || inlen >= sizeof(c->master_sae) ||
+	    memchr(in, '\0', inlen)) {
+		*al = SSL_AD_DECODE_ERROR;
+		return 0;
+	}
+	memcpy(c->master_sae, in, inlen);
+	c->master_sae[inlen] = '\0';
+	return 1;
+}
 
 static int sni_cb(SSL *ssl, int *al, void *arg)
 {
@@ -292,8 +400,9 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 
 	(void)arg;
 	qd_feed_registry_lock(true);
+	/* A master that names itself gets the link of its SAE pair. */
 	if (sn)
-		f = qd_feed_find_slave(sn, NULL);
+		f = qd_feed_find_slave(sn, c->master_sae[0] ? c->master_sae : NULL);
 	if (f) {
 		pthread_mutex_lock(&f->lock);
 		f->sessions++;
@@ -301,8 +410,15 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 	}
 	qd_feed_registry_lock(false);
 	if (!f) {
-		qd_log(LOG_WARNING, "sync: a master agent asked for slave SAE '%s': "
-		       "no such link", sn ? sn : "(no SNI)");
+		char clean[80];
+
+		char cmaster[80];
+
+		qd_log_rl(&lst_rl, LOG_WARNING, "sync: %s asked for slave SAE '%s' "
+			  "(master SAE '%s'): no such link", c->name,
+			  sn ? qd_clean(clean, sizeof(clean), sn, strlen(sn)) :
+			  "(no SNI)", qd_clean(cmaster, sizeof(cmaster),
+			  c->master_sae, sizeof(c->master_sae)));
 		*al = SSL_AD_UNRECOGNIZED_NAME;
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
@@ -314,27 +430,87 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * The TLS accept on @c->fd, all of it within sync_accept_timeout seconds
+ * (the socket is non-blocking meanwhile): 1 when done, else 0 with @why.
+ */
+static int accept_by_deadline(SSL *ssl, struct conn *c, const char **why)
+{
+	struct timespec end, now;
+	int flags = fcntl(c->fd, F_GETFL), ret = 0;
+
+	pthread_mutex_lock(&lst_lock);
+	qd_deadline(&end, lst_accept_s * 1000);
+	pthread_mutex_unlock(&lst_lock);
+	if (flags < 0 || fcntl(c->fd, F_SETFL, flags | O_NONBLOCK)) {
+		*why = "cannot make the socket non-blocking";
+		return 0;
+	}
+	*why = NULL;
+	for (;;) {
+		struct pollfd p = { .fd = c->fd };
+		long long ms;
+		int r = SSL_accept(ssl), e;
+
+		if (r == 1) {
+			ret = 1;
+			break;
+		}
+		e = SSL_get_error(ssl, r);
+		if (e == SSL_ERROR_WANT_READ)
+			p.events = POLLIN;
+		else if (e == SSL_ERROR_WANT_WRITE)
+			p.events = POLLOUT;
+		else
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (end.tv_sec - now.tv_sec) * 1000LL +
+		     (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (ms <= 0 || (poll(&p, 1, (int)ms) == 0)) {
+			*why = "sync_accept_timeout ran out";
+			break;
+		}
+	}
+	if (fcntl(c->fd, F_SETFL, flags) && ret) {
+		*why = "cannot make the socket blocking again";
+		ret = 0;
+	}
+	return ret;
+}
+
 static void *conn_thread(void *arg)
 {
 	struct conn *c = arg;
 	SSL *ssl = SSL_new(lst_ctx);
 	struct tls_io t = { .ssl = ssl, .fd = c->fd };
 	struct qd_sync_io io = tls_io(&t);
+	const char *why = NULL;
 
 	set_timeouts(c->fd);
 	if (ssl && SSL_set_fd(ssl, c->fd) && SSL_set_app_data(ssl, c) &&
-	    SSL_accept(ssl) == 1) {
+	    accept_by_deadline(ssl, c, &why)) {
+		conn_authenticated(c);
 		t.f = c->f;
 		qd_sync_run_slave(c->f, &io);
 		SSL_shutdown(ssl);
-	} else if (c->f) {
-		char why[200];
-
-		snprintf(why, sizeof(why), "TLS with a master agent failed (verify: %s)",
-			 ssl ? X509_verify_cert_error_string(SSL_get_verify_result(ssl)) : "-");
-		log_ssl(LOG_WARNING, c->f->name, why);
 	} else {
+		char buf[256] = "";
+		unsigned long e = ERR_get_error();
+
+		conn_authenticated(c);	/* its slot is free either way */
+		if (e)
+			ERR_error_string_n(e, buf, sizeof(buf));
 		ERR_clear_error();
+		if (!why)
+			why = buf[0] ? buf : "the peer went";
+		if (c->f)
+			qd_log_rl(&lst_rl, LOG_WARNING, "link %s: TLS with a master "
+				  "agent at %s failed (verify: %s): %s", c->f->name,
+				  c->name, X509_verify_cert_error_string(
+				  SSL_get_verify_result(ssl)), why);
+		else
+			qd_log_rl(&lst_rl, LOG_WARNING, "sync: TLS with %s failed: %s",
+				  c->name, why);
 	}
 	SSL_free(ssl);
 	if (c->f) {
@@ -362,6 +538,19 @@ static void *conn_thread(void *arg)
 	return NULL;
 }
 
+static void conn_name(struct conn *c)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in *a4 = (const void *)&c->addr;
+	const struct sockaddr_in6 *a6 = (const void *)&c->addr;
+
+	if (c->addr.ss_family == AF_INET)
+		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
+	else if (c->addr.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
+	snprintf(c->name, sizeof(c->name), "%s", host);
+}
+
 static void *listen_thread(void *arg)
 {
 	(void)arg;
@@ -370,7 +559,9 @@ static void *listen_thread(void *arg)
 			{ .fd = lst_fd, .events = POLLIN },
 			{ .fd = lst_stop, .events = POLLIN },
 		};
+		socklen_t alen = sizeof(struct sockaddr_storage);
 		pthread_attr_t attr;
+		const char *full;
 		pthread_t t;
 		struct conn *c;
 		int fd;
@@ -381,21 +572,30 @@ static void *listen_thread(void *arg)
 			break;
 		if (!p[0].revents)
 			continue;
-		fd = accept4(lst_fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
 		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
+		if (!c)
+			continue;
+		fd = accept4(lst_fd, (struct sockaddr *)&c->addr, &alen, SOCK_CLOEXEC);
+		if (fd < 0) {
+			free(c);
 			continue;
 		}
 		c->fd = fd;
-		pthread_mutex_lock(&lst_lock);
-		lst_conns++;
-		pthread_mutex_unlock(&lst_lock);
+		conn_name(c);
+		full = conn_admit(c);
+		if (full) {
+			qd_log_rl(&lst_rl, LOG_WARNING, "sync: closed a connection from "
+				  "%s at once: as many unauthenticated as %s allows",
+				  c->name, full);
+			close(fd);
+			free(c);
+			continue;
+		}
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, SYNC_THREAD_STACK);
 		if (pthread_create(&t, &attr, conn_thread, c)) {
+			conn_authenticated(c);
 			close(fd);
 			free(c);
 			pthread_mutex_lock(&lst_lock);
@@ -439,7 +639,7 @@ static int listen_start(const char *addr)
 	lst_fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lst_fd < 0 ||
 	    setsockopt(lst_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lst_fd, res->ai_addr, res->ai_addrlen) || listen(lst_fd, 16)) {
+	    bind(lst_fd, res->ai_addr, res->ai_addrlen) || listen(lst_fd, 128)) {
 		qd_log(LOG_ERR, "sync_listen %s: %s", addr, strerror(errno));
 		freeaddrinfo(res);
 		if (lst_fd >= 0)
@@ -470,6 +670,13 @@ int qd_sync_listen_update(struct qd_config *cfg)
 	const char *want = cfg->sync_listen;
 	int ret = 0;
 
+	if (want) {
+		pthread_mutex_lock(&lst_lock);
+		lst_max = cfg->sync_max_connections;
+		lst_max_addr = cfg->sync_max_per_address;
+		lst_accept_s = cfg->sync_accept_timeout;
+		pthread_mutex_unlock(&lst_lock);
+	}
 	if (want && lst_addr && !strcmp(want, lst_addr))
 		return 0;
 	listen_stop();
@@ -492,9 +699,20 @@ int qd_sync_listen_update(struct qd_config *cfg)
 			return -1;
 		}
 		SSL_CTX_set_num_tickets(lst_ctx, 0);
+		SSL_CTX_set_mode(lst_ctx, SSL_MODE_RELEASE_BUFFERS);
 		SSL_CTX_set_options(lst_ctx, SSL_OP_NO_TICKET);
 		SSL_CTX_set_session_cache_mode(lst_ctx, SSL_SESS_CACHE_OFF);
 		SSL_CTX_set_tlsext_servername_callback(lst_ctx, sni_cb);
+		if (!SSL_CTX_add_custom_ext(lst_ctx, SYNC_EXT_MASTER_SAE,
+					    SSL_EXT_TLS1_3_ONLY | SSL_EXT_CLIENT_HELLO,
+					    NULL, NULL, NULL, master_sae_parse,
+					    NULL)) {
+			log_ssl(LOG_ERR, "-", "sync: cannot make the listener's "
+				"TLS context");
+			SSL_CTX_free(lst_ctx);
+			lst_ctx = NULL;
+			return -1;
+		}
 	}
 	ret = listen_start(want);
 	return ret;

@@ -18,6 +18,13 @@
 /* Key IDs (16 bytes each) per HELD message. */
 #define SYNC_HELD_MAX		240
 
+/*
+ * TLS extension in the master's ClientHello: its own SAE ID (1 to 255
+ * bytes), so that a slave SAE with links to several masters picks the link
+ * of this SAE pair before it chooses the certificate and CA.
+ */
+#define SYNC_EXT_MASTER_SAE	0xff38
+
 /* Message types: a 4-byte header (type, 0, body length) and the body. */
 enum {
 	SYNC_MSG_HELLO = 1,

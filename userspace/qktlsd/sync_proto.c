@@ -215,9 +215,12 @@ static void log_peer_error(struct qd_feed *f, const struct msg *m)
 {
 	struct rbuf r = body(m);
 	uint16_t code = get16(&r);
+	char text[200];
 
-	qd_log(LOG_ERR, "link %s: the peer agent ended the session: error %u: %.*s",
-	       f->name, code, (int)r.n, r.bad ? "" : (const char *)r.p);
+	/* The peer's text: printable ASCII only, and bounded. */
+	qd_log(LOG_ERR, "link %s: the peer agent ended the session: error %u: %s",
+	       f->name, code, qd_clean(text, sizeof(text), r.bad ? "" :
+				       (const char *)r.p, r.bad ? 0 : r.n));
 }
 
 /* The UUID text of a 16-byte key ID and back (lower case, 8-4-4-4-12). */
@@ -1059,8 +1062,13 @@ static int hello(struct slave *s)
 	if (!done(&r) || !(s->mask & 1))
 		return refuse(s->io, f, "a malformed HELLO");
 	if (strcmp(sae, f->sae_id) || strcmp(peer, f->peer_sae_id)) {
+		char cpeer[80], csae[80];
+
 		qd_log(LOG_WARNING, "link %s: the peer agent asked for SAE pair %s/%s, "
-		       "this link is %s/%s", f->name, peer, sae, f->peer_sae_id, f->sae_id);
+		       "this link is %s/%s", f->name,
+		       qd_clean(cpeer, sizeof(cpeer), peer, sizeof(peer)),
+		       qd_clean(csae, sizeof(csae), sae, sizeof(sae)),
+		       f->peer_sae_id, f->sae_id);
 		send_error(s->io, SYNC_ERR_LINK, "no link for this SAE pair");
 		return -1;
 	}

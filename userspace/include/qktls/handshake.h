@@ -29,8 +29,19 @@ extern "C" {
 
 /* Where qktlsd listens unless configured otherwise. */
 #define QKTLS_AGENT_SOCKET_DEFAULT	"/run/qktlsd/qktlsd.sock"
-/* Environment variable that overrides the socket path for qktls_handshake(). */
+/*
+ * Environment variables (ignored by a process running with privileges it
+ * did not start with: setuid, setgid, file capabilities; secure_getenv):
+ * the socket path for qktls_handshake(); the seconds to wait for the agent
+ * (default QKTLS_AGENT_TIMEOUT_DEFAULT, 1 to 3600); one more uid the agent
+ * may run as (besides root, the caller's own and QKTLS_AGENT_USER's).
+ */
 #define QKTLS_AGENT_SOCKET_ENV		"QKTLS_AGENT_SOCKET"
+#define QKTLS_AGENT_TIMEOUT_ENV		"QKTLS_AGENT_TIMEOUT"
+#define QKTLS_AGENT_TIMEOUT_DEFAULT	60
+#define QKTLS_AGENT_UID_ENV		"QKTLS_AGENT_UID"
+/* The user the packaged qktlsd.service runs as. */
+#define QKTLS_AGENT_USER		"qktlsd"
 
 #define QKTLS_AGENT_PROTO_VERSION	1
 #define QKTLS_LINK_NAME_MAX		64	/* including the NUL */
@@ -47,7 +58,8 @@ enum qktls_role {
  *                socket), -ENOKEY (QKD policy "required" and no QKD key),
  *                -EPROTO (TLS handshake failed: @error says why),
  *                -ETIMEDOUT, -EBUSY (agent overloaded), -ECONNREFUSED
- *                (no agent), -EIO (kTLS install failed)
+ *                (no agent), -EIO (kTLS install failed), -EPERM (the
+ *                process at the socket is not a trusted agent)
  * @qkd_used:     1 if a QKD key went into the handshake secret
  * @suite:        IANA value of the cipher suite (e.g. 0x1302)
  * @flags:        QKTLS_RESULT_* bits (0 from agents before they existed)
@@ -103,8 +115,12 @@ struct qktls_agent_reply {
  * @out:  receives the outcome (also on failure); may be NULL
  *
  * Talks to the agent at $QKTLS_AGENT_SOCKET, or QKTLS_AGENT_SOCKET_DEFAULT.
- * Blocks until the agent answers (the agent bounds every step of the
- * handshake with its own timeout).
+ * Hands the socket over only to a process running as a trusted uid (root,
+ * the caller's effective uid, QKTLS_AGENT_USER or $QKTLS_AGENT_UID; -EPERM
+ * otherwise, SO_PEERCRED).  Waits at most $QKTLS_AGENT_TIMEOUT seconds
+ * (default 60) for each step (-ETIMEDOUT).  A reply of success counts only
+ * when the kernel has kTLS keys on @fd in both directions (-EPROTO
+ * otherwise).
  *
  * Return: 0 when @fd carries kTLS in both directions; otherwise a negative
  * errno (as in &struct qktls_result.status) and @fd must be closed.

@@ -99,10 +99,12 @@ void qktls_stream_close(struct qktls_stream *s);
  * @buf: data
  * @len: its length
  *
- * Calls write(2) until all of @buf is written, retrying after EINTR.
+ * Calls send(2) with MSG_NOSIGNAL (a write(2) that raises no SIGPIPE:
+ * a closed peer is -EPIPE) until all of @buf is written, retrying after
+ * EINTR.
  *
  * Return: bytes written (short only when a call failed after some were,
- * e.g. a non-blocking socket that is full), or -errno of write(2) if none
+ * e.g. a non-blocking socket that is full), or -errno of send(2) if none
  * was: -ENOKEY when the module had a QKD rekey due, the TX pool is empty
  * and the link's QKD policy is required (nothing was sent).
  */
