@@ -8,9 +8,10 @@
 # happens in a mount namespace of its own where /usr/src and /lib/modules
 # are overlays whose upper layers, and /var/lib/dkms, are directories under
 # build/dkms: the root itself is never written.  The modules dkms installed
-# stay in build/dkms/modules/KVER/updates/dkms/ for tests/kernel/dkms_load.sh,
-# which loads them in the VM boot of each kernel (make check runs this suite
-# before the kernel suites).
+# are kept in build/dkms/ko/KVER/ for tests/kernel/dkms_load.sh, which loads
+# them in the VM boot of each kernel, and DKMS's builds in
+# build/dkms/built/KVER/ for tests/kernel/deb_link.sh (make check runs this
+# suite before the kernel suites).
 #
 #   1  make dkms-source: exactly the sources and dkms.conf, with the version
 #   2  dkms add: qktls/VERSION added from /usr/src
@@ -38,7 +39,7 @@ if [ "${QKTLS_DKMS_NS:-}" != 1 ]; then
 	fi
 	w=$top/build/dkms
 	rm -rf "$w"
-	mkdir -p "$w"/{src,src.work,modules,modules.work,var,stage}
+	mkdir -p "$w"/{src,src.work,modules,modules.work,var}
 	# The namespace (its mounts private already: tools/buildroot/enter):
 	# overlays on /usr/src and /lib/modules (the real
 	# directory, not the /lib symlink), /var/lib/dkms bound to build/dkms.
@@ -119,11 +120,13 @@ for k in $kvers; do
 	fi
 done
 
-# Keep the installed modules for the VM (tests/kernel/dkms_load.sh): a copy,
-# since remove takes them out of the overlay.
+# Keep the installed modules for the VM (tests/kernel/dkms_load.sh), and
+# DKMS's build of each kernel (its tree in /var/lib/dkms) for
+# tests/kernel/deb_link.sh: copies, since remove deletes both.
 for k in $kvers; do
-	mkdir -p "$w/ko/$k"
+	mkdir -p "$w/ko/$k" "$w/built"
 	cp /lib/modules/"$k"/updates/dkms/qktls.ko* "$w/ko/$k/" 2>/dev/null
+	cp -a "/var/lib/dkms/qktls/$ver/$k" "$w/built/" 2>/dev/null
 done
 
 # 5: remove.
