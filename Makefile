@@ -11,6 +11,8 @@
 #   make shell      a shell in the Debian 13 build root
 #   make install    what make built, into DESTDIR/PREFIX (tools/build/install.mk);
 #                   make uninstall removes it
+#   make dkms-source  qktls.ko's sources and dkms.conf into /usr/src/qktls-VERSION
+#   make deb        the Debian packages (debian/), into build/deb/, with lintian
 #
 # On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
 # build targets run inside the build root (tools/buildroot/); check, demo,
@@ -20,7 +22,7 @@ BUILD     ?= build
 TOP       := $(CURDIR)
 ENTER     := tools/buildroot/enter
 
-BUILD_TARGETS := all modules userspace tests lint-kernel fuzz
+BUILD_TARGETS := all modules userspace tests lint-kernel fuzz deb
 
 # make fuzz FUZZ_RUNS=N: N reaches the build root (enter keeps QKTLS_*).
 ifdef FUZZ_RUNS
@@ -47,6 +49,7 @@ $(BUILD_TARGETS):
 	$(ENTER) $(MAKE) --no-print-directory $@
 else
 include tools/build/rules.mk
+include tools/build/deb.mk
 endif
 
 check:

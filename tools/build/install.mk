@@ -15,6 +15,12 @@
 #               systemd) when known, else $(PREFIX)/lib/systemd/system
 #   SYSUSERSDIR     the same for sysusersdir, else $(PREFIX)/lib/sysusers.d
 #   BASHCOMPDIR $(DATAROOTDIR)/bash-completion/completions
+#   DKMSSRCDIR  /usr/src/qktls-$(QKTLS_VERSION): make dkms-source
+#
+# make dkms-source installs qktls.ko's sources with dkms.conf where DKMS
+# takes them (then: dkms install qktls/$(QKTLS_VERSION)); make
+# uninstall-dkms-source removes them (after dkms remove).  They need no
+# build: they are the tree's own files.
 #
 # Without DESTDIR, install and uninstall also run ldconfig, and install
 # creates the user qktlsd with systemd-sysusers.  The build root is shared
@@ -45,6 +51,7 @@ systemd_dir  = $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
 			--variable=$(1) systemd 2>/dev/null),$(PREFIX)/lib/$(2))
 SYSTEMDUNITDIR ?= $(call systemd_dir,systemdsystemunitdir,systemd/system)
 SYSUSERSDIR    ?= $(call systemd_dir,sysusersdir,sysusers.d)
+DKMSSRCDIR  ?= /usr/src/qktls-$(QKTLS_VERSION)
 
 # What the build made, and what comes from the tree.
 INST_SBIN    := qktlsd qktls
@@ -76,7 +83,7 @@ INST_FILES = $(addprefix $(DESTDIR)$(SBINDIR)/,$(INST_SBIN)) \
 	     $(DESTDIR)$(SYSUSERSDIR)/qktlsd.conf \
 	     $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,qktls qktls-kme)
 
-.PHONY: install uninstall
+.PHONY: install uninstall dkms-source uninstall-dkms-source
 
 # Refuses a DESTDIR-less run inside the build root or on a host that does
 # not build natively (see above).
@@ -152,3 +159,29 @@ uninstall:
 		[ ! -d $$d ] || rmdir $$d 2>/dev/null || echo "$$d: not empty, left"; \
 	done
 	@if [ -z "$(DESTDIR)" ]; then ldconfig; fi
+
+# The module's sources as DKMS builds them (the layout of build/ko/KVER):
+# the top-level Kbuild, kernel/, the uapi header and the key schedule's test
+# vectors that qktls.ko checks itself against at load time.
+DKMS_SOURCES := Kbuild kernel/Kbuild $(sort $(wildcard kernel/*.c kernel/*.h)) \
+		uapi/linux/qktls.h tests/vectors/keysched.h
+
+dkms-source:
+	$(INST_WHERE)
+	for f in $(DKMS_SOURCES); do \
+		$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(DKMSSRCDIR)/$$f || exit; \
+	done
+	sed 's|@VERSION@|$(QKTLS_VERSION)|' tools/dkms/dkms.conf.in \
+		>$(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	chmod 0644 $(DESTDIR)$(DKMSSRCDIR)/dkms.conf
+	@if [ -z "$(DESTDIR)" ]; then \
+		echo "qktls.ko: dkms install qktls/$(QKTLS_VERSION) builds and installs it for each kernel"; \
+	fi
+
+uninstall-dkms-source:
+	$(INST_WHERE)
+	rm -f $(addprefix $(DESTDIR)$(DKMSSRCDIR)/,$(DKMS_SOURCES) dkms.conf)
+	@for d in kernel uapi/linux uapi tests/vectors tests ""; do \
+		[ ! -d $(DESTDIR)$(DKMSSRCDIR)/$$d ] || rmdir $(DESTDIR)$(DKMSSRCDIR)/$$d 2>/dev/null || \
+			echo "$(DESTDIR)$(DKMSSRCDIR)/$$d: not empty, left"; \
+	done

@@ -13,7 +13,7 @@ $(BUILD)/obj/kme-sim/%.o: tools/kme-sim/%.c tools/kme-sim/sim.h tools/kme-sim/li
 # The library gives the simulator its wiping jansson allocator.
 $(BUILD)/bin/qktls-kme-sim: $(KMESIM_OBJS) $(KME_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(KMESIM_PKGS)) -lpthread
 
 PROGRAMS   += $(BUILD)/bin/qktls-kme-sim
 # The unit tests run the simulator.

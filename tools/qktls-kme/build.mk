@@ -7,7 +7,7 @@ $(BUILD)/obj/qktls-kme/qktls-kme.o: tools/qktls-kme/qktls-kme.c userspace/includ
 
 $(BUILD)/bin/qktls-kme: $(BUILD)/obj/qktls-kme/qktls-kme.o $(BUILD)/lib/libqktls-kme.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(KME_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(KME_LIBS)
 
 PROGRAMS   += $(BUILD)/bin/qktls-kme
 UNIT_TESTS += $(BUILD)/bin/qktls-kme

@@ -14,7 +14,7 @@ $(BUILD)/obj/tools/qktls/%.o: tools/qktls/%.c tools/qktls/qktls.h uapi/linux/qkt
 
 $(BUILD)/bin/qktls: $(QKTLS_TOOL_OBJS) $(LIBQKTLS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs $(QKTLS_TOOL_PKGS))
 
 # The same tool built with ASan/UBSan, for the tests (not installed).
 QKTLS_SAN_OBJS := $(patsubst tools/qktls/%.c,$(BUILD)/obj/tools/qktls-san/%.o,$(QKTLS_TOOL_SRCS))

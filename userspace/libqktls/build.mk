@@ -39,7 +39,7 @@ LIBQKTLS_SO  := $(BUILD)/lib/$(LIBQKTLS_SOFILE)
 
 $(LIBQKTLS_SO): $(LIBQKTLS_OBJS) $(LIBQKTLS_MAP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -shared -Wl,-soname,$(LIBQKTLS_SONAME) \
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIBQKTLS_SONAME) \
 		-Wl,--version-script=$(LIBQKTLS_MAP) -Wl,-z,defs -Wl,-z,relro -Wl,-z,now \
 		-o $@ $(LIBQKTLS_OBJS) $(LIBQKTLS_LIBS)
 

@@ -18,7 +18,7 @@ $(BUILD)/obj/qktlsd/%.o: userspace/qktlsd/%.c $(QKTLSD_HDRS)
 
 $(BUILD)/bin/qktlsd: $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB) \
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QKTLSD_OBJS) $(PROV_LIB) $(LIBQKTLS) $(KME_LIB) \
 		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 
 PROGRAMS += $(BUILD)/bin/qktlsd
