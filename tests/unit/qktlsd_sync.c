@@ -575,18 +575,23 @@ TEST(reconcile_missing_not_held)
 	NO_LEAKS();
 }
 
-/* A HELD for another pool, of more than 240 keys, or cut short: ERROR. */
+/*
+ * A HELD for another pool, of more than 240 keys, cut short, or saying
+ * more follow without being full: ERROR.
+ */
 TEST(reconcile_held_malformed)
 {
 	static unsigned int many[SYNC_HELD_MAX + 1];
 
-	for (int t = 0; t < 3; t++) {
+	for (int t = 0; t < 4; t++) {
 		struct fake fk;
 
 		slave_server(&fk);
 		fake_store_fill(&fk, QD_STORE_C2S, 0, 5, 3 * 3600 * 1000);
 		if (t == 0)
 			in_ids(&fk, SYNC_MSG_HELD, QD_STORE_S2C, false, many, 1);
+		else if (t == 3)
+			in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, true, many, 0);
 		else
 			in_ids(&fk, SYNC_MSG_HELD, QD_STORE_C2S, false, many,
 			       t == 1 ? SYNC_HELD_MAX + 1 : 2);

@@ -445,6 +445,7 @@ static int reconcile_looker(struct qd_feed *f, const struct qd_sync_io *io,
 	while (more) {
 		const uint8_t *miss[SYNC_HELD_MAX];
 		uint16_t c, k = 0;
+		uint8_t m8;
 		struct rbuf r;
 
 		if (expect(io, f, m, SYNC_MSG_HELD, "HELD"))
@@ -454,11 +455,17 @@ static int reconcile_looker(struct qd_feed *f, const struct qd_sync_io *io,
 			refuse(io, f, "a HELD for another pool");
 			goto out;
 		}
-		more = get8(&r);
+		m8 = get8(&r);
+		more = m8;
 		c = get16(&r);
 		heard += c;
-		/* The taker holds only keys we held: never much more than a pool. */
-		if (r.bad || c > SYNC_HELD_MAX || r.n != (size_t)c * QKTLS_KEY_ID_LEN ||
+		/*
+		 * The taker holds only keys we held: never much more than a
+		 * pool; and only a full HELD says more follow (else it could
+		 * keep the session here with empty ones).
+		 */
+		if (r.bad || m8 > 1 || (more && c != SYNC_HELD_MAX) ||
+		    c > SYNC_HELD_MAX || r.n != (size_t)c * QKTLS_KEY_ID_LEN ||
 		    heard > n + f->capacity + SYNC_HELD_MAX) {
 			refuse(io, f, "a malformed HELD, or more keys than a pool holds");
 			goto out;
