@@ -36,6 +36,31 @@ module_param_named(sock_scan_ms, qktls_sock_scan_ms, uint, 0644);
 MODULE_PARM_DESC(sock_scan_ms,
 		 "Period of the reaping of closed sockets and the rekey policy checks, ms");
 
+/* Rekeys that callers ask for: the pools' keys are shared by the link. */
+unsigned int qktls_sock_qkd_rekeys_per_min = 960;
+module_param_named(sock_qkd_rekeys_per_min, qktls_sock_qkd_rekeys_per_min,
+		   uint, 0644);
+MODULE_PARM_DESC(sock_qkd_rekeys_per_min,
+		 "QKD rekeys one socket may ask for per minute, 0 = no limit");
+
+unsigned int qktls_sock_qkd_rekey_burst = 64;
+module_param_named(sock_qkd_rekey_burst, qktls_sock_qkd_rekey_burst, uint,
+		   0644);
+MODULE_PARM_DESC(sock_qkd_rekey_burst,
+		 "QKD rekeys one socket may ask for at once");
+
+unsigned int qktls_pool_qkd_rekeys_per_min = 15360;
+module_param_named(pool_qkd_rekeys_per_min, qktls_pool_qkd_rekeys_per_min,
+		   uint, 0644);
+MODULE_PARM_DESC(pool_qkd_rekeys_per_min,
+		 "QKD rekeys the sockets of one TX pool may ask for per minute, 0 = no limit");
+
+unsigned int qktls_pool_qkd_rekey_burst = 1024;
+module_param_named(pool_qkd_rekey_burst, qktls_pool_qkd_rekey_burst, uint,
+		   0644);
+MODULE_PARM_DESC(pool_qkd_rekey_burst,
+		 "QKD rekeys the sockets of one TX pool may ask for at once");
+
 static int __init qktls_init(void)
 {
 	int err;

@@ -282,6 +282,8 @@ int qktls_pool_create(struct qktls_net *qn, const char *name,
 	INIT_LIST_HEAD(&pool->keys);
 	pool->hash_seed = get_random_u32();
 	INIT_DELAYED_WORK(&pool->expire_work, qktls_pool_expire);
+	qktls_bucket_init(&pool->qkd_requests,
+			  READ_ONCE(qktls_pool_qkd_rekey_burst));
 
 	mutex_lock(&qn->lock);
 	if (qktls_pool_find(qn, name)) {
@@ -714,6 +716,37 @@ int qktls_pool_take(struct qktls_pool *pool, const u8 *id,
 	qktls_key_free(key);
 	qktls_pool_keys_left(pool, before);
 out:
+	mutex_unlock(&pool->lock);
+	return err;
+}
+
+/**
+ * qktls_pool_charge_request() - let a caller's QKD rekey take a key?
+ * @pool: a TX pool
+ * @extack: why not
+ *
+ * A QKD rekey that a caller asks for (rather than the socket's policy or
+ * the peer) counts against the pool's rate limit
+ * (qktls.pool_qkd_rekeys_per_min and qktls.pool_qkd_rekey_burst), so the
+ * applications of one link cannot drain the keys its sockets share.
+ *
+ * Return: 0, or -EBUSY (over the limit).
+ */
+int qktls_pool_charge_request(struct qktls_pool *pool,
+			      struct netlink_ext_ack *extack)
+{
+	int err = 0;
+
+	mutex_lock(&pool->lock);
+	if (!qktls_bucket_take(&pool->qkd_requests,
+			       READ_ONCE(qktls_pool_qkd_rekeys_per_min),
+			       READ_ONCE(qktls_pool_qkd_rekey_burst))) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "TX pool over pool_qkd_rekeys_per_min (%u), burst %u",
+				   READ_ONCE(qktls_pool_qkd_rekeys_per_min),
+				   READ_ONCE(qktls_pool_qkd_rekey_burst));
+		err = -EBUSY;
+	}
 	mutex_unlock(&pool->lock);
 	return err;
 }

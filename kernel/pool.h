@@ -19,12 +19,16 @@
 #include <linux/xarray.h>
 #include <linux/qktls.h>
 
+#include "bucket.h"
+
 struct net;
 
 /* Module parameters (main.c). */
 extern unsigned long qktls_max_mem_bytes;
 extern unsigned long qktls_pool_max_mem_bytes;
 extern unsigned int qktls_max_pools;
+extern unsigned int qktls_pool_qkd_rekeys_per_min;
+extern unsigned int qktls_pool_qkd_rekey_burst;
 
 #define QKTLS_POOL_NAME_BITS	8
 #define QKTLS_SOCK_ID_BITS	8
@@ -114,6 +118,7 @@ struct qktls_pool_stats {
  * @next_seq: sequence number of the next key (dumps resume by it)
  * @stats: counters
  * @expire_work: wipes keys that outlived @key_lifetime
+ * @qkd_requests: rate limit of the QKD rekeys its sockets' callers ask for
  */
 struct qktls_pool {
 	refcount_t refcnt;
@@ -142,6 +147,7 @@ struct qktls_pool {
 	u64 next_seq;
 	struct qktls_pool_stats stats;
 	struct delayed_work expire_work;
+	struct qktls_bucket qkd_requests;
 };
 
 /**
@@ -285,6 +291,8 @@ int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
 int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 			unsigned int n, unsigned int *bad);
 int qktls_pool_flush(struct qktls_pool *pool);
+int qktls_pool_charge_request(struct qktls_pool *pool,
+			      struct netlink_ext_ack *extack);
 int qktls_pool_take(struct qktls_pool *pool, const u8 *id,
 		    struct qktls_taken_key *out);
 void qktls_taken_key_wipe(struct qktls_taken_key *key);

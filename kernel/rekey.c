@@ -133,6 +133,27 @@ static int qktls_install_key(struct qktls_sock *qs, int optname,
 			     qktls_rehook, qs);
 }
 
+/* A QKD rekey a caller asked for: within the socket's and the pool's limit. */
+static int qktls_rekey_charge(struct qktls_sock *qs,
+			      struct netlink_ext_ack *extack)
+{
+	bool ok;
+
+	spin_lock_bh(&qs->lock);
+	ok = qktls_bucket_take(&qs->qkd_requests,
+			       READ_ONCE(qktls_sock_qkd_rekeys_per_min),
+			       READ_ONCE(qktls_sock_qkd_rekey_burst));
+	spin_unlock_bh(&qs->lock);
+	if (!ok) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "socket over sock_qkd_rekeys_per_min (%u), burst %u",
+				   READ_ONCE(qktls_sock_qkd_rekeys_per_min),
+				   READ_ONCE(qktls_sock_qkd_rekey_burst));
+		return -EBUSY;
+	}
+	return qktls_pool_charge_request(qs->tx_pool, extack);
+}
+
 /* Take the QKD key of this rekey: the oldest of TX, the named one of RX. */
 static int qktls_rekey_take(struct qktls_sock *qs, struct qktls_rekey_req *req,
 			    struct qktls_taken_key *key,
@@ -152,6 +173,12 @@ static int qktls_rekey_take(struct qktls_sock *qs, struct qktls_rekey_req *req,
 		else
 			NL_SET_ERR_MSG(extack, "the socket has no RX pool");
 		return -ENOKEY;
+	}
+	if (req->requested) {
+		int err = qktls_rekey_charge(qs, extack);
+
+		if (err)
+			return err;
 	}
 	if (qktls_pool_take(pool, tx ? NULL : req->ref, key)) {
 		if (tx)
@@ -282,7 +309,8 @@ out_key:
  * Return: 0, -EOPNOTSUPP (no kTLS rekey in this kernel; QKD update not
  * negotiated), -ENOKEY (no pool, TX pool empty, RX pool without the key),
  * -ENOENT (detached meanwhile), -EAGAIN (@req->nonblock and no send buffer
- * space), or the error of sending the records or of kTLS's setsockopt().
+ * space), -EBUSY (@req->requested: over a rate limit), or the error of
+ * sending the records or of kTLS's setsockopt().
  */
 int qktls_sock_rekey_locked(struct qktls_sock *qs, struct qktls_rekey_req *req,
 			    struct netlink_ext_ack *extack)

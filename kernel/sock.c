@@ -346,6 +346,8 @@ int qktls_sock_attach(struct qktls_net *qn,
 
 	qs->cookie = qktls_sk_cookie(sk);
 	qs->tx_key_since = get_jiffies_64();
+	qktls_bucket_init(&qs->qkd_requests,
+			  READ_ONCE(qktls_sock_qkd_rekey_burst));
 
 	mutex_lock(&qn->sock_lock);
 	if (qktls_sock_find(qn, qs->cookie)) {

@@ -26,6 +26,8 @@
 #include <linux/types.h>
 #include <linux/qktls.h>
 
+#include "bucket.h"
+
 struct genl_info;
 struct netlink_ext_ack;
 struct qktls_net;
@@ -40,6 +42,8 @@ struct socket;
 /* Module parameters (main.c). */
 extern unsigned int qktls_max_socks;
 extern unsigned int qktls_sock_scan_ms;
+extern unsigned int qktls_sock_qkd_rekeys_per_min;
+extern unsigned int qktls_sock_qkd_rekey_burst;
 
 /**
  * struct qktls_sock_stats - counters of an attached socket, see enum
@@ -131,6 +135,7 @@ struct qktls_sock_key {
  * @tx_key_since: jiffies of the last TX rekey (or of the attach)
  * @due_since: jiffies when the policy first found TX due, 0 = not due
  * @due_last_ntf: jiffies of the last QKTLS_CMD_SOCK_REKEY_DUE_NTF
+ * @qkd_requests: rate limit of the QKD rekeys callers ask for
  */
 struct qktls_sock {
 	refcount_t refcnt;
@@ -170,6 +175,7 @@ struct qktls_sock {
 	bool rx_ref_set;
 	u64 due_since;
 	u64 due_last_ntf;
+	struct qktls_bucket qkd_requests;
 };
 
 /**
@@ -229,6 +235,8 @@ struct qktls_sock_info {
  * @used_ref: the ID of the QKD key used, if @used_qkd
  * @used_qkd: a QKD key was mixed in
  * @nonblock: TX: the writer does not wait for send buffer space
+ * @requested: a caller asked for it (QKTLS_CMD_SOCK_REKEY), rather than
+ *	the policy or the peer: its QKD key is rate-limited
  */
 struct qktls_rekey_req {
 	u8 dir;
@@ -237,6 +245,7 @@ struct qktls_rekey_req {
 	u8 used_ref[QKTLS_KEY_ID_LEN];
 	bool used_qkd;
 	bool nonblock;
+	bool requested;
 };
 
 /* QKTLS_CMD_SOCK_REKEY works on this kernel. */

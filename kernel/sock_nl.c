@@ -470,7 +470,7 @@ int qktls_nl_sock_rekey_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr **tb = info->attrs;
-	struct qktls_rekey_req req = {};
+	struct qktls_rekey_req req = { .requested = true };
 	struct qktls_sock *qs;
 	struct socket *sock;
 	struct sk_buff *msg;

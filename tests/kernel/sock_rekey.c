@@ -19,6 +19,8 @@
  *   attached end answers update_requested with a QKD update of its own;
  * - an empty or deleted TX pool: -ENOKEY and nothing on the wire;
  * - QKTLS_CMD_SOCK_REKEY for RX is refused with -EINVAL and says why;
+ * - QKD rekeys asked for are limited per socket and per TX pool (-EBUSY),
+ *   sending nothing and taking no key;
  * - the rekey policy: past rekey_bytes the socket is due and an event says
  *   so, until a TX rekey;
  * - on kernels without kTLS rekey (6.12): -EOPNOTSUPP, data unharmed.
@@ -56,6 +58,13 @@ FIXTURE(rk) {
 	size_t hlen;
 	uint8_t c2s[48], s2c[48];	/* the current secrets */
 	long tx_ok, rx_ok, rx_recv;
+	long limits[4];
+};
+
+/* The module's limits of requested QKD rekeys, restored after each test. */
+static const char *const limit_params[4] = {
+	"sock_qkd_rekeys_per_min", "sock_qkd_rekey_burst",
+	"pool_qkd_rekeys_per_min", "pool_qkd_rekey_burst",
 };
 
 FIXTURE_VARIANT(rk) {
@@ -94,6 +103,10 @@ FIXTURE_SETUP(rk)
 
 	ASSERT_NE(NULL, si);
 	self->hlen = si->hash_len;
+	for (int i = 0; i < 4; i++) {
+		self->limits[i] = qk_param(limit_params[i]);
+		ASSERT_LE(0, self->limits[i]);
+	}
 	ASSERT_EQ(0, qk_private_netns());
 	ASSERT_EQ(0, qk_open(&self->q));
 	ASSERT_EQ(0, qk_open(&self->ev));
@@ -114,6 +127,9 @@ FIXTURE_SETUP(rk)
 
 FIXTURE_TEARDOWN(rk)
 {
+	for (int i = 0; i < 4; i++)
+		if (self->limits[i] >= 0)
+			qk_set_param(limit_params[i], self->limits[i]);
 	close(self->c);
 	close(self->s);
 	qk_close(&self->ev);
@@ -424,6 +440,89 @@ TEST_F(rk, empty_or_deleted_pool_sends_nothing)
 }
 
 /* The module follows the peer inside the reads; RX over netlink is refused. */
+/* Set the limits of requested QKD rekeys (per minute and burst). */
+static void set_limits(struct __test_metadata *_metadata, long sock_rate,
+		       long sock_burst, long pool_rate, long pool_burst)
+{
+	const long v[4] = { sock_rate, sock_burst, pool_rate, pool_burst };
+
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, qk_set_param(limit_params[i], v[i]));
+}
+
+/* A requested TX rekey that the limits refuse with @err and @why. */
+static void rekey_refused(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(rk) *self, int err, const char *why)
+{
+	EXPECT_EQ(err, qk_sock_rekey(&self->q, self->c, QKTLS_SOCK_DIR_TX,
+				     QKTLS_REKEY_QKD, NULL, NULL, &self->r));
+	EXPECT_NE(NULL, strstr(self->r.extack, why)) {
+		TH_LOG("extack: %s", self->r.extack);
+	}
+	qk_reply_free(&self->r);
+}
+
+/* A requested QKD rekey that goes through: QKD key @n of c2s. */
+static void rekey_qkd(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(rk) *self, uint16_t suite, int n)
+{
+	uint8_t id[16];
+
+	qk_id(id, TAG_C2S, n);
+	ASSERT_EQ(0, qk_sock_rekey(&self->q, self->c, QKTLS_SOCK_DIR_TX,
+				   QKTLS_REKEY_QKD, NULL, NULL, &self->r));
+	qk_reply_free(&self->r);
+	expect_update(_metadata, self->s, id, 0);
+	server_follows(_metadata, self, suite, n);
+}
+
+/*
+ * One application cannot drain the keys a link's sockets share: the QKD
+ * rekeys callers ask for are limited per socket and per TX pool.  A
+ * refusal sends nothing and takes no key; a standard update still goes
+ * through.
+ */
+TEST_F(rk, requested_qkd_rekeys_limited)
+{
+	struct qk_sock_info si;
+
+	if (!kernel_has_rekey())
+		SKIP(return, "kernel has no kTLS rekey (see no_rekey_kernel)");
+	/* The socket: two at once, then one a minute. */
+	set_limits(_metadata, 1, 2, 0, 1024);
+	rekey_qkd(_metadata, self, variant->suite, 0);
+	rekey_qkd(_metadata, self, variant->suite, 1);
+	rekey_refused(_metadata, self, -EBUSY, "sock_qkd_rekeys_per_min (1)");
+	EXPECT_EQ(2, qk_pool_count(&self->q, "cli-c2s"));
+	ASSERT_EQ(0, qk_sock_rekey(&self->q, self->c, QKTLS_SOCK_DIR_TX, 0,
+				   NULL, NULL, &self->r));
+	qk_reply_free(&self->r);
+	expect_update(_metadata, self->s, NULL, 0);
+	server_follows(_metadata, self, variant->suite, -1);
+	send_str(_metadata, self->c, "after std");
+	expect_str(_metadata, self->s, "after std");
+
+	/* The pool: one left of its burst (it was full, now capped at 1). */
+	set_limits(_metadata, 0, 64, 1, 1);
+	rekey_qkd(_metadata, self, variant->suite, 2);
+	rekey_refused(_metadata, self, -EBUSY, "pool_qkd_rekeys_per_min (1)");
+	EXPECT_EQ(1, qk_pool_count(&self->q, "cli-c2s"));
+
+	/* No limit: the last key goes. */
+	set_limits(_metadata, 0, 64, 0, 1);
+	rekey_qkd(_metadata, self, variant->suite, 3);
+	EXPECT_EQ(0, qk_pool_count(&self->q, "cli-c2s"));
+
+	/* Nothing went out for the refusals: data under the current key. */
+	send_str(_metadata, self->c, "still current");
+	expect_str(_metadata, self->s, "still current");
+	si = qk_sock_get_fd(&self->q, self->c);
+	EXPECT_EQ(5, QK_STAT(si, TX_REKEYS));
+	EXPECT_EQ(4, QK_STAT(si, TX_QKD_REKEYS));
+	EXPECT_EQ(2, QK_STAT(si, REKEY_ERRORS));
+	EXPECT_EQ(EBUSY, QK_STAT(si, LAST_ERROR));
+}
+
 TEST_F(rk, rx_rekey_refused)
 {
 	static const char why[] =

@@ -218,9 +218,14 @@
  *   key, the TX pool is empty or was deleted, or there is no pool for that
  *   direction), -EOPNOTSUPP (no kTLS rekey in this kernel, or QKD update
  *   not negotiated), -ENOENT (socket not attached), -EINVAL (a key
- *   reference on TX; QKTLS_REKEY_QKD on RX without one), or the error of
- *   sending the records.  On error the direction's key is unchanged:
- *   nothing is ever sent or accepted under a key the peer does not have.
+ *   reference on TX; QKTLS_REKEY_QKD on RX without one), -EBUSY (a QKD
+ *   rekey over the rate limit of the socket or of its TX pool: module
+ *   parameters sock_qkd_rekeys_per_min, sock_qkd_rekey_burst,
+ *   pool_qkd_rekeys_per_min, pool_qkd_rekey_burst; the rekey policy and
+ *   the peer's updates are not limited), or the error of sending the
+ *   records.
+ *   On error the direction's key is unchanged: nothing is ever sent or
+ *   accepted under a key the peer does not have.
  *   (If the QKTLS_HS_QKD_KEY_REF record went out and the KeyUpdate could
  *   not, the QKD key is consumed; the peer sees no KeyUpdate.)
  *

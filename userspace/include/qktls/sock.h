@@ -210,7 +210,9 @@ int qktls_sock_get(struct qktls_nl *nl, int fd, struct qktls_sock_info *info);
  *
  * Return: 1 if a QKD key was used (@ref set), 0 for a standard update, or a
  * negative error: -QKTLS_E_NOREKEY, -QKTLS_E_NOQKDUPDATE, -ENOKEY (TX pool
- * empty), -QKTLS_E_NOTATTACHED...
+ * empty), -EBUSY (QKD rekeys asked for faster than the module's per-socket
+ * or per-pool rate limit; qktls_nl_error() says which; a standard update
+ * still works), -QKTLS_E_NOTATTACHED...
  */
 int qktls_sock_rekey_tx(struct qktls_nl *nl, int fd, unsigned int flags,
 			uint8_t ref[QKTLS_QKD_REF_LEN]);
