@@ -280,6 +280,119 @@ TEST_F(kme, connection_reuse)
 	EXPECT_EQ(1, st.connects);
 }
 
+/* The simulator's counter @name, from its "stats" reply. */
+static long sim_stat(struct __test_metadata *_metadata, struct kt_sim *sim,
+		     const char *name)
+{
+	char reply[512], *at;
+
+	EXPECT_EQ(0, kt_ctl(sim, reply, sizeof(reply), "%s", "stats"));
+	at = strstr(reply, name);
+	EXPECT_NE(NULL, at) TH_LOG("%s", reply);
+	return at ? strtol(at + strlen(name) + 1, NULL, 10) : -1;
+}
+
+/*
+ * The KME uses the keys up and then closes the (reused) connection without
+ * an answer.  libcurl would send the request again on a new connection and
+ * the KME would use keys up twice; the client refuses to re-send.
+ */
+TEST_F(kme, key_request_not_resent)
+{
+	struct qk_kme_enc_req r = { .number = 2, .size = 256 };
+	struct qk_kme_keys k = { 0 };
+	struct qk_kme_stats st;
+	const char *id;
+
+	/* A first request leaves a connection to reuse. */
+	EXPECT_LT(0, stored(_metadata, self->a, "SAE_B"));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "lose-answer,count=1"));
+	EXPECT_EQ(QK_KME_E_DROPPED, qk_kme_enc_keys(self->a, "SAE_B", &r, &k, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "the key request was not sent again"))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(0, k.count);
+	/* The KME saw one enc_keys and used two keys up, not four. */
+	EXPECT_EQ(2, sim_stat(_metadata, &self->sim, "\"requests\""));
+	EXPECT_EQ(2, sim_stat(_metadata, &self->sim, "\"keys_waiting\""));
+	/*
+	 * The next request works.  (The refused retry had opened a connection
+	 * already: libcurl calls back once it is connected.)
+	 */
+	ASSERT_EQ(QK_KME_OK, qk_kme_enc_keys(self->a, "SAE_B", &r, &k, &self->err))
+		TH_LOG("%s", self->err.message);
+	qk_kme_client_stats(self->a, &st);
+	EXPECT_EQ(3, st.requests);
+
+	/* dec_keys the same: the KME delivered the key once, and only once. */
+	id = k.keys[0].id;
+	struct qk_kme_dec_req d = { .key_ids = &id, .n_ids = 1, .size = 256 };
+	struct qk_kme_keys kb = { 0 };
+
+	EXPECT_LT(0, stored(_metadata, self->b, "SAE_A"));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault b %s", "lose-answer,count=1"));
+	EXPECT_EQ(QK_KME_E_DROPPED, qk_kme_dec_keys(self->b, "SAE_A", &d, &kb, &self->err));
+	EXPECT_EQ(5, sim_stat(_metadata, &self->sim, "\"requests\""));
+	EXPECT_EQ(1, sim_stat(_metadata, &self->sim, "\"keys_delivered\""));
+	qk_kme_keys_free(&k);
+
+	/* Status requests are not key requests: libcurl may retry those. */
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "drop,count=1"));
+	EXPECT_LT(0, stored(_metadata, self->a, "SAE_B"));
+}
+
+/* A request whose answer could not fit the response limit is never sent. */
+TEST_F(kme, oversized_answer_refused_before_sending)
+{
+	struct qk_kme_enc_req r = { .number = 4096, .size = 8192 };
+	static const char *const ids[] = { "0b5e6f04-41e1-4c5b-9a1e-1f6f2b1e6a01" };
+	struct qk_kme_dec_req d = { .key_ids = ids, .n_ids = 1, .size = 1u << 25 };
+	struct qk_kme_keys k = { 0 };
+
+	EXPECT_EQ(QK_KME_E_INVAL, qk_kme_enc_keys(self->a, "SAE_B", &r, &k, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "over the 4194304-byte limit"))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(QK_KME_E_INVAL, qk_kme_dec_keys(self->b, "SAE_A", &d, &k, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "over the 4194304-byte limit"))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(0, sim_stat(_metadata, &self->sim, "\"requests\""));
+	/* The largest that fits is asked (and refused by the KME's own limit). */
+	r.number = 2048;
+	EXPECT_EQ(QK_KME_E_BAD_REQUEST, qk_kme_enc_keys(self->a, "SAE_B", &r, &k,
+							&self->err));
+	EXPECT_EQ(1, sim_stat(_metadata, &self->sim, "\"requests\""));
+}
+
+/* Error answers that are not ETSI JSON are shown, with the URL and status. */
+TEST_F(kme, non_etsi_errors_shown)
+{
+	struct qk_kme_enc_req r = { .number = 1 };
+	struct qk_kme_status st;
+	struct qk_kme_keys k;
+	char url[300];
+
+	snprintf(url, sizeof(url), "KME %s/api/v1/keys/SAE_B/", self->sim.url_a);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "html-error,count=1"));
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_status(self->a, "SAE_B", 0, &st, &self->err));
+	EXPECT_EQ(500, self->err.http_status);
+	EXPECT_NE(NULL, strstr(self->err.message, url)) TH_LOG("%s", self->err.message);
+	EXPECT_NE(NULL, strstr(self->err.message, "status answered HTTP 500, not with an "
+			       "ETSI error message: <!DOCTYPE html> <html><head><title>500"))
+		TH_LOG("%s", self->err.message);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "problem-json,count=1"));
+	EXPECT_EQ(QK_KME_E_UNAUTHORIZED, qk_kme_enc_keys(self->a, "SAE_B", &r, &k,
+							 &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, url)) TH_LOG("%s", self->err.message);
+	EXPECT_NE(NULL, strstr(self->err.message, "enc_keys answered HTTP 401, not with an "
+			       "ETSI error message: {\"type\":\"about:blank\",\"title\":"
+			       "\"Unauthorized\""))
+		TH_LOG("%s", self->err.message);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault a %s", "empty,count=1"));
+	EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_enc_keys(self->a, "SAE_B", &r, &k,
+						      &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "200 with an empty body"))
+		TH_LOG("%s", self->err.message);
+}
+
 /* A key meant for SAE_B is refused to SAE_C; SAE_B on KME A is refused. */
 TEST_F(kme, wrong_sae)
 {
@@ -732,6 +845,13 @@ FAULT_CASE(wrong_count_dec, "wrong-count", OP_DEC, 1, QK_KME_E_KEY_COUNT, "asked
 FAULT_CASE(drop_status, "drop", OP_STATUS, 1, QK_KME_E_DROPPED, "closed the connection");
 FAULT_CASE(drop_enc, "drop", OP_ENC, 1, QK_KME_E_DROPPED, "closed the connection");
 FAULT_CASE(drop_dec, "drop", OP_DEC, 1, QK_KME_E_DROPPED, "closed the connection");
+FAULT_CASE(html_status, "html-error", OP_STATUS, 1, QK_KME_E_HTTP, "HTTP 500, not with an ETSI");
+FAULT_CASE(html_dec, "html-error", OP_DEC, 1, QK_KME_E_HTTP, "<title>500 Internal Server Error");
+FAULT_CASE(problem_enc, "problem-json", OP_ENC, 1, QK_KME_E_UNAUTHORIZED, "\"title\":\"Unauthorized\"");
+FAULT_CASE(empty_status, "empty", OP_STATUS, 1, QK_KME_E_MALFORMED, "empty body where a status");
+FAULT_CASE(empty_enc, "empty", OP_ENC, 1, QK_KME_E_MALFORMED, "empty body where a key container");
+FAULT_CASE(lose_enc, "lose-answer", OP_ENC, 2, QK_KME_E_DROPPED, "closed the connection");
+FAULT_CASE(lose_dec, "lose-answer", OP_DEC, 1, QK_KME_E_DROPPED, "closed the connection");
 
 FIXTURE_SETUP(fault)
 {
@@ -805,6 +925,11 @@ TEST_F(fault, injected_then_recovered)
 	EXPECT_EQ(variant->expect, self->err.code);
 	EXPECT_NE(NULL, strstr(self->err.message, variant->says))
 		TH_LOG("%s: %s", qk_kme_strerror(self->err.code), self->err.message);
+	/* Closed on a new connection: the hint that TLS 1.3 can do that. */
+	if (variant->expect == QK_KME_E_DROPPED)
+		EXPECT_NE(NULL, strstr(self->err.message, "on a new connection: a KME "
+				       "that rejects the client certificate"))
+			TH_LOG("%s", self->err.message);
 	/* The fault was for one request: the same call now succeeds. */
 	EXPECT_EQ(QK_KME_OK, run_op(_metadata, self, variant, NULL))
 		TH_LOG("%s", self->err.message);

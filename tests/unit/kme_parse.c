@@ -80,7 +80,8 @@ struct bad {
 };
 
 static const struct bad bad[] = {
-	{ "", 1, 0, QK_KME_E_MALFORMED, "not valid JSON" },
+	{ "", 1, 0, QK_KME_E_MALFORMED, "200 with an empty body where a key container" },
+	{ " \r\n", 1, 0, QK_KME_E_MALFORMED, "200 with an empty body" },
 	{ "{\"keys\":[", 1, 0, QK_KME_E_MALFORMED, "not valid JSON" },
 	{ "[]", 1, 0, QK_KME_E_MALFORMED, "not a JSON object" },
 	{ "{}", 1, 0, QK_KME_E_MALFORMED, "no \"keys\" array" },
@@ -215,12 +216,144 @@ TEST(etsi_errors)
 	EXPECT_EQ(QK_KME_E_UNAUTHORIZED, qk_kme_parse_error(401, body, strlen(body), &err));
 	EXPECT_EQ(QK_KME_E_UNAVAILABLE, qk_kme_parse_error(503, body, strlen(body), &err));
 	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(500, "oops", 4, &err));
-	EXPECT_NE(NULL, strstr(err.message, "HTTP 500 without an ETSI error"));
+	EXPECT_STREQ("the KME answered HTTP 500, not with an ETSI error message: oops",
+		     err.message);
 	EXPECT_STREQ("", err.details);
+	EXPECT_STREQ("oops", err.answer);
+	/* An ETSI error under another status: the status by number. */
+	body = "{\"message\":\"no such endpoint\"}";
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(404, body, strlen(body), &err));
+	EXPECT_STREQ("the KME answered HTTP 404: no such endpoint", err.message);
 	/* Control characters from the KME do not reach logs raw. */
 	body = "{\"message\":\"a\\nb\\u001b\"}";
 	EXPECT_EQ(QK_KME_E_BAD_REQUEST, qk_kme_parse_error(400, body, strlen(body), &err));
 	EXPECT_STREQ("a?b?", err.message);
+	NO_LEAKS();
+}
+
+/* Answers of KMEs and proxies that do not speak the ETSI error format. */
+TEST(non_etsi_errors)
+{
+	const char *html = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title>"
+			   "</head>\r\n<body>\t<h1>Bad   Gateway</h1></body></html>";
+	const char *problem = "{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
+			      "\"status\":401}";
+	struct qk_kme_error err;
+	char big[2000];
+
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(502, html, strlen(html), &err));
+	EXPECT_EQ(502, err.http_status);
+	EXPECT_STREQ("the KME answered HTTP 502, not with an ETSI error message: "
+		     "<!DOCTYPE html> <html><head><title>502 Bad Gateway</title></head> "
+		     "<body> <h1>Bad Gateway</h1></body></html>", err.message);
+	EXPECT_EQ(QK_KME_E_UNAUTHORIZED, qk_kme_parse_error(401, problem, strlen(problem),
+							    &err));
+	EXPECT_NE(NULL, strstr(err.message, "HTTP 401, not with an ETSI error message: "
+			       "{\"type\":\"about:blank\",\"title\":\"Unauthorized\""))
+		TH_LOG("%s", err.message);
+	/* "message" that is not a string is not the ETSI format either. */
+	EXPECT_EQ(QK_KME_E_UNAVAILABLE, qk_kme_parse_error(503, "{\"message\":5}", 13, &err));
+	EXPECT_NE(NULL, strstr(err.message, "{\"message\":5}")) TH_LOG("%s", err.message);
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(504, "", 0, &err));
+	EXPECT_STREQ("the KME answered HTTP 504 with an empty body", err.message);
+	/* Long bodies are cut, control bytes replaced. */
+	memset(big, 'x', sizeof(big));
+	big[10] = '\x1b';
+	big[11] = (char)0xc3;
+	EXPECT_EQ(QK_KME_E_HTTP, qk_kme_parse_error(500, big, sizeof(big), &err));
+	EXPECT_NE(NULL, strstr(err.message, "xxxxxxxxxx??xxx")) TH_LOG("%s", err.message);
+	EXPECT_GT(300, strlen(err.message));
+	EXPECT_EQ(0, strcmp(err.message + strlen(err.message) - 3, "..."));
+	EXPECT_GT(sizeof(err.answer), strlen(err.answer));
+	EXPECT_EQ(0, strcmp(err.answer + strlen(err.answer) - 3, "..."));
+	NO_LEAKS();
+}
+
+/* Fields of the wrong JSON type are named, with what was found. */
+TEST(status_types)
+{
+	static const struct { const char *from, *to, *says; } cases[] = {
+		{ "\"key_size\":256", "\"key_size\":\"256\"",
+		  "status: \"key_size\" must be a non-negative integer, but is a string: \"256\"" },
+		{ "\"target_KME_ID\":\"B\"", "\"target_KME_ID\":0",
+		  "status: \"target_KME_ID\" must be a string, but is an integer: 0" },
+		{ "\"max_key_count\":100", "\"max_key_count\":1.5",
+		  "\"max_key_count\" must be a non-negative integer, but is a number with a fraction" },
+		{ "\"slave_SAE_ID\":\"SB\"", "\"slave_SAE_ID\":null",
+		  "\"slave_SAE_ID\" must be a string, but is null" },
+		{ "\"min_key_size\":64", "\"min_key_sise\":64",
+		  "\"min_key_size\" must be a non-negative integer, but is missing" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char body[600], *at;
+		struct qk_kme_status st;
+		struct qk_kme_error err;
+
+		snprintf(body, sizeof(body), "{\"source_KME_ID\":\"A\",\"target_KME_ID\":\"B\","
+			 "\"master_SAE_ID\":\"SA\",\"slave_SAE_ID\":\"SB\",\"key_size\":256,"
+			 "\"stored_key_count\":5,\"max_key_count\":100,"
+			 "\"max_key_per_request\":8,\"max_key_size\":1024,"
+			 "\"min_key_size\":64,\"max_SAE_ID_count\":0}");
+		at = strstr(body, cases[i].from);
+		ASSERT_NE(NULL, at);
+		memmove(at + strlen(cases[i].to), at + strlen(cases[i].from),
+			strlen(at + strlen(cases[i].from)) + 1);
+		memcpy(at, cases[i].to, strlen(cases[i].to));
+		EXPECT_EQ(QK_KME_E_MALFORMED, qk_kme_parse_status(body, strlen(body), &st, &err));
+		EXPECT_NE(NULL, strstr(err.message, cases[i].says))
+			TH_LOG("case %zu: \"%s\" lacks \"%s\"", i, err.message, cases[i].says);
+		/* The answer is kept for --verbose. */
+		EXPECT_NE(NULL, strstr(err.answer, cases[i].to)) TH_LOG("%s", err.answer);
+	}
+	NO_LEAKS();
+}
+
+/*
+ * A container refused after the KME used its keys up: the key IDs it named
+ * are reported, and the answer is kept with every key value redacted.
+ */
+TEST(rejected_container)
+{
+	const char *body = "{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"" K1 "\"},"
+			   "{\"key_ID\":\"" ID2 "\",\"key\":\"AAECAw==\"}]}";
+	const char *cut = "{\"keys\":[{\"key_ID\":\"" ID1 "\", \"key\" : \"" K1 "\"},"
+			  "{\"key_ID\":\"" ID2 "\",\"key\":\"ICEiIyQlJico";
+	struct qk_kme_expect e = { .number = 2, .size = 256 };
+	struct qk_kme_error err;
+	struct qk_kme_keys k;
+	char *many;
+	size_t len;
+
+	EXPECT_EQ(QK_KME_E_KEY_LENGTH, parse(body, &e, &k, &err));
+	EXPECT_STREQ("{\"rejected_key_IDs\":[\"" ID1 "\",\"" ID2 "\"]}", err.details);
+	EXPECT_NE(NULL, strstr(err.message, "the KME may count the 2 keys it named as used"))
+		TH_LOG("%s", err.message);
+	EXPECT_STREQ("{\"keys\":[{\"key_ID\":\"" ID1 "\",\"key\":\"<redacted>\"},"
+		     "{\"key_ID\":\"" ID2 "\",\"key\":\"<redacted>\"}]}", err.answer);
+
+	/* Not JSON: the text is redacted after every "key": as well. */
+	EXPECT_EQ(QK_KME_E_MALFORMED, parse(cut, &e, &k, &err));
+	EXPECT_STREQ("", err.details);
+	EXPECT_STREQ("{\"keys\":[{\"key_ID\":\"" ID1 "\", \"key\" : \"<redacted>\"},"
+		     "{\"key_ID\":\"" ID2 "\",\"key\":\"<redacted>", err.answer);
+	EXPECT_EQ(NULL, strstr(err.answer, "AAEC"));
+
+	/* Too many IDs for the details: as many as fit, and a count. */
+	len = 12 + 200 * (sizeof("{\"key_ID\":\"" ID1 "\",\"key\":\"AAECAw==\"},") - 1);
+	many = malloc(len + 1);
+	ASSERT_NE(NULL, many);
+	strcpy(many, "{\"keys\":[");
+	for (int i = 0; i < 200; i++)
+		sprintf(many + strlen(many), "%s{\"key_ID\":\"%08x-41e1-4c5b-9a1e-1f6f2b1e6a01\","
+			"\"key\":\"AAECAw==\"}", i ? "," : "", i);
+	strcat(many, "]}");
+	e.number = 200;
+	EXPECT_EQ(QK_KME_E_KEY_LENGTH, parse(many, &e, &k, &err));
+	EXPECT_NE(NULL, strstr(err.details, "\"00000000-41e1-4c5b-9a1e-1f6f2b1e6a01\""));
+	EXPECT_NE(NULL, strstr(err.details, "\"more_key_IDs\":"));
+	EXPECT_GT(sizeof(err.details), strlen(err.details));
+	EXPECT_NE(NULL, strstr(err.message, "the 200 keys it named")) TH_LOG("%s", err.message);
+	free(many);
 	NO_LEAKS();
 }
 

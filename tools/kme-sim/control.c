@@ -41,6 +41,10 @@ static const char *const kinds[FAULT_KIND_MAX_] = {
 	[FAULT_BAD_BASE64] = "bad-base64",
 	[FAULT_WRONG_COUNT] = "wrong-count",
 	[FAULT_DROP] = "drop",
+	[FAULT_HTML] = "html-error",
+	[FAULT_PROBLEM] = "problem-json",
+	[FAULT_EMPTY] = "empty",
+	[FAULT_LOSE] = "lose-answer",
 };
 
 const char *fault_name(enum fault_kind k)
@@ -105,7 +109,8 @@ int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
 		snprintf(why, whylen,
 			 "unknown fault \"%s\" (latency=MS, 503, malformed-json, "
 			 "wrong-key-length, mismatched-ids, bad-key-id, bad-base64, "
-			 "wrong-count, drop)", spec);
+			 "wrong-count, drop, html-error, problem-json, empty, "
+			 "lose-answer)", spec);
 		return -1;
 	}
 	f->kind = k;

@@ -52,9 +52,9 @@ static void wiped_free(void *cls)
 	free(w);
 }
 
-/* Queue @text (malloc'd, taken over, wiped after sending). */
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
-				 char *text, size_t len)
+/* Queue @text (malloc'd, taken over, wiped after sending) as @type. */
+static enum MHD_Result send_typed(struct MHD_Connection *c, unsigned int status,
+				  const char *type, char *text, size_t len)
 {
 	struct MHD_Response *r;
 	struct wiped *w = malloc(sizeof(*w));
@@ -72,10 +72,16 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
 		wiped_free(w);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
+				 char *text, size_t len)
+{
+	return send_typed(c, status, "application/json", text, len);
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned int status,
@@ -219,7 +225,8 @@ static void take_faults(struct kme *k, bool key_request, enum fault_kind *kind,
 	*kind = FAULT_NONE;
 	if (f->kind != FAULT_NONE && f->count &&
 	    (key_request || f->kind == FAULT_503 || f->kind == FAULT_MALFORMED ||
-	     f->kind == FAULT_DROP)) {
+	     f->kind == FAULT_DROP || f->kind == FAULT_HTML ||
+	     f->kind == FAULT_PROBLEM || f->kind == FAULT_EMPTY)) {
 		*kind = f->kind;
 		if (f->count > 0 && --f->count == 0)
 			f->kind = FAULT_NONE;
@@ -461,6 +468,12 @@ static enum MHD_Result do_enc(struct kme *k, struct MHD_Connection *c,
 	json_decref(echo);
 	if (!root)
 		return MHD_NO;
+	if (fault == FAULT_LOSE) {
+		json_decref(root);
+		sim_log(s, "kme-%c: %s: enc_keys %s -> %ld keys used up, answer lost (fault)",
+			k->name, sae, slave, number);
+		return MHD_NO;
+	}
 	sim_log(s, "kme-%c: %s: enc_keys %s -> 200 (%ld keys of %ld bits%s%s)",
 		k->name, sae, slave, number, size, fault ? ", fault " : "",
 		fault ? fault_name(fault) : "");
@@ -538,6 +551,12 @@ static enum MHD_Result do_dec(struct kme *k, struct MHD_Connection *c,
 	out_keys_free(keys, n);
 	if (!root)
 		return MHD_NO;
+	if (fault == FAULT_LOSE) {
+		json_decref(root);
+		sim_log(s, "kme-%c: %s: dec_keys %s -> %zu keys delivered, answer lost (fault)",
+			k->name, sae, master, n);
+		return MHD_NO;
+	}
 	sim_log(s, "kme-%c: %s: dec_keys %s -> 200 (%zu keys%s%s)", k->name, sae,
 		master, n, fault ? ", fault " : "", fault ? fault_name(fault) : "");
 	ret = send_json(c, 200, root);
@@ -601,6 +620,39 @@ static enum MHD_Result handle(struct kme *k, struct MHD_Connection *c,
 	}
 	if (fault == FAULT_503) {
 		ret = send_error(k, c, 503, sae, "fault injected: KME unavailable");
+		goto out;
+	}
+	if (fault == FAULT_HTML) {
+		static const char page[] =
+			"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error"
+			"</title></head>\n<body><h1>Internal Server Error</h1>\n"
+			"<p>The server encountered an internal error.</p></body></html>\n";
+		char *text = strdup(page);
+
+		sim_log(k->sim, "kme-%c: %s: %s %s -> 500 HTML (fault)", k->name,
+			sae, method, url);
+		ret = text ? send_typed(c, 500, "text/html", text, sizeof(page) - 1)
+			   : MHD_NO;
+		goto out;
+	}
+	if (fault == FAULT_PROBLEM) {
+		static const char problem[] =
+			"{\"type\":\"about:blank\",\"title\":\"Unauthorized\","
+			"\"status\":401,\"detail\":\"fault injected: not an ETSI error\"}";
+		char *text = strdup(problem);
+
+		sim_log(k->sim, "kme-%c: %s: %s %s -> 401 problem+json (fault)",
+			k->name, sae, method, url);
+		ret = text ? send_typed(c, 401, "application/problem+json", text,
+					sizeof(problem) - 1) : MHD_NO;
+		goto out;
+	}
+	if (fault == FAULT_EMPTY) {
+		char *text = strdup("");
+
+		sim_log(k->sim, "kme-%c: %s: %s %s -> 200 empty (fault)", k->name,
+			sae, method, url);
+		ret = text ? send_text(c, 200, text, 0) : MHD_NO;
 		goto out;
 	}
 	if (fault == FAULT_MALFORMED) {

@@ -25,6 +25,10 @@ enum fault_kind {
 	FAULT_BAD_BASE64,	/* keys that are not base64 */
 	FAULT_WRONG_COUNT,	/* one key fewer (or one more) than asked */
 	FAULT_DROP,		/* close the connection without an answer */
+	FAULT_HTML,		/* answer 500 with an HTML page, not ETSI JSON */
+	FAULT_PROBLEM,		/* answer 401 with an RFC 7807 problem object */
+	FAULT_EMPTY,		/* answer 200 with an empty body */
+	FAULT_LOSE,		/* use the keys up, then close without answering */
 	FAULT_KIND_MAX_
 };
 

@@ -23,7 +23,7 @@ _qktls_kme()
 		COMPREPLY=($(compgen -W "-u --url -c --cert -k --key -C --ca \
 			-t --timeout -n --number -s --size -a --additional \
 			--ext-mandatory --ext-optional -G --get --show-keys \
-			-p --pretty -h --help" -- "$cur"))
+			-p --pretty -v --verbose -h --help" -- "$cur"))
 		return
 	fi
 	# The command is the first word that is neither an option nor the

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 "      --ext-optional J   get: extension_optional, a JSON array\n"
 "  -G, --get              use the GET forms of enc_keys/dec_keys\n"
 "      --show-keys        include the key material (base64) in the output\n"
+"  -v, --verbose          on failure, show the KME's answer (key values redacted)\n"
 "  -p, --pretty           indent the JSON\n"
 "  -h, --help\n", f);
 }
@@ -130,7 +131,8 @@ static int print(json_t *v, bool pretty)
 	return rc || fflush(stdout) ? -1 : 0;
 }
 
-static int fail(const struct qk_kme_error *err, bool pretty)
+/* Exit 1, or 2 for arguments the library refused before any request. */
+static int fail(const struct qk_kme_error *err, bool pretty, bool verbose)
 {
 	json_t *o = json_pack("{ss sI sI ss}", "error", qk_kme_strerror(err->code),
 			      "code", (json_int_t)err->code,
@@ -145,7 +147,10 @@ static int fail(const struct qk_kme_error *err, bool pretty)
 	fprintf(stderr, "qktls-kme: %s: %s\n", qk_kme_strerror(err->code), err->message);
 	if (err->details[0])
 		fprintf(stderr, "qktls-kme: details: %s\n", err->details);
-	return 1;
+	if (verbose && err->answer[0])
+		fprintf(stderr, "qktls-kme: the KME answered (key values redacted): %s\n",
+			err->answer);
+	return err->code == QK_KME_E_INVAL ? 2 : 1;
 }
 
 enum { O_SHOW = 256, O_EXT_M, O_EXT_O };
@@ -160,6 +165,7 @@ int main(int argc, char **argv)
 		{ "ext-mandatory", 1, NULL, O_EXT_M },
 		{ "ext-optional", 1, NULL, O_EXT_O }, { "get", 0, NULL, 'G' },
 		{ "show-keys", 0, NULL, O_SHOW }, { "pretty", 0, NULL, 'p' },
+		{ "verbose", 0, NULL, 'v' },
 		{ "help", 0, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct qk_kme_config cfg = {
@@ -170,7 +176,7 @@ int main(int argc, char **argv)
 	struct qk_kme_dec_req dr = { 0 };
 	const char *additional[16];
 	unsigned int timeout = 0;
-	bool show = false, pretty = false;
+	bool show = false, pretty = false, verbose = false;
 	struct qk_kme_client *c;
 	struct qk_kme_error err;
 	struct qk_kme_keys keys;
@@ -179,7 +185,7 @@ int main(int argc, char **argv)
 	const char *cmd, *sae;
 	int o, ret;
 
-	while ((o = getopt_long(argc, argv, "u:c:k:C:t:n:s:a:Gph", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "u:c:k:C:t:n:s:a:Gpvh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': cfg.url = optarg; break;
 		case 'c': cfg.cert = optarg; break;
@@ -210,6 +216,7 @@ int main(int argc, char **argv)
 		case 'G': er.use_get = dr.use_get = true; break;
 		case O_SHOW: show = true; break;
 		case 'p': pretty = true; break;
+		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -240,7 +247,7 @@ int main(int argc, char **argv)
 	cfg.timeout_ms = timeout;
 	c = qk_kme_client_new(&cfg, &err);
 	if (!c)
-		return fail(&err, pretty);
+		return fail(&err, pretty, verbose);
 
 	if (!strcmp(cmd, "status")) {
 		rc = qk_kme_status(c, sae, 0, &st, &err);
@@ -263,7 +270,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (rc != QK_KME_OK)
-		ret = fail(&err, pretty);
+		ret = fail(&err, pretty, verbose);
 	qk_kme_client_free(c);
 	return ret;
 }

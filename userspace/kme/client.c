@@ -13,6 +13,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "kme-internal.h"
 
@@ -81,6 +83,32 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 	b->len += n;
 	b->p[b->len] = '\0';
 	return n;
+}
+
+/*
+ * libcurl re-sends a request, on a new connection, when a reused connection
+ * closes before any byte of the answer (lib/transfer.c, Curl_retry_request).
+ * The KME may have acted on the first copy: a retried enc_keys uses keys up
+ * twice, a retried dec_keys finds its keys gone.  Every attempt passes the
+ * pre-request callback, which refuses the second one for key requests.
+ */
+struct attempt {
+	unsigned int sent;
+	bool once;
+};
+
+static int on_prereq(void *arg, char *ip, char *local_ip, int port,
+		     int local_port)
+{
+	struct attempt *a = arg;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (a && a->sent++ && a->once)
+		return CURL_PREREQFUNC_ABORT;
+	return CURL_PREREQFUNC_OK;
 }
 
 static enum qk_kme_err check_file(const char *what, const char *path,
@@ -155,6 +183,7 @@ struct qk_kme_client *qk_kme_client_new(const struct qk_kme_config *cfg,
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) ||
 	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data) ||
+	    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq) ||
 	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers)) {
 		qk_kme_fail(err, QK_KME_E_TLS_CONFIG, 0,
 			    "libcurl refused the TLS settings (needs OpenSSL TLS support)");
@@ -187,12 +216,59 @@ void qk_kme_client_stats(struct qk_kme_client *c, struct qk_kme_stats *st)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * The TLS alert the KME sent, if libcurl's message names one that refuses
+ * the client certificate (OpenSSL's packed error code, "error:0A000418:").
+ * Under TLS 1.3 the client finishes its handshake before the server has
+ * checked the client certificate, so the alert only arrives with the
+ * answer, where libcurl reports a receive error.
+ */
+static const char *cert_alert(const char *why)
+{
+	static const int reasons[] = {
+		SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+		SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+		SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+		SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED,
+	};
+	const char *p = why;
+	unsigned long e;
+	size_t i;
+
+	while ((p = strstr(p, "error:"))) {
+		char *end;
+
+		p += 6;
+		e = strtoul(p, &end, 16);
+		if (end != p + 8 || *end != ':' || ERR_GET_LIB(e) != ERR_LIB_SSL)
+			continue;
+		for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+			if (ERR_GET_REASON(e) == reasons[i])
+				return ERR_reason_error_string(e) ?
+				       ERR_reason_error_string(e) : "certificate alert";
+	}
+	return NULL;
+}
+
 static enum qk_kme_err map_curl(struct qk_kme_client *c, CURLcode rc,
 				const char *url, long timeout_ms,
 				struct qk_kme_error *err)
 {
 	const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+	const char *alert = NULL;
 
+	if (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR ||
+	    rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING)
+		alert = cert_alert(why);
+	if (alert)
+		return qk_kme_fail(err, QK_KME_E_TLS, 0,
+				   "KME %s: client certificate rejected (TLS alert \"%s\"): "
+				   "check the SAE's certificate, its issuer and that the KME "
+				   "trusts that CA", url, alert);
 	switch (rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return qk_kme_fail(err, QK_KME_E_TIMEOUT, 0,
@@ -231,15 +307,18 @@ static enum qk_kme_err map_curl(struct qk_kme_client *c, CURLcode rc,
 
 /*
  * One request.  On success the 200 body is in @b (the caller wipes it with
- * body_free); any other status is turned into an error here.
+ * body_free); any other status is turned into an error here.  A key
+ * request (@once) is never sent twice.
  */
 static enum qk_kme_err perform(struct qk_kme_client *c, const char *url,
-			       const char *post, long timeout_ms,
+			       const char *post, long timeout_ms, bool once,
 			       struct body *b, struct qk_kme_error *err)
 {
+	struct attempt att = { .once = once };
 	struct curl_slist *hdrs = c->headers, *post_hdrs = NULL;
 	enum qk_kme_err ret;
 	long status = 0, conns = 0;
+	bool dropped_new = false;
 	CURLcode rc;
 
 	if (!timeout_ms)
@@ -264,6 +343,7 @@ static enum qk_kme_err perform(struct qk_kme_client *c, const char *url,
 	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
 			 c->connect_timeout_ms ? c->connect_timeout_ms : timeout_ms);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, &att);
 	if (post) {
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, post);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(post));
@@ -275,19 +355,38 @@ static enum qk_kme_err perform(struct qk_kme_client *c, const char *url,
 	if (curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &conns) == CURLE_OK)
 		c->stats.connects += conns;
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (rc != CURLE_OK && rc != CURLE_ABORTED_BY_CALLBACK && conns > 0 && !status)
+		dropped_new = true;
 	if (rc == CURLE_WRITE_ERROR && b->too_large)
 		ret = qk_kme_fail(err, QK_KME_E_TOO_LARGE, status,
 				  "KME %s sent more than %u bytes", url,
 				  QK_KME_MAX_RESPONSE);
 	else if (rc == CURLE_WRITE_ERROR)
 		ret = qk_kme_fail(err, QK_KME_E_NOMEM, 0, "out of memory");
+	else if (rc == CURLE_ABORTED_BY_CALLBACK && att.sent > 1)
+		ret = qk_kme_fail(err, QK_KME_E_DROPPED, 0,
+				  "KME %s closed the reused connection without an answer; "
+				  "the key request was not sent again, as the KME may "
+				  "have used keys up for it already", url);
 	else if (rc != CURLE_OK)
 		ret = map_curl(c, rc, url, timeout_ms, err);
 	else if (status != 200)
-		ret = qk_kme_parse_error(status, b->p, b->len, err);
+		ret = qk_kme_parse_error_at(url, status, b->p, b->len, err);
 	else
 		ret = QK_KME_OK;
+	/*
+	 * A TLS 1.3 KME that rejects the client certificate may close before
+	 * its alert is read (a reset): then only the timing tells.
+	 */
+	if (ret == QK_KME_E_DROPPED && dropped_new && err) {
+		size_t m = strlen(err->message);
+
+		snprintf(err->message + m, sizeof(err->message) - m,
+			 " (on a new connection: a KME that rejects the client "
+			 "certificate under TLS 1.3 can look like this too)");
+	}
 	/* Drop the pointers to the caller's buffers. */
+	curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, NULL);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
 	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
 	pthread_mutex_unlock(&c->lock);
@@ -295,6 +394,24 @@ static enum qk_kme_err perform(struct qk_kme_client *c, const char *url,
 	if (ret != QK_KME_OK)
 		body_free(b);
 	return ret;
+}
+
+/*
+ * Refuse a request whose answer could not fit QK_KME_MAX_RESPONSE: each
+ * key takes its base64 text, a UUID and {"key_ID":"","key":""}, at least.
+ * Sent, the KME would use the keys up for an answer the client must drop.
+ */
+static enum qk_kme_err check_answer_fits(size_t number, unsigned int size,
+					 struct qk_kme_error *err)
+{
+	size_t per_key = 4 * ((size / 8 + 2) / 3) + QK_KME_UUID_LEN + 23;
+
+	if (!size || number * per_key + 12 <= QK_KME_MAX_RESPONSE)
+		return QK_KME_OK;
+	return qk_kme_fail(err, QK_KME_E_INVAL, 0,
+			   "%zu keys of %u bits make an answer of at least %zu bytes, "
+			   "over the %u-byte limit: ask for fewer keys per request",
+			   number, size, number * per_key + 12, QK_KME_MAX_RESPONSE);
 }
 
 /* "<base>/api/v1/keys/<escaped sae>/<op><query>" */
@@ -330,7 +447,7 @@ enum qk_kme_err qk_kme_status(struct qk_kme_client *c, const char *slave_sae_id,
 	url = make_url(c, slave_sae_id, "status", NULL, err);
 	if (!url)
 		return err ? err->code : QK_KME_E_INVAL;
-	rc = perform(c, url, NULL, timeout_ms, &b, err);
+	rc = perform(c, url, NULL, timeout_ms, false, &b, err);
 	if (rc == QK_KME_OK)
 		rc = qk_kme_parse_status(b.p, b.len, out, err);
 	body_free(&b);
@@ -444,6 +561,8 @@ enum qk_kme_err qk_kme_enc_keys(struct qk_kme_client *c, const char *slave_sae_i
 	if (req->number > QK_KME_MAX_KEYS)
 		return qk_kme_fail(err, QK_KME_E_INVAL, 0,
 				   "at most %d keys per request", QK_KME_MAX_KEYS);
+	if (check_answer_fits(req->number ? req->number : 1, req->size, err))
+		return QK_KME_E_INVAL;
 	if (req->use_get && (req->n_additional || req->extension_mandatory ||
 			     req->extension_optional))
 		return qk_kme_fail(err, QK_KME_E_INVAL, 0,
@@ -468,7 +587,7 @@ enum qk_kme_err qk_kme_enc_keys(struct qk_kme_client *c, const char *slave_sae_i
 	}
 	exp.number = req->number ? req->number : 1;
 	exp.size = req->size;
-	rc = perform(c, url, post, req->timeout_ms, &b, err);
+	rc = perform(c, url, post, req->timeout_ms, true, &b, err);
 	if (rc == QK_KME_OK)
 		rc = qk_kme_parse_keys(b.p, b.len, &exp, out, err);
 	body_free(&b);
@@ -528,10 +647,17 @@ enum qk_kme_err qk_kme_dec_keys(struct qk_kme_client *c, const char *master_sae_
 	if (req->size % 8)
 		return qk_kme_fail(err, QK_KME_E_INVAL, 0,
 				   "key size %u is not a multiple of 8 bits", req->size);
+	if (check_answer_fits(req->n_ids, req->size, err))
+		return QK_KME_E_INVAL;
 	for (i = 0; i < req->n_ids; i++) {
-		if (!qk_kme_is_uuid(req->key_ids[i]))
+		if (!qk_kme_is_uuid(req->key_ids[i])) {
+			char shown[48];
+
+			qk_kme_excerpt(shown, sizeof(shown), req->key_ids[i],
+				       req->key_ids[i] ? strlen(req->key_ids[i]) : 0);
 			return qk_kme_fail(err, QK_KME_E_INVAL, 0,
-					   "key ID %zu is not a UUID", i);
+					   "key ID %zu (\"%s\") is not a UUID", i, shown);
+		}
 		for (j = 0; j < i; j++)
 			if (!strcasecmp(req->key_ids[i], req->key_ids[j]))
 				return qk_kme_fail(err, QK_KME_E_INVAL, 0,
@@ -556,7 +682,7 @@ enum qk_kme_err qk_kme_dec_keys(struct qk_kme_client *c, const char *master_sae_
 	exp.size = req->size;
 	exp.ids = req->key_ids;
 	exp.n_ids = req->n_ids;
-	rc = perform(c, url, post, req->timeout_ms, &b, err);
+	rc = perform(c, url, post, req->timeout_ms, true, &b, err);
 	if (rc == QK_KME_OK)
 		rc = qk_kme_parse_keys(b.p, b.len, &exp, out, err);
 	body_free(&b);

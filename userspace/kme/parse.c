@@ -72,6 +72,7 @@ enum qk_kme_err qk_kme_fail(struct qk_kme_error *err, enum qk_kme_err code,
 	err->code = code;
 	err->http_status = http_status;
 	err->details[0] = '\0';
+	err->answer[0] = '\0';
 	va_start(ap, fmt);
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
@@ -110,6 +111,174 @@ static void sanitize(char *dst, size_t size, const char *s)
 		dst[i] = '\0';
 }
 
+void qk_kme_excerpt(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t i, o = 0;
+	bool gap = false;
+
+	if (!size)
+		return;
+	for (i = 0; s && i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == ' ' || (ch >= '\t' && ch <= '\r')) {
+			gap = o > 0;
+			continue;
+		}
+		if (o + 1 + gap >= size)
+			break;
+		if (gap)
+			dst[o++] = ' ';
+		gap = false;
+		dst[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (i < len && size > 4) {
+		if (o > size - 4)
+			o = size - 4;
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
+
+/* Compact JSON text of @v in plain malloc memory (not jansson's). */
+static char *dump_text(json_t *v)
+{
+	size_t n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = n ? malloc(n + 1) : NULL;
+
+	if (text) {
+		json_dumpb(v, text, n, JSON_COMPACT | JSON_ENCODE_ANY);
+		text[n] = '\0';
+	}
+	return text;
+}
+
+/* Replace the value of every "key" member, at any depth, by a marker. */
+static void redact_tree(json_t *v)
+{
+	const char *name;
+	json_t *m;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach(v, name, m) {
+			if (!strcmp(name, "key") && !json_is_null(m))
+				json_object_set_new(v, name, json_string("<redacted>"));
+			else
+				redact_tree(m);
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, m)
+			redact_tree(m);
+	}
+}
+
+/*
+ * Text that is not JSON (a truncated container, say): blank the string
+ * after every literal "key": in place (the text only shrinks).
+ */
+static size_t redact_text(char *p, size_t len)
+{
+	size_t i = 0, o = 0, j, start;
+
+	while (i < len) {
+		if (len - i >= 5 && !memcmp(p + i, "\"key\"", 5)) {
+			for (j = i + 5; j < len && isspace((unsigned char)p[j]); j++)
+				;
+			if (j < len && p[j] == ':') {
+				for (j++; j < len && isspace((unsigned char)p[j]); j++)
+					;
+				if (j < len && p[j] == '"') {
+					start = ++j;
+					while (j < len && p[j] != '"')
+						j += (p[j] == '\\' && j + 1 < len) ? 2 : 1;
+					memmove(p + o, p + i, start - i);
+					o += start - i;
+					if (j - start >= 10) {
+						memcpy(p + o, "<redacted>", 10);
+						o += 10;
+					} else {
+						memset(p + o, '*', j - start);
+						o += j - start;
+					}
+					i = j;
+					continue;
+				}
+			}
+		}
+		p[o++] = p[i++];
+	}
+	return o;
+}
+
+void qk_kme_redacted(char *dst, size_t size, const char *body, size_t len)
+{
+	json_t *root;
+	char *copy;
+
+	if (!size)
+		return;
+	dst[0] = '\0';
+	if (!body || !len)
+		return;
+	root = json_loadb(body, len, JSON_DECODE_ANY, NULL);
+	if (root) {
+		char *text;
+
+		redact_tree(root);
+		text = dump_text(root);
+		json_decref(root);
+		if (text) {
+			qk_kme_excerpt(dst, size, text, strlen(text));
+			free(text);
+			return;
+		}
+	}
+	copy = OPENSSL_malloc(len);
+	if (!copy) {
+		qk_kme_excerpt(dst, size, "(answer not shown: out of memory)", 33);
+		return;
+	}
+	memcpy(copy, body, len);
+	qk_kme_excerpt(dst, size, copy, redact_text(copy, len));
+	OPENSSL_clear_free(copy, len);
+}
+
+/* Keep the rejected answer @body in @err, redacted. */
+static void keep_answer(struct qk_kme_error *err, const char *body, size_t len)
+{
+	if (err)
+		qk_kme_redacted(err->answer, sizeof(err->answer), body, len);
+}
+
+/* "a string (\"256\")", "an integer (0)", "missing": for messages. */
+static void describe(char *dst, size_t size, json_t *v, bool show_value)
+{
+	static const char *const kinds[] = {
+		[JSON_OBJECT] = "an object", [JSON_ARRAY] = "an array",
+		[JSON_STRING] = "a string", [JSON_INTEGER] = "an integer",
+		[JSON_REAL] = "a number with a fraction", [JSON_TRUE] = "true",
+		[JSON_FALSE] = "false", [JSON_NULL] = "null",
+	};
+	char shown[64];
+	char *text;
+
+	if (!v) {
+		snprintf(dst, size, "missing");
+		return;
+	}
+	text = show_value && (json_is_string(v) || json_is_number(v)) ?
+	       dump_text(v) : NULL;
+	if (text) {
+		qk_kme_excerpt(shown, sizeof(shown), text, strlen(text));
+		free(text);
+		snprintf(dst, size, "%s: %s", kinds[json_typeof(v)], shown);
+	} else {
+		snprintf(dst, size, "%s", kinds[json_typeof(v)]);
+	}
+}
+
 /* Compact JSON text of @v in plain malloc memory (NULL if @v is NULL). */
 static enum qk_kme_err dump_json(json_t *v, char **out, struct qk_kme_error *err)
 {
@@ -132,7 +301,16 @@ static json_t *load(const char *body, size_t len, const char *what,
 {
 	json_error_t jerr;
 	json_t *root;
+	size_t i;
 
+	for (i = 0; body && i < len && isspace((unsigned char)body[i]); i++)
+		;
+	if (!body || i == len) {
+		qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+			    "the KME answered 200 with an empty body where a %s was expected",
+			    what);
+		return NULL;
+	}
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
 		char text[JSON_ERROR_TEXT_LENGTH];
@@ -154,12 +332,13 @@ static json_t *load(const char *body, size_t len, const char *what,
 
 /* --- error answers -------------------------------------------------------------- */
 
-enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
-				   size_t len, struct qk_kme_error *err)
+enum qk_kme_err qk_kme_parse_error_at(const char *url, long http_status,
+				      const char *body, size_t len,
+				      struct qk_kme_error *err)
 {
 	enum qk_kme_err code;
 	json_t *root = NULL, *msg, *details;
-	char text[400];
+	char text[400], who[300];
 
 	switch (http_status) {
 	case 400:
@@ -175,16 +354,33 @@ enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
 		code = QK_KME_E_HTTP;
 		break;
 	}
+	if (url) {
+		memcpy(who, "KME ", 4);
+		sanitize(who + 4, sizeof(who) - 4, url);
+	} else {
+		snprintf(who, sizeof(who), "the KME");
+	}
 	if (body && len)
 		root = json_loadb(body, len, 0, NULL);
 	msg = json_is_object(root) ? json_object_get(root, "message") : NULL;
 	if (json_is_string(msg)) {
 		sanitize(text, sizeof(text), json_string_value(msg));
-		qk_kme_fail(err, code, http_status, "%s", text);
-	} else {
+		/* 400, 401 and 503 are named by the code; the rest by number. */
+		if (code == QK_KME_E_HTTP)
+			qk_kme_fail(err, code, http_status, "%s answered HTTP %ld: %s",
+				    who, http_status, text);
+		else
+			qk_kme_fail(err, code, http_status, "%s", text);
+	} else if (!body || !len) {
 		qk_kme_fail(err, code, http_status,
-			    "KME answered HTTP %ld without an ETSI error message",
+			    "%s answered HTTP %ld with an empty body", who,
 			    http_status);
+	} else {
+		/* Not the ETSI format (an HTML page, an RFC 7807 problem): show it. */
+		qk_kme_excerpt(text, 240, body, len);
+		qk_kme_fail(err, code, http_status,
+			    "%s answered HTTP %ld, not with an ETSI error message: %s",
+			    who, http_status, text);
 	}
 	details = json_is_object(root) ? json_object_get(root, "details") : NULL;
 	if (err && details) {
@@ -201,7 +397,14 @@ enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
 				err->details[i] = '?';
 	}
 	json_decref(root);
+	keep_answer(err, body, len);
 	return code;
+}
+
+enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
+				   size_t len, struct qk_kme_error *err)
+{
+	return qk_kme_parse_error_at(NULL, http_status, body, len, err);
 }
 
 /* --- status ------------------------------------------------------------------------ */
@@ -211,11 +414,14 @@ static enum qk_kme_err get_id(json_t *root, const char *name, char *dst,
 {
 	json_t *v = json_object_get(root, name);
 	const char *s;
+	char what[96];
 
-	if (!json_is_string(v))
+	if (!json_is_string(v)) {
+		describe(what, sizeof(what), v, true);
 		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
-				   "status: \"%s\" is missing or not a string",
-				   name);
+				   "status: \"%s\" must be a string, but is %s",
+				   name, what);
+	}
 	s = json_string_value(v);
 	if (json_string_length(v) > QK_KME_ID_MAX || strlen(s) != json_string_length(v))
 		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
@@ -229,11 +435,14 @@ static enum qk_kme_err get_count(json_t *root, const char *name,
 				 unsigned long *dst, struct qk_kme_error *err)
 {
 	json_t *v = json_object_get(root, name);
+	char what[96];
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		describe(what, sizeof(what), v, true);
 		return qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
-				   "status: \"%s\" is missing or not a non-negative integer",
-				   name);
+				   "status: \"%s\" must be a non-negative integer, but is %s",
+				   name, what);
+	}
 	*dst = (unsigned long)json_integer_value(v);
 	return QK_KME_OK;
 }
@@ -263,8 +472,10 @@ enum qk_kme_err qk_kme_parse_status(const char *body, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	root = load(body, len, "status response", err);
-	if (!root)
+	if (!root) {
+		keep_answer(err, body, len);
 		return QK_KME_E_MALFORMED;
+	}
 	for (i = 0; rc == QK_KME_OK && i < sizeof(ids) / sizeof(ids[0]); i++)
 		rc = get_id(root, ids[i].name, (char *)out + ids[i].off, err);
 	for (i = 0; rc == QK_KME_OK && i < sizeof(counts) / sizeof(counts[0]); i++)
@@ -277,8 +488,11 @@ enum qk_kme_err qk_kme_parse_status(const char *body, size_t len,
 	if (rc == QK_KME_OK)
 		rc = dump_json(ext, &out->status_extension, err);
 	json_decref(root);
-	if (rc != QK_KME_OK)
+	if (rc != QK_KME_OK) {
 		qk_kme_status_free(out);
+		if (rc != QK_KME_E_NOMEM)
+			keep_answer(err, body, len);
+	}
 	return rc;
 }
 
@@ -356,13 +570,61 @@ static enum qk_kme_err get_ext(json_t *obj, const char *name, char **dst,
 	return dump_json(json_is_null(v) ? NULL : v, dst, err);
 }
 
+/*
+ * A key container was refused, but the KME has counted its keys as used:
+ * list the key IDs it named in @err->details so an operator can reconcile.
+ */
+static void note_key_ids(json_t *arr, struct qk_kme_error *err)
+{
+	json_t *list, *o, *k;
+	size_t i, n = 0, kept = 0, m;
+
+	if (!err || !json_is_array(arr))
+		return;
+	list = json_array();
+	o = json_pack("{so}", "rejected_key_IDs", list);
+	if (!o)
+		return;
+	json_array_foreach(arr, i, k) {
+		json_t *id = json_is_object(k) ? json_object_get(k, "key_ID") : NULL;
+		char shown[64];
+
+		if (!json_is_string(id))
+			continue;
+		n++;
+		if (kept < n - 1)
+			continue;	/* full already */
+		qk_kme_excerpt(shown, sizeof(shown), json_string_value(id),
+			       json_string_length(id));
+		json_array_append_new(list, json_string(shown));
+		/* Room for ,"more_key_IDs":NNNN} as well. */
+		if (json_dumpb(o, NULL, 0, JSON_COMPACT) + 24 >= sizeof(err->details))
+			json_array_remove(list, json_array_size(list) - 1);
+		else
+			kept++;
+	}
+	if (n > kept)
+		json_object_set_new(o, "more_key_IDs", json_integer((json_int_t)(n - kept)));
+	if (n && json_dumpb(o, NULL, 0, JSON_COMPACT) < sizeof(err->details)) {
+		size_t len = json_dumpb(o, err->details, sizeof(err->details) - 1,
+					JSON_COMPACT);
+
+		err->details[len] = '\0';
+		m = strlen(err->message);
+		snprintf(err->message + m, sizeof(err->message) - m,
+			 "; the KME may count the %zu key%s it named as used (IDs in details)",
+			 n, n == 1 ? "" : "s");
+	}
+	json_decref(o);
+}
+
 enum qk_kme_err qk_kme_parse_keys(const char *body, size_t len,
 				  const struct qk_kme_expect *exp,
 				  struct qk_kme_keys *out, struct qk_kme_error *err)
 {
 	static const struct qk_kme_expect none;
 	enum qk_kme_err rc = QK_KME_OK;
-	json_t *root, *arr, *ext;
+	json_t *root, *arr = NULL, *ext;
 	size_t i, j, n, total = 0, off = 0, keylen = 0;
 	bool *placed = NULL;
 
@@ -374,8 +636,10 @@ enum qk_kme_err qk_kme_parse_keys(const char *body, size_t len,
 				   "key size %u is not a multiple of 8 bits",
 				   exp->size);
 	root = load(body, len, "key container", err);
-	if (!root)
+	if (!root) {
+		keep_answer(err, body, len);
 		return QK_KME_E_MALFORMED;
+	}
 	arr = json_object_get(root, "keys");
 	if (!json_is_array(arr)) {
 		rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
@@ -401,11 +665,21 @@ enum qk_kme_err qk_kme_parse_keys(const char *body, size_t len,
 		json_t *k = json_array_get(arr, i);
 		json_t *id = json_object_get(k, "key_ID");
 		json_t *key = json_object_get(k, "key");
-		char shown[48];
+		char shown[48], what[96];
 
-		if (!json_is_object(k) || !json_is_string(id) || !json_is_string(key)) {
+		if (!json_is_object(k)) {
+			describe(what, sizeof(what), k, false);
 			rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
-					 "key %zu lacks a \"key_ID\" or \"key\" string", i);
+					 "key %zu is %s, not an object", i, what);
+			goto out;
+		}
+		if (!json_is_string(id) || !json_is_string(key)) {
+			/* Never the value of "key": it may be key material. */
+			describe(what, sizeof(what), json_is_string(id) ? key : id,
+				 !json_is_string(id));
+			rc = qk_kme_fail(err, QK_KME_E_MALFORMED, 200,
+					 "key %zu lacks a \"%s\" string (%s)", i,
+					 json_is_string(id) ? "key" : "key_ID", what);
 			goto out;
 		}
 		if (json_string_length(id) != QK_KME_UUID_LEN ||
@@ -504,6 +778,10 @@ enum qk_kme_err qk_kme_parse_keys(const char *body, size_t len,
 	rc = dump_json(json_is_null(ext) ? NULL : ext, &out->container_extension, err);
 out:
 	free(placed);
+	if (rc != QK_KME_OK && rc != QK_KME_E_NOMEM) {
+		note_key_ids(arr, err);
+		keep_answer(err, body, len);
+	}
 	json_decref(root);
 	if (rc != QK_KME_OK)
 		qk_kme_keys_free(out);

@@ -91,13 +91,20 @@ enum qk_kme_err {
  * @http_status: HTTP status of the KME's answer, 0 if there was none
  * @message:     the KME's "message" for ETSI errors, else the library's
  *               explanation (always NUL-terminated, never key material)
- * @details:     the KME's "details" array as compact JSON, or ""
+ * @details:     the KME's "details" array as compact JSON; for a key
+ *               container rejected after the KME used its keys up,
+ *               {"rejected_key_IDs":[...]} (as many as fit, then
+ *               "more_key_IDs": N) so an operator can reconcile; or ""
+ * @answer:      the KME's answer that was rejected (a non-200 status or a
+ *               200 that failed validation): control characters replaced,
+ *               the value of every "key" member redacted, truncated; or ""
  */
 struct qk_kme_error {
 	enum qk_kme_err code;
 	long http_status;
 	char message[512];
 	char details[1024];
+	char answer[1024];
 };
 
 /**
