@@ -50,14 +50,18 @@
 #      QKD key on both ends
 #  10  a required server link not told to (qkd_mlkem768) refuses that
 #      group, which has no X25519: the handshake fails at both ends
-#  11  the agents stop cleanly on SIGTERM
+#  11  (7.3) with the client's kernel pools deleted, the QKD key update is
+#      not negotiated (so no connection can die at its first rekey): the
+#      agent says why once, hands the socket over without pools, and the
+#      link's rekey policy runs standard updates; data checked both ways
+#  12  the agents stop cleanly on SIGTERM
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/qktlsd.sh"
 peer=$top/build/tests/helpers/provider_peer
 
-PLAN=11
+PLAN=12
 tap_plan $PLAN
 if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || [ ! -x "$q" ] || [ ! -x "$peer" ] ||
    ! command -v openssl >/dev/null; then
@@ -443,7 +447,33 @@ else
 	tap_fail "a required link without qkd_mlkem768 refuses that group at the handshake"
 fi
 
-# --- 11: clean stop --------------------------------------------------------------
+# --- 11: no QKD key update without the kernel pools -----------------------------
+what="without its kernel pools the client does not negotiate the QKD key update, says so once, and rekeys with standard updates"
+if [ $socks = 1 ] && [ $rekey = 1 ]; then
+	"$q" pool del cq.c2s && "$q" pool del cq.s2c
+	n=$(((1 << 20) + 1000)) nc=$(((1 << 20) / 65536)) ns=$(((1 << 20) / 131072))
+	pair nopool s-qkd c-qkd --bytes $n
+	first="$crc $src"
+	pair nopool2 s-qkd c-qkd --bytes 1000
+	c=$tmp/nopool-c.out s=$tmp/nopool-s.out
+	said=$(grep -c "link c-qkd: not negotiating the QKD key update: the kernel pools are missing" "$tmp/client.log")
+	if [ "$first" = "0 0" ] && [ $crc = 0 ] && [ $src = 0 ] && [ "$said" = 1 ] &&
+	   [ "$(val KEYUPDATE "$c")" = standard ] && [ "$(val KEYUPDATE "$s")" = standard ] &&
+	   grep -qx "DATA ok $n" "$c" && grep -qx "DATA ok $n" "$s" &&
+	   sock_has "$c" qkd_update=0 tx_rekeys=$nc tx_qkd_rekeys=0 rx_rekeys=$ns \
+		rekey_errors=0 rx_errors=0 &&
+	   sock_has "$s" qkd_update=0 tx_rekeys=$ns rx_rekeys=$nc rx_qkd_rekeys=0 \
+		rekey_errors=0 rx_errors=0; then
+		tap_ok "$what"
+	else
+		show "$c" "$tmp/nopool-c.err" "$s" "$tmp/nopool-s.err" "$tmp/client.log"
+		tap_fail "$what" "first pair $first, second $crc $src, said $said times"
+	fi
+else
+	tap_skip "$what" "needs attached sockets and kTLS rekey"
+fi
+
+# --- 12: clean stop --------------------------------------------------------------
 rc=0
 stop_agents server client || rc=$?
 if [ $rc = 0 ]; then

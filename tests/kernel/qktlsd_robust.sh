@@ -40,17 +40,8 @@ if [ ! -x "$qktlsd" ] || [ ! -x "$app" ] || ! command -v openssl >/dev/null; the
 	tap_done
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-mkcert ca "qktls test CA" && mkcert server server.test ca &&
-	mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
+scratch
+certs
 umask 077
 keyfile $((N + 4)) >"$tmp/many.keys"
 keyfile 4 >"$tmp/wrong-s.keys"

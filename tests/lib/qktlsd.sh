@@ -4,12 +4,28 @@
 # $top set).  Sets $qktlsd (the agent: its sanitizer build if there is
 # one, $QKTLSD if set), $app (build/tests/helpers/qktlsd_app) and $q (the
 # admin tool); the caller sets $tmp (a scratch directory) and an array
-# pids (agents to kill on exit).
+# pids (agents to kill on exit), or calls scratch.
 
 qktlsd=${QKTLSD:-$top/build/tests/helpers/qktlsd-san}
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 app=$top/build/tests/helpers/qktlsd_app
 q=$top/build/bin/qktls
+
+# scratch: a scratch directory $tmp, and an array pids of agents; both go
+# (the agents killed) when the test exits.
+scratch() {
+	tmp=$(mktemp -d)
+	pids=()
+	trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	      wait 2>/dev/null; rm -rf "$tmp"' EXIT
+}
+
+# certs: a test CA, and server.test and client.test certificates from it
+# ($tmp/{ca,server,client}.{pem,key}); exits if openssl fails.
+certs() {
+	mkcert ca "qktls test CA" && mkcert server server.test ca &&
+		mkcert client client.test ca || { cat "$tmp/req.err"; exit 1; }
+}
 
 # show FILE...: files as TAP comments.
 show() { sed 's/^/# /' "$@" 2>/dev/null; }

@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=47
+cases=48
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -99,6 +99,8 @@ $(good_link)
 			high_watermark = 32;
 			key_size = 32;
 			wait_ms = 200;
+			unauth_keys_per_peer = 5;
+			unauth_keys_per_link = 0;
 			kme = {
 				url = "https://127.0.0.1:8443";
 				sae_id = "SAE_A";
@@ -195,6 +197,13 @@ $L
 		mutual = false;
 	}
 );"
+expect_error "a budget of keys for unauthenticated clients out of range" 3 \
+	"'unauth_keys_per_peer' = 100001 is out of range \\(0 to 100000\\)" \
+"links = ( {
+	name = \"l1\"; role = \"server\"; peer_name = \"b\";
+	qkd = { policy = \"off\"; unauth_keys_per_peer = 100001; };
+	certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";
+} );"
 req_link() {	# a server link under policy required, then line 5 and on
 	cat <<EOT
 links = ( {

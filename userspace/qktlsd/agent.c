@@ -680,6 +680,17 @@ static void log_counters(struct qd_config *c, bool feeders)
 				       (unsigned long long)waits,
 				       (unsigned long long)timeouts);
 		}
+		if (l->keys && l->role == QKTLS_ROLE_SERVER) {
+			uint64_t taken, refused;
+
+			qd_keys_unauth_stats(l, &taken, &refused);
+			qd_log(LOG_NOTICE, "link %s: %zu QKD keys in the store; "
+			       "%llu taken for clients that did not authenticate, "
+			       "%llu refused over qkd.unauth_keys_per_peer or "
+			       "_per_link", l->name, qd_keys_count(l),
+			       (unsigned long long)taken,
+			       (unsigned long long)refused);
+		}
 		if (feeders)
 			qd_feed_log_stats(l);
 	}

@@ -55,6 +55,12 @@ $(QKTLSD_SAN): $(QKTLSD_SAN_OBJS) $(PROV_SAN_LIB) $(LIBQKTLS_SAN) $(KME_LIB_SAN)
 		$(shell $(PKG_CONFIG) --libs $(QKTLSD_PKGS)) $(KME_LIBS) -lpthread
 UNIT_TESTS += $(QKTLSD_SAN)
 
+# Unit test of a link's key store and the budgets for unauthenticated
+# clients: keys.c, strangers.c, clock.c and log.c, with the sanitizers.
+DEPS_qktlsd_keys   := $(patsubst %,$(BUILD)/obj/qktlsd-san/%.o,keys strangers clock log) \
+		      $(PROV_SAN_LIB)
+LDLIBS_qktlsd_keys := -lcrypto
+
 # Unit test of the key agreement protocol: sync_proto.c alone, its
 # surroundings faked (fake.c), with the sanitizers.
 QKTLSD_SYNC_SAN := $(patsubst %,$(BUILD)/obj/qktlsd-san/%.o,sync_proto fake log)

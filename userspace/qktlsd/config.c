@@ -455,7 +455,8 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 {
 	static const char *const names[] = {
 		"policy", "key_file", "pool", "low_watermark", "high_watermark",
-		"key_size", "wait_ms", "orphan_timeout", "kme", NULL
+		"key_size", "wait_ms", "orphan_timeout", "unauth_keys_per_peer",
+		"unauth_keys_per_link", "kme", NULL
 	};
 	const config_setting_t *s;
 	char *policy;
@@ -496,6 +497,10 @@ static void parse_qkd(struct ctx *c, const config_setting_t *g, struct qd_link *
 			       QKTLS_KEY_MAX_LEN, 32);
 	l->qkd_wait_ms = get_uint(c, g, "wait_ms", 0, 60000, 500);
 	l->orphan_timeout = get_uint(c, g, "orphan_timeout", 60, 604800, 3600);
+	l->unauth_keys_per_peer = get_uint(c, g, "unauth_keys_per_peer", 0,
+					   100000, 10);
+	l->unauth_keys_per_link = get_uint(c, g, "unauth_keys_per_link", 0,
+					   100000, 100);
 	if (l->low_watermark >= l->high_watermark)
 		cerr(c, member(g, "high_watermark") ? member(g, "high_watermark") : g,
 		     "low_watermark (%u) must be below high_watermark (%u)",
@@ -916,6 +921,8 @@ bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
 	       a->high_watermark == b->high_watermark && a->key_size == b->key_size &&
 	       a->qkd_wait_ms == b->qkd_wait_ms &&
 	       a->orphan_timeout == b->orphan_timeout && a->key_update == b->key_update &&
+	       a->unauth_keys_per_peer == b->unauth_keys_per_peer &&
+	       a->unauth_keys_per_link == b->unauth_keys_per_link &&
 	       a->rekey_bytes == b->rekey_bytes && a->rekey_seconds == b->rekey_seconds &&
 	       a->has_kme == b->has_kme && str_same(a->kme.url, b->kme.url) &&
 	       str_same(a->kme.sae_id, b->kme.sae_id) &&

@@ -108,7 +108,8 @@ int qd_sock_attach(struct qd_link *l, struct qd_hs *hs, uint16_t suite,
 		a.rekey_bytes = l->rekey_bytes;
 		a.rekey_seconds = l->rekey_seconds;
 	}
-	if (l->pool) {
+	/* Pools that were missing at the handshake stay out of the attach. */
+	if (l->pool && hs->ku_wanted) {
 		qd_link_pool_names(l, tx_pool, rx_pool);
 		a.tx_pool = tx_pool;
 		a.rx_pool = rx_pool;

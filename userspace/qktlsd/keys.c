@@ -9,7 +9,8 @@
  * The callbacks given to the provider wrap the store's and note, for the
  * handshake running in the calling thread, which reference was used.  A
  * take that leaves fewer than the low watermark wakes the feeder; a client
- * handshake that finds the store empty waits up to qkd.wait_ms for it.
+ * handshake that finds the store empty, before it starts or when it draws
+ * its key, waits up to qkd.wait_ms for it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ struct qd_keys {
 	void (*on_low)(void *arg);
 	void *on_low_arg;
 	uint64_t n_waits, n_wait_timeouts;
+	struct qd_strangers *strangers;	/* server: unauthenticated takes */
 };
 
 /* Lock held: wake the feeder if the store is below its low watermark. */
@@ -63,19 +65,80 @@ static void note(const uint8_t ref[QKTLS_QKD_REF_LEN])
 	}
 }
 
+/*
+ * Lock held: the keys available; if there are none and a feeder refills
+ * the store, after waking it and waiting up to qkd.wait_ms for it.
+ */
+static size_t wait_locked(struct qd_keys *k)
+{
+	size_t n = qktls_memkeys_available(k->mk);
+	struct timespec until;
+	int ret = 0;
+
+	if (n || !k->fed || !k->wait_ms)
+		return n;
+	k->n_waits++;
+	if (k->on_low)
+		k->on_low(k->on_low_arg);
+	qd_deadline(&until, k->wait_ms);
+	while (!(n = qktls_memkeys_available(k->mk)) && ret != ETIMEDOUT)
+		ret = pthread_cond_timedwait(&k->added, &k->lock, &until);
+	if (!n) {
+		k->n_wait_timeouts++;
+		qd_log(LOG_WARNING, "link %s: the QKD key store stayed empty "
+		       "for %u ms (qkd.wait_ms)", k->name, k->wait_ms);
+	}
+	return n;
+}
+
+/*
+ * A server's handshake takes its key before the client authenticates: only
+ * while the budgets for clients that did not (strangers.c) allow it.
+ */
+static bool stranger_take(struct qd_keys *k)
+{
+	struct qd_hs *hs = current;
+
+	if (!hs || hs->link->role != QKTLS_ROLE_SERVER)
+		return true;
+	return qd_strangers_allowed(k->strangers, k->name, &hs->peer);
+}
+
+/* A take by the server handshake of this thread: @ok, remembered. */
+static void stranger_took(struct qd_keys *k, bool ok)
+{
+	(void)k;
+	if (ok && current && current->link->role == QKTLS_ROLE_SERVER)
+		current->unauth_key = true;
+}
+
+void qd_keys_handshake_end(struct qd_hs *hs, bool authenticated)
+{
+	struct qd_keys *k = hs->link->keys;
+
+	if (hs->unauth_key && !authenticated && k)
+		qd_strangers_spend(k->strangers, &hs->peer);
+	hs->unauth_key = false;
+}
+
 static int get_key(void *arg, uint8_t ref[QKTLS_QKD_REF_LEN], uint8_t *key,
 		   size_t *key_len)
 {
 	struct qd_keys *k = arg;
 	int ret;
 
+	if (!stranger_take(k))
+		return QKTLS_QKD_ERROR;
 	pthread_mutex_lock(&k->lock);
+	/* Handshakes that all saw a key may race for the last one. */
+	wait_locked(k);
 	ret = k->inner.get_key(k->inner.arg, ref, key, key_len);
 	if (ret == QKTLS_QKD_OK) {
 		k->spent++;
 		check_low(k);
 	}
 	pthread_mutex_unlock(&k->lock);
+	stranger_took(k, ret == QKTLS_QKD_OK);
 	if (ret == QKTLS_QKD_OK)
 		note(ref);
 	return ret;
@@ -87,6 +150,8 @@ static int take_key(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN],
 	struct qd_keys *k = arg;
 	int ret;
 
+	if (!stranger_take(k))
+		return QKTLS_QKD_ERROR;
 	pthread_mutex_lock(&k->lock);
 	ret = k->inner.take_key(k->inner.arg, ref, key, key_len);
 	if (ret == QKTLS_QKD_OK) {
@@ -94,6 +159,7 @@ static int take_key(void *arg, const uint8_t ref[QKTLS_QKD_REF_LEN],
 		check_low(k);
 	}
 	pthread_mutex_unlock(&k->lock);
+	stranger_took(k, ret == QKTLS_QKD_OK);
 	if (ret == QKTLS_QKD_OK)
 		note(ref);
 	return ret;
@@ -185,6 +251,16 @@ int qd_keys_open(struct qd_link *l)
 		free(k);
 		return -1;
 	}
+	if (l->role == QKTLS_ROLE_SERVER) {
+		k->strangers = qd_strangers_new(l->unauth_keys_per_peer,
+						l->unauth_keys_per_link);
+		if (!k->strangers) {
+			qktls_memkeys_free(k->mk);
+			free(k->name);
+			free(k);
+			return -1;
+		}
+	}
 	pthread_mutex_init(&k->lock, NULL);
 	qd_cond_init_monotonic(&k->added);
 	k->fed = l->has_kme;
@@ -210,6 +286,7 @@ void qd_keys_close(struct qd_link *l)
 	if (!k)
 		return;
 	qktls_memkeys_free(k->mk);
+	qd_strangers_free(k->strangers);
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->added);
 	free(k->name);
@@ -238,33 +315,12 @@ size_t qd_keys_count(struct qd_link *l)
 size_t qd_keys_available(struct qd_link *l)
 {
 	struct qd_keys *k = l->keys;
-	struct timespec until;
 	size_t n;
-	int ret = 0;
 
 	if (!k)
 		return 0;
 	pthread_mutex_lock(&k->lock);
-	n = qktls_memkeys_available(k->mk);
-	if (!n && k->fed && k->wait_ms) {
-		k->n_waits++;
-		if (k->on_low)
-			k->on_low(k->on_low_arg);
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += k->wait_ms / 1000;
-		until.tv_nsec += (long)(k->wait_ms % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		while (!(n = qktls_memkeys_available(k->mk)) && ret != ETIMEDOUT)
-			ret = pthread_cond_timedwait(&k->added, &k->lock, &until);
-		if (!n) {
-			k->n_wait_timeouts++;
-			qd_log(LOG_WARNING, "link %s: the QKD key store stayed empty "
-			       "for %u ms (qkd.wait_ms)", k->name, k->wait_ms);
-		}
-	}
+	n = wait_locked(k);
 	pthread_mutex_unlock(&k->lock);
 	return n;
 }
@@ -348,6 +404,12 @@ void qd_keys_stats(struct qd_link *l, uint64_t *waits, uint64_t *timeouts)
 	*waits = k->n_waits;
 	*timeouts = k->n_wait_timeouts;
 	pthread_mutex_unlock(&k->lock);
+}
+
+void qd_keys_unauth_stats(struct qd_link *l, uint64_t *taken,
+			  uint64_t *refused)
+{
+	qd_strangers_stats(l->keys->strangers, taken, refused);
 }
 
 const struct qktls_qkd_keys *qd_keys_callbacks(struct qd_link *l)

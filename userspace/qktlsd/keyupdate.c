@@ -7,6 +7,7 @@
  * the extension in any other message (illegal_parameter) and unsolicited in
  * EncryptedExtensions (unsupported_extension).
  */
+#include <errno.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -22,6 +23,43 @@ bool qd_keyupdate_wanted(const struct qd_link *l)
 	return l->key_update == QD_KEY_UPDATE_QKD && l->pool;
 }
 
+/*
+ * A QKD key update with pools that are not there (qktls.ko not loaded, or
+ * the link's pools deleted) would fail at the first rekey of either end,
+ * killing the connection: negotiate it only when both pools exist.  Said
+ * once each time the pools go missing.
+ */
+void qd_keyupdate_begin(struct qd_hs *hs)
+{
+	struct qd_link *l = hs->link;
+	char tx[QKTLS_POOL_NAME_MAX], rx[QKTLS_POOL_NAME_MAX];
+	long ntx, nrx = 0;
+	bool told;
+
+	hs->ku_peer_offered = hs->ku_negotiated = false;
+	hs->ku_wanted = qd_keyupdate_wanted(l);
+	if (!hs->ku_wanted)
+		return;
+	qd_link_pool_names(l, tx, rx);
+	ntx = qd_pool_count(tx);
+	if (ntx >= 0)
+		nrx = qd_pool_count(rx);
+	hs->ku_wanted = ntx >= 0 && nrx >= 0;
+	pthread_mutex_lock(&l->lock);
+	told = l->ku_pools_missing;
+	l->ku_pools_missing = !hs->ku_wanted;
+	pthread_mutex_unlock(&l->lock);
+	if (!hs->ku_wanted && !told)
+		qd_log(LOG_WARNING, "link %s: not negotiating the QKD key update: "
+		       "%s; connections get standard updates only, or are "
+		       "refused if policy required rekeys", l->name,
+		       qd_pool_available() ? "the kernel pools are missing" :
+		       "qktls.ko is not loaded");
+	else if (hs->ku_wanted && told)
+		qd_log(LOG_INFO, "link %s: the kernel pools are back: the QKD "
+		       "key update is negotiated again", l->name);
+}
+
 /* Client: offer it.  Server: answer an offer if this end wants it too. */
 static int ext_add(SSL *ssl, unsigned int type, unsigned int context,
 		   const unsigned char **out, size_t *outlen, X509 *x,
@@ -30,7 +68,7 @@ static int ext_add(SSL *ssl, unsigned int type, unsigned int context,
 	struct qd_hs *hs = qd_tls_hs(ssl);
 
 	(void)type, (void)x, (void)chainidx, (void)al, (void)arg;
-	if (!hs || !qd_keyupdate_wanted(hs->link))
+	if (!hs || !hs->ku_wanted)
 		return 0;
 	if (context & SSL_EXT_TLS1_3_ENCRYPTED_EXTENSIONS) {
 		if (!hs->ku_peer_offered)

@@ -3,6 +3,7 @@
  * qktlsd logging: syslog levels, to stderr (with the level's name) or to
  * syslog (facility daemon).  Never given key material.
  */
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -126,5 +127,19 @@ const char *qd_clean(char *dst, size_t size, const char *src, size_t len)
 		dst[o++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 	}
 	dst[o] = '\0';
+	return dst;
+}
+
+const char *qd_addr_str(const struct sockaddr_storage *a, char *dst,
+			size_t size)
+{
+	const struct sockaddr_in *a4 = (const void *)a;
+	const struct sockaddr_in6 *a6 = (const void *)a;
+
+	snprintf(dst, size, "?");
+	if (a->ss_family == AF_INET)
+		inet_ntop(AF_INET, &a4->sin_addr, dst, size);
+	else if (a->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &a6->sin6_addr, dst, size);
 	return dst;
 }

@@ -5,6 +5,8 @@
  *   log.c      levels, stderr or syslog
  *   config.c   qktlsd.conf (libconfig) into struct qd_config, validated
  *   keys.c     a link's QKD key source (key file into an in-memory store)
+ *   strangers.c  budgets of keys for clients not yet authenticated
+ *   clock.c    monotonic waits
  *   tls.c      per-link OpenSSL library context + provider + SSL_CTX, and
  *              the handshake on a handed-over socket
  *   install.c  traffic secrets into kTLS (libqktls)
@@ -53,6 +55,10 @@ void qd_log_rl(struct qd_ratelimit *rl, int level, const char *fmt, ...)
  * cut with "..." to fit @size.  Returns @dst.
  */
 const char *qd_clean(char *dst, size_t size, const char *src, size_t len);
+/* The IP address of @a as text ("?" if not IP), for logs.  Returns @dst. */
+#define QD_ADDR_STR	46	/* INET6_ADDRSTRLEN */
+const char *qd_addr_str(const struct sockaddr_storage *a, char *dst,
+			size_t size);
 
 /* --- agent.c ------------------------------------------------------------- */
 /* @peer (from accept or getpeername) is address @a (IPv4-mapped too). */
@@ -138,6 +144,9 @@ struct qd_link {
 	bool keys_moved;		/* reload: the new config owns keys */
 	pthread_mutex_t lock;
 	uint64_t n_ok, n_failed, n_qkd, n_fallback, n_refused;
+	bool ku_pools_missing;		/* keyupdate.c, under lock: told */
+	unsigned int unauth_keys_per_peer;	/* s: strangers.c, keys a minute */
+	unsigned int unauth_keys_per_link;
 };
 
 struct qd_config {
@@ -205,10 +214,18 @@ int qd_keys_flush(struct qd_link *l);
 void qd_keys_set_low_cb(struct qd_link *l, void (*fn)(void *), void *arg);
 /* Handshakes that found the store empty and waited; waits that timed out. */
 void qd_keys_stats(struct qd_link *l, uint64_t *waits, uint64_t *timeouts);
+/* Server: keys spent by clients that did not authenticate, takes refused. */
+void qd_keys_unauth_stats(struct qd_link *l, uint64_t *taken,
+			  uint64_t *refused);
 /* The callbacks to give the provider. */
 const struct qktls_qkd_keys *qd_keys_callbacks(struct qd_link *l);
 /* The handshake the calling thread runs (for the callbacks), or NULL. */
 void qd_keys_set_current(struct qd_hs *hs);
+/*
+ * Server: the handshake of @hs ended, its client @authenticated or not: a
+ * key it took for a client that did not authenticate spends the budgets.
+ */
+void qd_keys_handshake_end(struct qd_hs *hs, bool authenticated);
 
 /* --- feed.c, sync.c: keeping a link's key stores filled ------------------- */
 /*
@@ -242,7 +259,7 @@ void qd_feed_log_stats(struct qd_link *l);
 /* The feeder serving the slave SAE @sae for master SAE @peer, or NULL. */
 struct qd_feed *qd_feed_find_slave(const char *sae, const char *peer);
 
-/* Helpers shared by the agent's threads. */
+/* clock.c: helpers shared by the agent's threads (monotonic waits). */
 void qd_cond_init_monotonic(pthread_cond_t *c);
 void qd_deadline(struct timespec *ts, unsigned int ms);
 
@@ -286,8 +303,12 @@ struct qd_hs {
 	uint8_t cts[QD_SECRET_MAX], sts[QD_SECRET_MAX];
 	size_t cts_len, sts_len;
 	/* The QKD key update extension (keyupdate.c). */
+	bool ku_wanted;			/* this end offers or accepts it */
 	bool ku_peer_offered;		/* server: the ClientHello offered it */
 	bool ku_negotiated;		/* both hellos carried it */
+	/* Server: the client's address, and a key taken before it authenticated. */
+	struct sockaddr_storage peer;
+	bool unauth_key;
 };
 
 struct ssl_st;
@@ -303,9 +324,30 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 /* The handshake an SSL object runs (for OpenSSL callbacks), or NULL. */
 struct qd_hs *qd_tls_hs(const struct ssl_st *ssl);
 
+/* --- strangers.c: keys taken for clients not yet authenticated ------------ */
+struct qd_strangers;
+/* Budgets of keys a minute per client address and per link (0: none). */
+struct qd_strangers *qd_strangers_new(unsigned int per_peer,
+				      unsigned int per_link);
+void qd_strangers_free(struct qd_strangers *s);
+/* May a handshake from @peer take a key?  Logs (and counts) a refusal. */
+bool qd_strangers_allowed(struct qd_strangers *s, const char *link,
+			  const struct sockaddr_storage *peer);
+/* A handshake from @peer took a key and ended unauthenticated. */
+void qd_strangers_spend(struct qd_strangers *s,
+			const struct sockaddr_storage *peer);
+/* Keys spent by clients that did not authenticate, takes refused. */
+void qd_strangers_stats(struct qd_strangers *s, uint64_t *taken,
+			uint64_t *refused);
+
 /* --- keyupdate.c: the QKD key update extension (key-update.rst) ----------- */
 /* This end wants the QKD key update on @l (key_update "qkd" and a pool). */
 bool qd_keyupdate_wanted(const struct qd_link *l);
+/*
+ * Before a handshake on @hs: whether it negotiates the QKD key update,
+ * which it does only if the link wants it and qktls.ko holds its pools.
+ */
+void qd_keyupdate_begin(struct qd_hs *hs);
 /* Register the extension on the link's SSL_CTX; -1 on error. */
 int qd_keyupdate_init(struct qd_link *l, struct ssl_ctx_st *ctx);
 

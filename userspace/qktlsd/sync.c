@@ -540,15 +540,7 @@ static void *conn_thread(void *arg)
 
 static void conn_name(struct conn *c)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-	const struct sockaddr_in *a4 = (const void *)&c->addr;
-	const struct sockaddr_in6 *a6 = (const void *)&c->addr;
-
-	if (c->addr.ss_family == AF_INET)
-		inet_ntop(AF_INET, &a4->sin_addr, host, sizeof(host));
-	else if (c->addr.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &a6->sin6_addr, host, sizeof(host));
-	snprintf(c->name, sizeof(c->name), "%s", host);
+	qd_addr_str(&c->addr, c->name, sizeof(c->name));
 }
 
 static void *listen_thread(void *arg)

@@ -278,7 +278,7 @@ static int attempt(struct qd_config *cfg, struct qd_link *l, struct qd_hs *hs,
 		return 0;
 	}
 	hs->qkd_ref_set = hs->qkd_discarded = false;
-	hs->ku_peer_offered = hs->ku_negotiated = false;
+	qd_keyupdate_begin(hs);
 	qd_keys_set_current(hs);
 	for (;;) {
 		struct pollfd pfd = { .fd = hs->fd };
@@ -442,6 +442,12 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += cfg->handshake_timeout;
+	if (!client) {
+		socklen_t alen = sizeof(hs.peer);
+
+		if (getpeername(fd, (struct sockaddr *)&hs.peer, &alen))
+			hs.peer.ss_family = AF_UNSPEC;	/* one shared budget */
+	}
 	if (l->policy == QD_POLICY_REQUIRED)
 		r->flags |= QKTLS_RESULT_QKD_REQUIRED;
 
@@ -482,6 +488,8 @@ void qd_tls_handshake(struct qd_config *cfg, struct qd_link *l, int fd,
 		groups_for(l, false, groups, sizeof(groups));
 		ret = attempt(cfg, l, &hs, groups, false, &deadline, r, &ssl);
 	}
+	/* mutual: success means the client's certificate checked out. */
+	qd_keys_handshake_end(&hs, ret == 1);
 	if (ret == 1) {
 		finish(l, &hs, ssl, r);
 		if (!r->qkd_used && l->policy == QD_POLICY_PREFERRED)
