@@ -198,6 +198,38 @@ size_t qktls_memkeys_discarded(const struct qktls_memkeys *mk);
 /* Fill @keys with callbacks on @mk. */
 void qktls_memkeys_bind(struct qktls_memkeys *mk, struct qktls_qkd_keys *keys);
 
+/*
+ * A key source that asks an ETSI GS QKD 014 KME during the handshake, as
+ * the QKD-KEM provider does: get_key draws one 32-byte key with enc_keys
+ * for @peer_sae_id (this side is the master SAE), take_key fetches the key
+ * the peer named with dec_keys (this side is the slave SAE).  Every key ID
+ * drawn or taken is remembered for the source's life; a second take of one
+ * is "already used" without a KME call.  Failures put a message naming the
+ * KME URL, the call and the KME client's reason on the OpenSSL error queue.
+ * Not in libqktls-provider.a (it needs libqktls-kme, libcurl and jansson):
+ * built into the loadable module and linked by the agent.
+ */
+struct qk_kme_config;
+struct qktls_kmekeys;
+
+struct qktls_kmekeys_stats {
+	unsigned long enc_calls;	/* enc_keys requests */
+	unsigned long dec_calls;	/* dec_keys requests */
+	unsigned long failed;		/* requests that failed */
+	unsigned long keys;		/* keys handed to the provider */
+	unsigned long refused;		/* takes of an ID seen before */
+};
+
+/* NULL with the reason in @why on a bad configuration or KME client. */
+struct qktls_kmekeys *qktls_kmekeys_new(const struct qk_kme_config *kme,
+					const char *peer_sae_id,
+					const char *link,
+					char *why, size_t why_len);
+void qktls_kmekeys_free(struct qktls_kmekeys *kk);
+void qktls_kmekeys_stats(struct qktls_kmekeys *kk,
+			 struct qktls_kmekeys_stats *st);
+void qktls_kmekeys_bind(struct qktls_kmekeys *kk, struct qktls_qkd_keys *keys);
+
 #ifdef __cplusplus
 }
 #endif
