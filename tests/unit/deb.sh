@@ -99,7 +99,8 @@ expect "libqktls-dev_${ver}_amd64" "${doc//PKG/libqktls-dev}" "usr/include/qktls
 	"usr/share/man/man3/(libqktls|qktls_[a-z0-9_]+)\.3\.gz"
 expect "qktls-tools_${ver}_amd64" "${doc//PKG/qktls-tools}" usr/sbin/qktls usr/bin/qktls-kme \
 	usr/bin/qktls-kme-sim usr/share/man/man8/qktls\.8\.gz \
-	"usr/share/man/man1/qktls-kme(-sim)?\.1\.gz" "usr/share/bash-completion/completions/qktls(-kme)?"
+	"usr/share/man/man1/qktls-kme(-sim)?\.1\.gz" "usr/share/bash-completion/completions/qktls(-kme)?" \
+	"usr/lib/$ma/ossl-modules/qktls\.so" usr/share/man/man7/qktls-provider\.7\.gz
 # The shared library exports what the -dev headers declare (install.sh
 # checks the symbols); here: its soname is the package's.
 dpkg-deb --fsys-tarfile "$deb/libqktls1_${ver}_amd64.deb" |

@@ -6,7 +6,8 @@
 # headers, libqktls.pc, man pages, the systemd unit with the layout's paths,
 # the sysusers file, bash completions, the example configuration); pkg-config
 # on the staged tree; a program built against the installed headers and
-# shared library only, run with LD_LIBRARY_PATH into the DESTDIR; exactly the
+# shared library only, run with LD_LIBRARY_PATH into the DESTDIR; the
+# provider module qktls.so; exactly the
 # functions of the installed headers exported; the completions; the example
 # configuration passing --check-config; uninstall leaving nothing, but a
 # configuration that was there before; and the refusal to install into the
@@ -33,10 +34,12 @@ d=$tmp/d1
 headers="error handshake keysched ktls qkd sock stream"
 expect="usr/sbin/qktlsd usr/sbin/qktls usr/bin/qktls-kme usr/bin/qktls-kme-sim
 usr/lib/libqktls.so.1.0.0 usr/lib/libqktls.so.1 usr/lib/libqktls.so
+usr/lib/ossl-modules/qktls.so
 usr/lib/pkgconfig/libqktls.pc usr/include/linux/qktls.h
 $(for h in $headers; do echo "usr/include/qktls/$h.h"; done)
 usr/share/man/man1/qktls-kme.1 usr/share/man/man1/qktls-kme-sim.1
 usr/share/man/man3/libqktls.3 usr/share/man/man5/qktlsd.conf.5
+usr/share/man/man7/qktls-provider.7
 usr/share/man/man8/qktlsd.8 usr/share/man/man8/qktls.8
 usr/lib/systemd/system/qktlsd.service usr/lib/sysusers.d/qktlsd.conf
 usr/share/bash-completion/completions/qktls

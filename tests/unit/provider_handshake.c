@@ -119,6 +119,9 @@ static void msg_cb(int write_p, int version, int content_type,
 		s->hrr_seen = 1;
 }
 
+/* The qkd_mlkem768 flow side_init() configures. */
+static enum qktls_qkd_flow init_flow = QKTLS_FLOW_CLIENT_INITIATED;
+
 /* A host: library context, provider over its own store of @nkeys keys
  * (ref_of(i), key bytes from @keys) starting at @first. */
 static int side_init(struct side *s, const char *link, const uint8_t *keys,
@@ -126,7 +129,8 @@ static int side_init(struct side *s, const char *link, const uint8_t *keys,
 {
 	struct qktls_qkd_keys kcb;
 	struct qktls_provider_config cfg = { .keys = &kcb,
-					     .hybrid_group_id = hybrid_id };
+					     .hybrid_group_id = hybrid_id,
+					     .mlkem_flow = init_flow };
 	uint8_t ref[QKTLS_QKD_REF_LEN];
 
 	memset(s, 0, sizeof(*s));
@@ -568,6 +572,79 @@ TEST_F(hs, qkd_mlkem768)
 	cs = stats(&self->c);
 	EXPECT_EQ((uint64_t)(1), cs.keys_used);
 	EXPECT_EQ((uint64_t)(1), stats(&self->s).refs_accepted);
+}
+
+/* Re-create both sides with qkd_mlkem768 in flow @cf (client), @sf (server). */
+static void flows(struct __test_metadata *_metadata, FIXTURE_DATA(hs) *self,
+		  enum qktls_qkd_flow cf, enum qktls_qkd_flow sf)
+{
+	side_free(&self->c);
+	side_free(&self->s);
+	init_flow = cf;
+	ASSERT_EQ(0, side_init(&self->c, "test-client", self->keys, 0, NKEYS, 0));
+	init_flow = sf;
+	ASSERT_EQ(0, side_init(&self->s, "test-server", self->keys, 0, NKEYS, 0));
+	init_flow = QKTLS_FLOW_CLIENT_INITIATED;
+	ASSERT_EQ(0, side_ssl(&self->c, 0, QKTLS_GROUP_QKD_MLKEM768));
+	ASSERT_EQ(0, side_ssl(&self->s, 1, QKTLS_GROUP_QKD_MLKEM768));
+}
+
+/* Server-initiated: the server takes the key from its store as it
+ * encapsulates, the client takes it by the ID in the ServerHello. */
+TEST_F(hs, qkd_mlkem768_server_initiated)
+{
+	struct qktls_provider_stats cs, ss;
+	uint8_t ref[QKTLS_QKD_REF_LEN], want[QKTLS_QKD_REF_LEN];
+	EVP_PKEY *pk = NULL;
+
+	flows(_metadata, self, QKTLS_FLOW_SERVER_INITIATED,
+	      QKTLS_FLOW_SERVER_INITIATED);
+	ASSERT_EQ(1, handshake(&self->c, &self->s, NULL, NULL)) show(&self->c, &self->s);
+	EXPECT_EQ(QKTLS_GROUP_QKD_MLKEM768_ID, group_id(self->c.ssl));
+	same_exporter(_metadata, &self->c, &self->s);
+	exchange(_metadata, &self->c, &self->s);
+	cs = stats(&self->c);
+	ss = stats(&self->s);
+	EXPECT_EQ((uint64_t)(1), ss.keys_fetched);
+	EXPECT_EQ((uint64_t)(0), ss.refs_accepted);
+	EXPECT_EQ((uint64_t)(1), cs.refs_accepted);
+	EXPECT_EQ((uint64_t)(0), cs.keys_fetched);
+	EXPECT_EQ((uint64_t)(1), cs.keys_used);
+	EXPECT_EQ((uint64_t)(0), cs.keys_discarded);
+	/* The server's first key, named by the server. */
+	ASSERT_EQ(1, SSL_get_peer_tmp_key(self->s.ssl, &pk));
+	ASSERT_NE(NULL, pk);
+	ASSERT_EQ(0, qktls_provider_key_ref(pk, ref));
+	EVP_PKEY_free(pk);
+	ref_of(0, want);
+	EXPECT_EQ(0, memcmp(ref, want, sizeof(ref)));
+	EXPECT_EQ((size_t)(NKEYS - 1), qktls_memkeys_available(self->s.mk));
+	EXPECT_EQ((size_t)(NKEYS - 1), qktls_memkeys_available(self->c.mk));
+}
+
+/* The two flows do not mix: each mismatch fails with a clear reason and
+ * consumes no key on the server. */
+TEST_F(hs, qkd_mlkem768_flow_mismatch_client_initiated_client)
+{
+	flows(_metadata, self, QKTLS_FLOW_CLIENT_INITIATED,
+	      QKTLS_FLOW_SERVER_INITIATED);
+	ASSERT_EQ(0, handshake(&self->c, &self->s, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->s.errs, "the client runs the client-initiated flow"))
+		TH_LOG("server: %s", self->s.errs);
+	EXPECT_EQ((size_t)(NKEYS), qktls_memkeys_available(self->s.mk));
+	EXPECT_EQ((uint64_t)(0), stats(&self->s).keys_fetched);
+}
+
+TEST_F(hs, qkd_mlkem768_flow_mismatch_server_initiated_client)
+{
+	flows(_metadata, self, QKTLS_FLOW_SERVER_INITIATED,
+	      QKTLS_FLOW_CLIENT_INITIATED);
+	ASSERT_EQ(0, handshake(&self->c, &self->s, NULL, NULL));
+	EXPECT_NE(NULL, strstr(self->s.errs, "zero key ID: the client runs the server-initiated flow"))
+		TH_LOG("server: %s", self->s.errs);
+	EXPECT_EQ((size_t)(NKEYS), qktls_memkeys_available(self->s.mk));
+	/* The server-initiated client took nothing either. */
+	EXPECT_EQ((size_t)(NKEYS), qktls_memkeys_available(self->c.mk));
 }
 
 /* A stock-like server: the client offers both shares, no HRR needed. */

@@ -60,36 +60,7 @@ for i in 1 2 3 4; do
 	echo "$(openssl rand -hex 16) $(openssl rand -hex 32)"
 done >"$tmp/qkd.keys"
 
-# start_server NAME CMD...: run CMD with its output in $tmp/NAME.out; wait
-# for its ACCEPT line and set $port.
-start_server() {
-	local name=$1 line
-	shift
-	mkfifo "$tmp/$name.fifo"
-	"$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
-	pids+=($!)
-	exec 3<"$tmp/$name.fifo"
-	port=
-	while IFS= read -r -t 60 line <&3; do
-		echo "$line" >>"$tmp/$name.out"
-		case $line in
-		ACCEPT*) port=${line##*:}; break ;;
-		esac
-	done
-	# Keep draining the server's output into the file.
-	cat <&3 >>"$tmp/$name.out" &
-	pids+=($!)
-	exec 3<&-
-	[ -n "$port" ]
-}
-
-# finish: wait for the last server and its drain.
-finish() {
-	local rc=0 p
-	for p in "${pids[@]}"; do wait "$p" || rc=$?; done
-	pids=()
-	return $rc
-}
+. "$top/tests/lib/servers.sh"
 
 show() { sed 's/^/# /' "$@" 2>/dev/null; }
 

@@ -9,6 +9,10 @@
 #   PREFIX      /usr/local
 #   BINDIR, SBINDIR, LIBDIR, INCLUDEDIR, DATAROOTDIR, MANDIR
 #               $(PREFIX)/bin, /sbin, /lib, /include, /share, /share/man
+#   OSSLMODDIR  $(LIBDIR)/ossl-modules: qktls.so, the provider as an OpenSSL
+#               module (Debian's OpenSSL looks there with LIBDIR
+#               /usr/lib/<multiarch>; elsewhere name it with `module =` in
+#               openssl.cnf or OPENSSL_MODULES)
 #   SYSCONFDIR  /etc when PREFIX is /usr, else $(PREFIX)/etc: the example
 #               qktls/qktlsd.conf, installed only where there is none
 #   SYSTEMDUNITDIR  systemd's systemdsystemunitdir for PREFIX (pkg-config
@@ -45,6 +49,7 @@ DATAROOTDIR ?= $(PREFIX)/share
 MANDIR      ?= $(DATAROOTDIR)/man
 SYSCONFDIR  ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+OSSLMODDIR  ?= $(LIBDIR)/ossl-modules
 BASHCOMPDIR ?= $(DATAROOTDIR)/bash-completion/completions
 # systemd's directories for this prefix; evaluated only when installing.
 systemd_dir  = $(or $(shell $(PKG_CONFIG) --define-variable=prefix=$(PREFIX) \
@@ -57,13 +62,13 @@ DKMSSRCDIR  ?= /usr/src/qktls-$(QKTLS_VERSION)
 INST_SBIN    := qktlsd qktls
 INST_BIN     := qktls-kme qktls-kme-sim
 INST_HEADERS := error handshake keysched ktls qkd sock stream
-INST_MAN     := man1/qktls-kme.1 man1/qktls-kme-sim.1 man3/libqktls.3 \
+INST_MAN     := man1/qktls-kme.1 man1/qktls-kme-sim.1 man3/libqktls.3 man7/qktls-provider.7 \
 		man5/qktlsd.conf.5 man8/qktlsd.8 man8/qktls.8
 # One page per function of libqktls(3)'s NAME section: ".so man3/libqktls.3".
 INST_MAN3    = $(shell sed -n '/^\.SH NAME/,/\\-/p' Documentation/man/libqktls.3 | \
 		 tr ',' '\n' | sed -n 's/^ *\(qktls_[a-z0-9_]*\).*/\1/p')
 INST_BUILT   := $(addprefix $(BUILD)/bin/,$(INST_SBIN) $(INST_BIN)) \
-		$(BUILD)/lib/$(LIBQKTLS_SOFILE)
+		$(BUILD)/lib/$(LIBQKTLS_SOFILE) $(BUILD)/lib/ossl-modules/qktls.so
 INST_CONF    := $(DESTDIR)$(SYSCONFDIR)/qktls/qktlsd.conf
 
 # The paths in the unit and the example configuration follow the layout.
@@ -75,6 +80,7 @@ INST_FILES = $(addprefix $(DESTDIR)$(SBINDIR)/,$(INST_SBIN)) \
 	     $(addprefix $(DESTDIR)$(BINDIR)/,$(INST_BIN)) \
 	     $(addprefix $(DESTDIR)$(LIBDIR)/,$(LIBQKTLS_SOFILE) $(LIBQKTLS_SONAME) libqktls.so) \
 	     $(DESTDIR)$(PKGCONFIGDIR)/libqktls.pc \
+	     $(DESTDIR)$(OSSLMODDIR)/qktls.so \
 	     $(patsubst %,$(DESTDIR)$(INCLUDEDIR)/qktls/%.h,$(INST_HEADERS)) \
 	     $(DESTDIR)$(INCLUDEDIR)/linux/qktls.h \
 	     $(addprefix $(DESTDIR)$(MANDIR)/,$(INST_MAN)) \
@@ -102,14 +108,15 @@ install:
 	if [ -n "$$missing" ]; then echo "make install: not built:$$missing; run make first" >&2; exit 1; fi
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(INCLUDEDIR)/qktls $(DESTDIR)$(INCLUDEDIR)/linux \
-		$(addprefix $(DESTDIR)$(MANDIR)/,man1 man3 man5 man8) \
+		$(addprefix $(DESTDIR)$(MANDIR)/,man1 man3 man5 man7 man8) \
 		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(BASHCOMPDIR) \
-		$(DESTDIR)$(SYSCONFDIR)/qktls
+		$(DESTDIR)$(SYSCONFDIR)/qktls $(DESTDIR)$(OSSLMODDIR)
 	$(INSTALL) -m 0755 $(addprefix $(BUILD)/bin/,$(INST_SBIN)) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0755 $(addprefix $(BUILD)/bin/,$(INST_BIN)) $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(BUILD)/lib/$(LIBQKTLS_SOFILE) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(LIBQKTLS_SOFILE) $(DESTDIR)$(LIBDIR)/$(LIBQKTLS_SONAME)
 	ln -sf $(LIBQKTLS_SONAME) $(DESTDIR)$(LIBDIR)/libqktls.so
+	$(INSTALL) -m 0644 $(BUILD)/lib/ossl-modules/qktls.so $(DESTDIR)$(OSSLMODDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(QKTLS_VERSION)|' \
 	    userspace/libqktls/libqktls.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/libqktls.pc

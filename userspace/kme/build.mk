@@ -5,7 +5,7 @@
 # sanitizers for the unit tests.
 
 KME_SRCS    := userspace/kme/parse.c userspace/kme/client.c userspace/kme/source.c \
-	       userspace/kme/json-wipe.c
+	       userspace/kme/json-wipe.c userspace/kme/uuid.c
 KME_CFLAGS   = $(QK_CFLAGS) -fPIC $(shell $(PKG_CONFIG) --cflags libcurl jansson libcrypto)
 KME_LIBS     = $(shell $(PKG_CONFIG) --libs libcurl jansson libcrypto) -lpthread
 KME_LIB     := $(BUILD)/lib/libqktls-kme.a

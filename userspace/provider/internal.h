@@ -50,7 +50,9 @@ struct qk_prov {
 	OSSL_LIB_CTX *child;		/* NULL: an unconfigured instance */
 	OSSL_PROVIDER *default_prov;	/* "default" if we loaded it */
 	struct qktls_qkd_keys keys;
+	void (*keys_free)(void *arg);	/* module: frees keys.arg at teardown */
 	char *link;
+	enum qktls_qkd_flow mlkem_flow;
 	unsigned int group_id[2];
 	OSSL_PARAM caps[2][QK_CAP_PARAMS];
 	uint64_t counters[QK_C_NUM];
@@ -65,6 +67,9 @@ struct qk_key {
 	EVP_PKEY *inner;
 	int client;		/* made by keygen */
 	int has_ref;
+	int deferred;		/* server-initiated: the server names the key,
+				 * at encapsulation; the client takes it at
+				 * decapsulation */
 	int used;		/* the QKD key went into a secret */
 	uint8_t ref[QKTLS_QKD_REF_LEN];
 	size_t qkd_len;		/* 0 once wiped */
@@ -82,6 +87,8 @@ enum {
 	QK_R_INNER_FAILED,
 	QK_R_KEY_STATE,
 	QK_R_BAD_CONFIG,
+	QK_R_WRONG_FLOW,
+	QK_R_KEY_SOURCE,
 };
 
 int qk_err_lib(void);
@@ -97,6 +104,23 @@ static inline void qk_count(struct qk_prov *p, int c)
 void qk_ref_hex(const uint8_t ref[QKTLS_QKD_REF_LEN],
 		char out[2 * QKTLS_QKD_REF_LEN + 1]);
 const char *qk_link(const struct qk_prov *p);
+
+/* True if @grp runs the server-initiated flow in @p. */
+int qk_server_initiated(const struct qk_prov *p, const struct qk_group *grp);
+/* The key's QKD key from get_key (fills ref, qkd) / take_key (by k->ref).
+ * Both count, check the length and raise the error; 1 on success. */
+int qk_key_fetch(struct qk_key *k);
+int qk_key_take(struct qk_key *k);
+
+/*
+ * Set up @p (already zeroed, magic and handle set) for the core that
+ * called an init with @in: apply @cfg, create the child library context.
+ * Returns 0, or -1 with the reason raised.
+ */
+int qk_prov_setup(struct qk_prov *p, const OSSL_DISPATCH *in,
+		  const struct qktls_provider_config *cfg);
+void qk_prov_teardown(void *provctx);
+extern const OSSL_DISPATCH qk_prov_functions[];
 
 extern const OSSL_DISPATCH qk_keymgmt_hybrid_functions[];
 extern const OSSL_DISPATCH qk_keymgmt_mlkem_functions[];

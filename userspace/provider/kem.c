@@ -8,6 +8,9 @@
  *   encapsulate (server): ct = inner ct [|| reference], ss = inner ss || K
  *   decapsulate (client): checks the length [and the echoed reference],
  *                         ss = inner ss || K
+ * In the server-initiated flow of qkd_mlkem768 the server takes the QKD
+ * key (get_key) as it encapsulates and sends its reference in place of
+ * the echo; the client takes that key (take_key) as it decapsulates.
  * Each QKD key goes into one secret only, and is wiped right after.
  */
 #include <string.h>
@@ -55,10 +58,16 @@ static size_t ct_total(const struct qk_key *k)
 	return k->grp->ct_len + (k->grp->echo_ref ? QKTLS_QKD_REF_LEN : 0);
 }
 
+/* Length of the QKD key the secret will hold. */
+static size_t qkd_total(const struct qk_key *k)
+{
+	return k->grp->key_len ? k->grp->key_len : k->qkd_len;
+}
+
 /* The QKD key may go into one secret only; then it is wiped. */
 static int key_usable(const struct qk_key *k)
 {
-	if (k->used || k->qkd_len == 0) {
+	if (k->used || (k->qkd_len == 0 && !k->deferred)) {
 		QK_ERR(QK_R_KEY_STATE, "QKD key %s already went into a secret",
 		       k->grp->name);
 		return 0;
@@ -66,11 +75,16 @@ static int key_usable(const struct qk_key *k)
 	return 1;
 }
 
-static void key_done(struct qk_key *k)
+static void key_wipe(struct qk_key *k)
 {
 	OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
 	k->qkd_len = 0;
 	k->used = 1;
+}
+
+static void key_done(struct qk_key *k)
+{
+	key_wipe(k);
 	qk_count(k->prov, QK_C_SECRETS);
 }
 
@@ -103,7 +117,7 @@ static int kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen,
 		if (outlen != NULL)
 			*outlen = ct_total(k);
 		if (secretlen != NULL)
-			*secretlen = grp->ss_len + k->qkd_len;
+			*secretlen = grp->ss_len + qkd_total(k);
 		return 1;
 	}
 	if (!key_usable(k))
@@ -114,6 +128,9 @@ static int kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen,
 		return 0;
 	}
 	ctlen = grp->ct_len;
+	/* Server-initiated: the server names the key now. */
+	if (k->deferred && !qk_key_fetch(k))
+		return 0;
 	ictx = EVP_PKEY_CTX_new_from_pkey(k->prov->child, k->inner, NULL);
 	if (ictx == NULL || EVP_PKEY_encapsulate_init(ictx, NULL) <= 0 ||
 	    EVP_PKEY_encapsulate(ictx, out, &ctlen, ss, &sslen) <= 0 ||
@@ -129,6 +146,8 @@ static int kem_encapsulate(void *vctx, unsigned char *out, size_t *outlen,
 	key_done(k);
 	ok = 1;
 out:
+	if (!ok && k->deferred)
+		key_wipe(k);	/* a key drawn for this share serves nothing else */
 	OPENSSL_cleanse(ss, sizeof(ss));
 	EVP_PKEY_CTX_free(ictx);
 	return ok;
@@ -149,7 +168,7 @@ static int kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
 	if (out == NULL) {
 		if (outlen == NULL)
 			return 0;
-		*outlen = grp->ss_len + k->qkd_len;
+		*outlen = grp->ss_len + qkd_total(k);
 		return 1;
 	}
 	if (!k->client || !key_usable(k))
@@ -161,7 +180,21 @@ static int kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
 		       qk_link(prov), grp->name, inlen, ct_total(k));
 		return 0;
 	}
-	if (grp->echo_ref &&
+	if (k->deferred) {
+		/* Server-initiated: the server's share names the key. */
+		static const uint8_t zero[QKTLS_QKD_REF_LEN];
+
+		memcpy(k->ref, in + grp->ct_len, QKTLS_QKD_REF_LEN);
+		if (CRYPTO_memcmp(k->ref, zero, QKTLS_QKD_REF_LEN) == 0) {
+			qk_count(prov, QK_C_MALFORMED);
+			QK_ERR(QK_R_WRONG_FLOW,
+			       "link %s: %s server key share has a zero key ID: the server runs the client-initiated flow, this side the server-initiated one",
+			       qk_link(prov), grp->name);
+			return 0;
+		}
+		if (!qk_key_take(k))
+			return 0;
+	} else if (grp->echo_ref &&
 	    CRYPTO_memcmp(in + grp->ct_len, k->ref, QKTLS_QKD_REF_LEN) != 0) {
 		char hex[2 * QKTLS_QKD_REF_LEN + 1];
 
@@ -185,6 +218,8 @@ static int kem_decapsulate(void *vctx, unsigned char *out, size_t *outlen,
 	key_done(k);
 	ok = 1;
 out:
+	if (!ok && k->deferred)
+		key_wipe(k);	/* a key drawn for this share serves nothing else */
 	OPENSSL_cleanse(ss, sizeof(ss));
 	EVP_PKEY_CTX_free(ictx);
 	return ok;

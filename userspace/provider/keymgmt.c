@@ -57,7 +57,7 @@ static void km_free(void *keydata)
 
 	if (k == NULL)
 		return;
-	if (k->client && k->has_ref && !k->used) {
+	if (k->client && k->has_ref && !k->used && !k->deferred) {
 		/* Not an error: the peer chose another group or asked for
 		 * another share.  Count it and tell the key source. */
 		qk_count(k->prov, QK_C_DISCARDED);
@@ -168,12 +168,107 @@ static int key_len_ok(const struct qk_group *grp, size_t len)
 	return len >= QKTLS_QKD_KEY_MIN && len <= QKTLS_QKD_KEY_MAX;
 }
 
+int qk_server_initiated(const struct qk_prov *p, const struct qk_group *grp)
+{
+	return grp == &qk_group_mlkem &&
+	       p->mlkem_flow == QKTLS_FLOW_SERVER_INITIATED;
+}
+
+static int ref_is_zero(const uint8_t ref[QKTLS_QKD_REF_LEN])
+{
+	uint8_t acc = 0;
+
+	for (int i = 0; i < QKTLS_QKD_REF_LEN; i++)
+		acc |= ref[i];
+	return acc == 0;
+}
+
+int qk_key_fetch(struct qk_key *k)
+{
+	struct qk_prov *prov = k->prov;
+	const struct qk_group *grp = k->grp;
+	int rc;
+
+	if (prov->keys.get_key == NULL) {
+		QK_ERR(QK_R_NO_KEY, "link %s: this key source cannot provide new QKD keys",
+		       qk_link(prov));
+		return 0;
+	}
+	k->qkd_len = sizeof(k->qkd);
+	rc = prov->keys.get_key(prov->keys.arg, k->ref, k->qkd, &k->qkd_len);
+	if (rc != QKTLS_QKD_OK) {
+		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
+		k->qkd_len = 0;
+		qk_count(prov, QK_C_FETCH_FAILED);
+		QK_ERR(QK_R_NO_KEY, "link %s: no QKD key for a %s key share (%s)",
+		       qk_link(prov), grp->name,
+		       rc == QKTLS_QKD_EMPTY ? "key pool empty" :
+					       "key source error");
+		return 0;
+	}
+	qk_count(prov, QK_C_FETCHED);
+	if (!key_len_ok(grp, k->qkd_len)) {
+		QK_ERR(QK_R_BAD_KEY, "link %s: QKD key of %zu bytes cannot be used with %s",
+		       qk_link(prov), k->qkd_len, grp->name);
+		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
+		k->qkd_len = 0;
+		return 0;
+	}
+	return 1;
+}
+
+int qk_key_take(struct qk_key *k)
+{
+	struct qk_prov *prov = k->prov;
+	const struct qk_group *grp = k->grp;
+	char hex[2 * QKTLS_QKD_REF_LEN + 1];
+	int rc;
+
+	qk_ref_hex(k->ref, hex);
+	if (prov->keys.take_key == NULL) {
+		QK_ERR(QK_R_NO_KEY, "link %s: this key source cannot look up QKD keys",
+		       qk_link(prov));
+		return 0;
+	}
+	k->qkd_len = sizeof(k->qkd);
+	rc = prov->keys.take_key(prov->keys.arg, k->ref, k->qkd, &k->qkd_len);
+	if (rc != QKTLS_QKD_OK) {
+		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
+		k->qkd_len = 0;
+		if (rc == QKTLS_QKD_USED) {
+			qk_count(prov, QK_C_REUSED);
+			QK_ERR(QK_R_REUSED_REF,
+			       "link %s: %s key share names QKD key %s, which was already used",
+			       qk_link(prov), grp->name, hex);
+		} else if (rc == QKTLS_QKD_NOT_FOUND) {
+			qk_count(prov, QK_C_UNKNOWN);
+			QK_ERR(QK_R_UNKNOWN_REF,
+			       "link %s: %s key share names QKD key %s, which is unknown here",
+			       qk_link(prov), grp->name, hex);
+		} else {
+			QK_ERR(QK_R_NO_KEY,
+			       "link %s: looking up QKD key %s failed",
+			       qk_link(prov), hex);
+		}
+		return 0;
+	}
+	if (!key_len_ok(grp, k->qkd_len)) {
+		QK_ERR(QK_R_BAD_KEY,
+		       "link %s: QKD key %s has %zu bytes, unusable with %s",
+		       qk_link(prov), hex, k->qkd_len, grp->name);
+		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
+		k->qkd_len = 0;
+		return 0;
+	}
+	qk_count(prov, QK_C_ACCEPTED);
+	return 1;
+}
+
 static void *km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 {
 	struct qk_genctx *g = genctx;
 	struct qk_prov *prov = g->prov;
 	struct qk_key *k;
-	int rc;
 
 	(void)cb;
 	(void)cbarg;
@@ -183,35 +278,23 @@ static void *km_gen(void *genctx, OSSL_CALLBACK *cb, void *cbarg)
 	if ((g->selection & OSSL_KEYMGMT_SELECT_KEYPAIR) == 0)
 		return k;	/* paramgen: the server fills it from a share */
 
-	if (prov->keys.get_key == NULL) {
-		QK_ERR(QK_R_NO_KEY, "link %s: this key source cannot provide client QKD keys",
-		       qk_link(prov));
-		goto fail;
-	}
 	k->inner = inner_keygen(prov, g->grp->inner, 1);
 	if (k->inner == NULL) {
 		QK_ERR(QK_R_INNER_FAILED, "%s key generation failed",
 		       g->grp->inner);
 		goto fail;
 	}
-	k->qkd_len = sizeof(k->qkd);
-	rc = prov->keys.get_key(prov->keys.arg, k->ref, k->qkd, &k->qkd_len);
-	if (rc != QKTLS_QKD_OK) {
-		qk_count(prov, QK_C_FETCH_FAILED);
-		QK_ERR(QK_R_NO_KEY, "link %s: no QKD key for a %s key share (%s)",
-		       qk_link(prov), g->grp->name,
-		       rc == QKTLS_QKD_EMPTY ? "key pool empty" :
-					       "key source error");
-		goto fail;
+	if (qk_server_initiated(prov, g->grp)) {
+		/* The key ID is 16 zero bytes; the server names the key. */
+		k->client = 1;
+		k->has_ref = 1;
+		k->deferred = 1;
+		return k;
 	}
+	if (!qk_key_fetch(k))
+		goto fail;
 	k->client = 1;
 	k->has_ref = 1;
-	qk_count(prov, QK_C_FETCHED);
-	if (!key_len_ok(g->grp, k->qkd_len)) {
-		QK_ERR(QK_R_BAD_KEY, "link %s: QKD key of %zu bytes cannot be used with %s",
-		       qk_link(prov), k->qkd_len, g->grp->name);
-		goto fail;
-	}
 	return k;
 fail:
 	km_free(k);
@@ -314,7 +397,6 @@ static int set_peer_share(struct qk_key *k, const unsigned char *share,
 	const struct qk_group *grp = k->grp;
 	char hex[2 * QKTLS_QKD_REF_LEN + 1];
 	EVP_PKEY *inner;
-	int rc;
 
 	if (k->inner != NULL || k->has_ref) {
 		QK_ERR(QK_R_KEY_STATE, "%s key already holds a share", grp->name);
@@ -326,11 +408,6 @@ static int set_peer_share(struct qk_key *k, const unsigned char *share,
 		       "link %s: malformed %s key share: %zu bytes, expected %zu",
 		       qk_link(prov), grp->name, len,
 		       grp->pub_len + QKTLS_QKD_REF_LEN);
-		return 0;
-	}
-	if (prov->keys.take_key == NULL) {
-		QK_ERR(QK_R_NO_KEY, "link %s: this key source cannot look up QKD keys",
-		       qk_link(prov));
 		return 0;
 	}
 	inner = inner_keygen(prov, grp->inner, 0);
@@ -345,39 +422,33 @@ static int set_peer_share(struct qk_key *k, const unsigned char *share,
 	}
 	memcpy(k->ref, share + grp->pub_len, QKTLS_QKD_REF_LEN);
 	qk_ref_hex(k->ref, hex);
-	k->qkd_len = sizeof(k->qkd);
-	rc = prov->keys.take_key(prov->keys.arg, k->ref, k->qkd, &k->qkd_len);
-	if (rc != QKTLS_QKD_OK) {
-		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
-		k->qkd_len = 0;
-		EVP_PKEY_free(inner);
-		if (rc == QKTLS_QKD_USED) {
-			qk_count(prov, QK_C_REUSED);
-			QK_ERR(QK_R_REUSED_REF,
-			       "link %s: %s key share names QKD key %s, which was already used",
+	if (qk_server_initiated(prov, grp)) {
+		if (!ref_is_zero(k->ref)) {
+			EVP_PKEY_free(inner);
+			qk_count(prov, QK_C_MALFORMED);
+			QK_ERR(QK_R_WRONG_FLOW,
+			       "link %s: %s key share names QKD key %s: the client runs the client-initiated flow, this side the server-initiated one (key ID must be 16 zero bytes)",
 			       qk_link(prov), grp->name, hex);
-		} else if (rc == QKTLS_QKD_NOT_FOUND) {
-			qk_count(prov, QK_C_UNKNOWN);
-			QK_ERR(QK_R_UNKNOWN_REF,
-			       "link %s: %s key share names QKD key %s, which is unknown here",
-			       qk_link(prov), grp->name, hex);
-		} else {
-			QK_ERR(QK_R_NO_KEY,
-			       "link %s: looking up QKD key %s failed",
-			       qk_link(prov), hex);
+			return 0;
 		}
+		/* The key is drawn at encapsulation. */
+		k->inner = inner;
+		k->has_ref = 1;
+		k->deferred = 1;
+		return 1;
+	}
+	if (grp->echo_ref && ref_is_zero(k->ref)) {
+		EVP_PKEY_free(inner);
+		qk_count(prov, QK_C_MALFORMED);
+		QK_ERR(QK_R_WRONG_FLOW,
+		       "link %s: %s key share has a zero key ID: the client runs the server-initiated flow, this side the client-initiated one",
+		       qk_link(prov), grp->name);
 		return 0;
 	}
-	if (!key_len_ok(grp, k->qkd_len)) {
-		QK_ERR(QK_R_BAD_KEY,
-		       "link %s: QKD key %s has %zu bytes, unusable with %s",
-		       qk_link(prov), hex, k->qkd_len, grp->name);
-		OPENSSL_cleanse(k->qkd, sizeof(k->qkd));
-		k->qkd_len = 0;
+	if (!qk_key_take(k)) {
 		EVP_PKEY_free(inner);
 		return 0;
 	}
-	qk_count(prov, QK_C_ACCEPTED);
 	k->inner = inner;
 	k->has_ref = 1;
 	return 1;

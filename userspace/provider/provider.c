@@ -40,6 +40,8 @@ static ERR_STRING_DATA err_reasons[] = {
 	{ ERR_PACK(0, 0, QK_R_INNER_FAILED), "inner KEM operation failed" },
 	{ ERR_PACK(0, 0, QK_R_KEY_STATE), "QKD key in wrong state" },
 	{ ERR_PACK(0, 0, QK_R_BAD_CONFIG), "bad qktls provider configuration" },
+	{ ERR_PACK(0, 0, QK_R_WRONG_FLOW), "peer runs the other qkd_mlkem768 flow" },
+	{ ERR_PACK(0, 0, QK_R_KEY_SOURCE), "QKD key source failed" },
 	{ 0, NULL }
 };
 
@@ -217,18 +219,20 @@ static int prov_get_params(void *provctx, OSSL_PARAM params[])
 	return 1;
 }
 
-static void prov_teardown(void *provctx)
+void qk_prov_teardown(void *provctx)
 {
 	struct qk_prov *p = provctx;
 
 	OSSL_LIB_CTX_free(p->child);
+	if (p->keys_free != NULL)
+		p->keys_free(p->keys.arg);
 	free(p->link);
 	p->magic = 0;
 	free(p);
 }
 
-static const OSSL_DISPATCH prov_functions[] = {
-	{ OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))prov_teardown },
+const OSSL_DISPATCH qk_prov_functions[] = {
+	{ OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))qk_prov_teardown },
 	{ OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))prov_query },
 	{ OSSL_FUNC_PROVIDER_GET_CAPABILITIES,
 	  (void (*)(void))prov_get_capabilities },
@@ -255,26 +259,98 @@ static __thread struct pending_load *pending;
  * keeps an unloaded provider's instance in its store and reactivates it
  * without a second init; the old key source is not used after the unload).
  */
-static int configure(struct qk_prov *p, struct pending_load *pl)
+static int apply_config(struct qk_prov *p,
+			const struct qktls_provider_config *cfg,
+			OSSL_PROVIDER *default_prov)
 {
 	char *link = NULL;
 
-	if (pl->cfg->keys->link != NULL) {
-		link = strdup(pl->cfg->keys->link);
+	if (cfg->keys->link != NULL) {
+		link = strdup(cfg->keys->link);
 		if (link == NULL)
 			return -1;
 	}
 	free(p->link);
 	p->link = link;
-	p->keys = *pl->cfg->keys;
+	p->keys = *cfg->keys;
 	p->keys.link = p->link;
-	p->group_id[0] = pl->cfg->hybrid_group_id ?
-		pl->cfg->hybrid_group_id : QKTLS_GROUP_HYBRID_ID_DEFAULT;
-	p->group_id[1] = QKTLS_GROUP_QKD_MLKEM768_ID;
+	p->group_id[0] = cfg->hybrid_group_id ?
+		cfg->hybrid_group_id : QKTLS_GROUP_HYBRID_ID_DEFAULT;
+	p->group_id[1] = cfg->mlkem_group_id ?
+		cfg->mlkem_group_id : QKTLS_GROUP_QKD_MLKEM768_ID;
+	p->mlkem_flow = cfg->mlkem_flow;
 	caps_init(p);
-	p->default_prov = pl->default_prov;
+	p->default_prov = default_prov;
 	for (int i = 0; i < QK_C_NUM; i++)
 		__atomic_store_n(&p->counters[i], 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int configure(struct qk_prov *p, struct pending_load *pl)
+{
+	return apply_config(p, pl->cfg, pl->default_prov);
+}
+
+/* The checks of a configuration that do not depend on how it is loaded. */
+static int check_config(const struct qktls_provider_config *cfg)
+{
+	unsigned int id = cfg->hybrid_group_id;
+	unsigned int mid = cfg->mlkem_group_id;
+
+	if (id != 0 && (id < 0xFE00 || id > 0xFEFF)) {
+		QK_ERR(QK_R_BAD_CONFIG,
+		       "QKD hybrid group codepoint 0x%04X is outside the private-use range 0xFE00-0xFEFF",
+		       id);
+		return -1;
+	}
+	if (mid > 0xFFFF) {
+		QK_ERR(QK_R_BAD_CONFIG,
+		       "qkd_mlkem768 codepoint 0x%X is not a 16-bit value", mid);
+		return -1;
+	}
+	if ((mid ? mid : QKTLS_GROUP_QKD_MLKEM768_ID) ==
+	    (id ? id : QKTLS_GROUP_HYBRID_ID_DEFAULT)) {
+		QK_ERR(QK_R_BAD_CONFIG,
+		       "qkd_mlkem768 and the QKD hybrid cannot share codepoint 0x%04X",
+		       mid);
+		return -1;
+	}
+	if (cfg->mlkem_flow != QKTLS_FLOW_CLIENT_INITIATED &&
+	    cfg->mlkem_flow != QKTLS_FLOW_SERVER_INITIATED) {
+		QK_ERR(QK_R_BAD_CONFIG, "unknown qkd_mlkem768 flow %d",
+		       (int)cfg->mlkem_flow);
+		return -1;
+	}
+	return 0;
+}
+
+const char *qktls_qkd_flow_name(enum qktls_qkd_flow flow)
+{
+	return flow == QKTLS_FLOW_SERVER_INITIATED ? "server-initiated" :
+						     "client-initiated";
+}
+
+int qktls_qkd_flow_parse(const char *name, enum qktls_qkd_flow *flow)
+{
+	if (name != NULL && strcmp(name, "client-initiated") == 0)
+		*flow = QKTLS_FLOW_CLIENT_INITIATED;
+	else if (name != NULL && strcmp(name, "server-initiated") == 0)
+		*flow = QKTLS_FLOW_SERVER_INITIATED;
+	else
+		return -1;
+	return 0;
+}
+
+int qk_prov_setup(struct qk_prov *p, const OSSL_DISPATCH *in,
+		  const struct qktls_provider_config *cfg)
+{
+	if (check_config(cfg) != 0 || apply_config(p, cfg, NULL) != 0)
+		return -1;
+	p->child = OSSL_LIB_CTX_new_child(p->handle, in);
+	if (p->child == NULL) {
+		QK_ERR(QK_R_BAD_CONFIG, "cannot create the child library context");
+		return -1;
+	}
 	return 0;
 }
 
@@ -294,7 +370,7 @@ static int prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	p->magic = QK_PROV_MAGIC;
 	p->handle = handle;
 	*provctx = p;
-	*out = prov_functions;
+	*out = qk_prov_functions;
 
 	/* Built in, so the core context is our own library's OSSL_LIB_CTX. */
 	libctx = get_libctx ? (OSSL_LIB_CTX *)get_libctx(handle) : NULL;
@@ -313,7 +389,7 @@ static int prov_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 	pending->claimed = 1;
 	return 1;
 fail:
-	prov_teardown(p);
+	qk_prov_teardown(p);
 	*provctx = NULL;
 	return 0;
 }
@@ -323,7 +399,6 @@ OSSL_PROVIDER *qktls_provider_load_ex(OSSL_LIB_CTX *ctx,
 {
 	struct pending_load pl = { 0 };
 	OSSL_PROVIDER *prov = NULL;
-	unsigned int id;
 
 	qk_err_lib();
 	if (cfg == NULL || cfg->keys == NULL ||
@@ -332,13 +407,8 @@ OSSL_PROVIDER *qktls_provider_load_ex(OSSL_LIB_CTX *ctx,
 		       "qktls_provider_load: no QKD key callbacks given");
 		return NULL;
 	}
-	id = cfg->hybrid_group_id;
-	if (id != 0 && (id < 0xFE00 || id > 0xFEFF)) {
-		QK_ERR(QK_R_BAD_CONFIG,
-		       "QKD hybrid group codepoint 0x%04X is outside the private-use range 0xFE00-0xFEFF",
-		       id);
+	if (check_config(cfg) != 0)
 		return NULL;
-	}
 	if (pending != NULL) {
 		QK_ERR(QK_R_BAD_CONFIG, "qktls_provider_load called recursively");
 		return NULL;

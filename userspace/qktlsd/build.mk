@@ -74,7 +74,7 @@ QKTLSD_FUZZ_CFLAGS = $(QK_CFLAGS) -g -O1 -fno-sanitize-recover=all \
 		     $(shell $(PKG_CONFIG) --cflags $(QKTLSD_PKGS) jansson)
 QKTLSD_FUZZ_LIBS   = $(shell $(PKG_CONFIG) --libs libconfig jansson libcrypto) -lpthread
 QKTLSD_FUZZ_OBJ   := $(BUILD)/obj/qktlsd-fuzz
-SYNC_FUZZ_OBJS    := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,sync_proto fake log kme-parse \
+SYNC_FUZZ_OBJS    := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,sync_proto fake log kme-parse kme-uuid \
 		     kme-json-wipe)
 CONFIG_FUZZ_OBJS  := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,config log)
 SYNC_FUZZ         := $(patsubst %,$(BUILD)/fuzz/sync_%,hello welcome offer commit error \

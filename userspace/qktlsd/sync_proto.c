@@ -223,20 +223,10 @@ static void log_peer_error(struct qd_feed *f, const struct msg *m)
 				       (const char *)r.p, r.bad ? 0 : r.n));
 }
 
-/* The UUID text of a 16-byte key ID and back (lower case, 8-4-4-4-12). */
+/* The 16-byte key ID of a UUID text. */
 static int uuid_to_id(const char *u, uint8_t id[QKTLS_KEY_ID_LEN])
 {
-	char hex[33];
-	size_t j = 0, len = 0;
-
-	if (!qk_kme_is_uuid(u))
-		return -1;
-	for (size_t i = 0; u[i] && j < 32; i++)
-		if (u[i] != '-')
-			hex[j++] = u[i];
-	hex[j] = '\0';
-	return OPENSSL_hexstr2buf_ex(id, QKTLS_KEY_ID_LEN, &len, hex, '\0') &&
-	       len == QKTLS_KEY_ID_LEN ? 0 : -1;
+	return qk_kme_uuid_to_bytes(u, id);
 }
 
 static uint8_t store_mask(const struct qd_feed *f)

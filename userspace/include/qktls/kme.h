@@ -292,6 +292,13 @@ enum qk_kme_err qk_kme_parse_error(long http_status, const char *body,
 /* True if @s is a UUID in the 8-4-4-4-12 hex form. */
 bool qk_kme_is_uuid(const char *s);
 /*
+ * A key ID's UUID text to its 16 bytes (the hex digits in text order) and
+ * back (lower case).  to_bytes returns 0, or -1 if @uuid is not a UUID.
+ */
+int qk_kme_uuid_to_bytes(const char *uuid, unsigned char out[16]);
+void qk_kme_uuid_from_bytes(const unsigned char in[16],
+			    char out[QK_KME_UUID_LEN + 1]);
+/*
  * Make jansson wipe every block it frees (keys pass through it as base64).
  * The library does this itself when it is loaded; programs that use
  * jansson for key-bearing JSON without the client (the simulator) call it
