@@ -4,7 +4,8 @@
  * vmalloc memory (/proc/meminfo) over loading 100,000 keys of 32 bytes
  * into one pool, and its return after a flush.  The bound is 64 bytes per
  * key without an index (ETSI 014) and 80 with one (ETSI 004), give or take
- * QK_NOISE of unrelated kernel allocations over the run.
+ * QK_NOISE of unrelated kernel allocations over the run; after the flush,
+ * at most QK_KEPT may stay.
  */
 #include "kselftest_harness.h"
 #include "../lib/qktls_nl.h"
@@ -14,6 +15,11 @@
 #define BATCH	1000
 /* Unrelated slab activity during a load (netlink buffers, dentries). */
 #define QK_NOISE	(256 * 1024)
+/*
+ * What may stay after a flush, slabs shrunk (qk_kernel_mem()): partly
+ * filled slabs of shared caches, against the 6 MB a load takes.
+ */
+#define QK_KEPT		(512 * 1024)
 
 FIXTURE(mem) {
 	struct qk q;
@@ -86,13 +92,13 @@ TEST_F_TIMEOUT(mem, bytes_per_key, 600)
 	used = load(_metadata, self, TAG, false);
 	ASSERT_LT(0, used);
 	EXPECT_LE(used, 64LL * KEYS + QK_NOISE);
-	EXPECT_LE(flush(self, base), QK_NOISE) TH_LOG("memory back after a flush");
+	EXPECT_LE(flush(self, base), QK_KEPT) TH_LOG("memory back after a flush");
 
 	base = qk_kernel_mem();
 	used = load(_metadata, self, TAG + 1, true);
 	ASSERT_LT(0, used);
 	EXPECT_LE(used, 80LL * KEYS + QK_NOISE);
-	EXPECT_LE(flush(self, base), QK_NOISE) TH_LOG("memory back after a flush");
+	EXPECT_LE(flush(self, base), QK_KEPT) TH_LOG("memory back after a flush");
 }
 
 TEST_HARNESS_MAIN

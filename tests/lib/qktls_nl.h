@@ -10,6 +10,7 @@
 #define QKTLS_TESTS_NL_H
 
 #include <errno.h>
+#include <glob.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -767,16 +768,31 @@ static inline long qk_slab_active(const char *cache)
 }
 
 /*
- * Kernel memory in slab caches (kmalloc's large pages included) and
- * vmalloc areas, from /proc/meminfo ("Slab" + "VmallocUsed"), bytes; -1
- * if unreadable.  The difference over loading many keys is what they cost.
+ * Kernel memory in slab caches and vmalloc areas, from /proc/meminfo
+ * ("Slab" + "VmallocUsed"), bytes; -1 if unreadable.  The difference over
+ * loading many keys is what they cost.  Every slab cache is shrunk first
+ * (/sys/kernel/slab/NAME/shrink, as root), so that empty slabs SLUB kept
+ * from earlier frees neither hide a load's growth nor count after a flush.
  */
 static inline long long qk_kernel_mem(void)
 {
 	long long slab = -1, vmalloc = -1, v;
 	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
+	glob_t g;
+	FILE *f;
+	size_t i;
 
+	if (!glob("/sys/kernel/slab/*/shrink", 0, NULL, &g)) {
+		for (i = 0; i < g.gl_pathc; i++) {
+			f = fopen(g.gl_pathv[i], "w");
+			if (f) {
+				fputs("1", f);
+				fclose(f);
+			}
+		}
+		globfree(&g);
+	}
+	f = fopen("/proc/meminfo", "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
