@@ -536,6 +536,10 @@ static void qktls_nl_add_error(struct netlink_ext_ack *extack,
 					"pool memory limit reached (pool_max_mem_bytes %lu)",
 					READ_ONCE(qktls_pool_max_mem_bytes));
 		break;
+	case QKTLS_ERR_SPAN:
+		NL_SET_ERR_MSG(extack,
+			       "the pool's oldest key is 2^32 keys older than the newest: take or delete it first");
+		break;
 	case QKTLS_ERR_GLOBAL_MEM:
 		NL_SET_ERR_MSG_FMT(extack,
 				   "global memory limit reached (max_mem_bytes %lu)",
@@ -552,7 +556,7 @@ static int qktls_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 	struct netlink_ext_ack *extack = info->extack;
 	struct nlattr *tb[QKTLS_KEY_A_MATERIAL + 1];
 	const struct nlattr **where = NULL;
-	struct qktls_key **keys = NULL;
+	struct qktls_key *keys = NULL;
 	unsigned int i = 0, n, bad;
 	enum qktls_pool_err why;
 	struct qktls_pool *pool;
@@ -586,7 +590,7 @@ static int qktls_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 
 	nla_for_each_attr_type(attr, QKTLS_A_KEY, genlmsg_data(info->genlhdr),
 			       genlmsg_len(info->genlhdr), rem) {
-		struct qktls_key *key;
+		struct qktls_key *key = &keys[i];
 
 		/* Already validated against the policy: this cannot fail. */
 		err = nla_parse_nested(tb, QKTLS_KEY_A_MATERIAL, attr,
@@ -604,12 +608,6 @@ static int qktls_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 			NL_SET_ERR_MSG(extack, "key without material");
 			goto out;
 		}
-		key = qktls_key_alloc();
-		if (!key) {
-			err = -ENOMEM;
-			goto out;
-		}
-		keys[i] = key;
 		where[i++] = attr;
 		nla_memcpy(key->id, tb[QKTLS_KEY_A_ID], sizeof(key->id));
 		key->len = nla_len(tb[QKTLS_KEY_A_MATERIAL]);
@@ -625,14 +623,10 @@ static int qktls_nl_key_add_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err)
 		qktls_nl_add_error(extack, where[min(bad, n - 1)], err, why,
 				   pool);
-	else
-		n = 0;	/* the pool owns them now */
 out:
 	qktls_nl_wipe_request(info);
 	if (keys)
-		for (i = 0; i < n; i++)
-			qktls_key_free(keys[i]);
-	kvfree(keys);
+		kvfree_sensitive(keys, n * sizeof(*keys));
 	kvfree(where);
 	qktls_pool_put(pool);
 	return err;
@@ -725,7 +719,7 @@ static int qktls_nl_key_take_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	u8 (*ids)[QKTLS_KEY_ID_LEN] = NULL;
 	const struct nlattr **where = NULL;
-	struct qktls_taken_key taken;
+	struct qktls_key taken;
 	struct qktls_pool *pool;
 	struct sk_buff *msg;
 	struct nlattr *nest;
@@ -779,11 +773,11 @@ static int qktls_nl_key_take_doit(struct sk_buff *skb, struct genl_info *info)
 		goto fail;
 	nla_nest_end(msg, nest);
 	genlmsg_end(msg, hdr);
-	qktls_taken_key_wipe(&taken);
+	qktls_key_wipe(&taken);
 	err = genlmsg_reply(msg, info);
 	goto out;
 fail:
-	qktls_taken_key_wipe(&taken);
+	qktls_key_wipe(&taken);
 	nlmsg_free(msg);
 out:
 	kvfree(ids);
@@ -804,16 +798,16 @@ static int qktls_nl_key_get_start(struct netlink_callback *cb)
 	return 0;
 }
 
-/* cb->args[0]: the lowest key sequence number not dumped yet. */
+/* cb->args[0]: the lowest key arrival number not dumped yet. */
 static int qktls_nl_key_get_dumpit(struct sk_buff *skb,
 				   struct netlink_callback *cb)
 {
 	const struct genl_info *info = genl_info_dump(cb);
+	struct qktls_key_meta key;
 	struct qktls_pool *pool;
-	struct qktls_key *key;
 	struct nlattr *nest;
 	unsigned int n = 0;
-	u64 now;
+	u64 now, seq;
 	void *hdr;
 
 	pool = qktls_pool_get(qktls_net(sock_net(skb->sk)),
@@ -826,25 +820,23 @@ static int qktls_nl_key_get_dumpit(struct sk_buff *skb,
 		goto out;
 	now = get_jiffies_64();
 	mutex_lock(&pool->lock);
-	list_for_each_entry(key, &pool->keys, list) {
-		if (key->seq < cb->args[0])
-			continue;
+	for (seq = cb->args[0]; qktls_pool_next_key(pool, &seq, &key); seq++) {
 		nest = nla_nest_start(skb, QKTLS_A_KEY);
 		if (!nest)
 			break;
-		if (nla_put(skb, QKTLS_KEY_A_ID, QKTLS_KEY_ID_LEN, key->id) ||
-		    (key->has_index &&
-		     nla_put_u64_64bit(skb, QKTLS_KEY_A_INDEX, key->index,
+		if (nla_put(skb, QKTLS_KEY_A_ID, QKTLS_KEY_ID_LEN, key.id) ||
+		    (key.has_index &&
+		     nla_put_u64_64bit(skb, QKTLS_KEY_A_INDEX, key.index,
 				       QKTLS_KEY_A_PAD)) ||
-		    nla_put_u32(skb, QKTLS_KEY_A_LEN, key->len) ||
+		    nla_put_u32(skb, QKTLS_KEY_A_LEN, key.len) ||
 		    nla_put_u64_64bit(skb, QKTLS_KEY_A_AGE_MS,
-				      jiffies64_to_msecs(now - key->added),
+				      jiffies64_to_msecs(now - key.added),
 				      QKTLS_KEY_A_PAD)) {
 			nla_nest_cancel(skb, nest);
 			break;
 		}
 		nla_nest_end(skb, nest);
-		cb->args[0] = key->seq + 1;
+		cb->args[0] = seq + 1;
 		n++;
 	}
 	mutex_unlock(&pool->lock);

@@ -2,19 +2,30 @@
 /*
  * qktls: per-network-namespace pools of QKD keys.
  *
- * A pool keeps its keys on a list in arrival order and in a hash table by
- * ID.  Every change happens under the pool's mutex, so a key leaves its
- * pool exactly once, and events come out in the order the changes were
- * made.  Key memory is wiped whenever a key leaves, whatever the reason.
+ * A pool numbers its keys in arrival order and stores key number s in slot
+ * s % blk_slots of block s / blk_slots: blocks are 2 KiB objects of a slab
+ * cache of their own, each a run of arrival numbers, held in an xarray by
+ * block number.  A block keeps its slots column by column (arrival time,
+ * length and flags, ID, material), so a slot costs 21 bytes plus the
+ * pool's longest key.  An open-addressing hash table of 32-bit arrival
+ * numbers finds a key by ID.  A key that leaves empties its slot, which is
+ * wiped; a block is wiped and freed when its last key leaves.  The oldest
+ * key is the first filled slot from @head on, so FIFO takes and expiry
+ * look only there.  Documentation/qktls/pools.rst has the arithmetic.
+ *
+ * Every change happens under the pool's mutex, so a key leaves its pool
+ * exactly once, and events come out in the order the changes were made.
  */
 
 #include <linux/atomic.h>
 #include <linux/jhash.h>
 #include <linux/jiffies.h>
-#include <linux/log2.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 
@@ -22,13 +33,45 @@
 #include "pool.h"
 #include "sock.h"
 
-static struct kmem_cache *qktls_key_cache;
+/**
+ * struct qktls_block - a run of key slots of one pool
+ * @base: arrival time of the block's first key, jiffies
+ * @index: ETSI 004 indexes of the slots, allocated with the first key that
+ *	has one, else NULL
+ * @live: keys in the block
+ * @filled: slots ever filled (the keys and the emptied slots), charged
+ * @data: the columns: u32 arrival time - @base, jiffies; u8 meta (0 for an
+ *	empty slot, else QKTLS_META_*); ID; material (the pool's
+ *	key_max_len bytes)
+ */
+struct qktls_block {
+	u64 base;
+	u64 *index;
+	u16 live;
+	u16 filled;
+	u8 data[] __aligned(8);
+};
+
+#define QKTLS_BLOCK_SIZE	2048
+#define QKTLS_SLOT_FIXED	(sizeof(u32) + 1 + QKTLS_KEY_ID_LEN)
+#define QKTLS_META_LEN		GENMASK(5, 0)	/* length - 1 */
+#define QKTLS_META_INDEX	BIT(6)		/* has an index */
+#define QKTLS_META_DOOMED	BIT(7)		/* see qktls_pool_del_keys() */
+#define QKTLS_NO_SLOT		U32_MAX		/* an empty table entry */
+/* The table is at most 3/4 full, and twice the keys when it grows. */
+#define QKTLS_TABLE_MIN		16
+
+static struct kmem_cache *qktls_block_cache;
 static struct kmem_cache *qktls_pool_cache;
 static unsigned int qktls_net_id;
 static atomic64_t qktls_mem_used = ATOMIC64_INIT(0);
 
-/* Largest hash table a pool may get, in buckets. */
-#define QKTLS_MAX_BUCKETS	BIT(24)
+/* A filled slot: block, block number and slot in it. */
+struct qktls_ref {
+	struct qktls_block *blk;
+	unsigned long nr;
+	unsigned int i;
+};
 
 /**
  * qktls_net() - the qktls state of a network namespace
@@ -42,19 +85,6 @@ struct qktls_net *qktls_net(const struct net *net)
 }
 
 /**
- * qktls_key_mem_size() - kernel memory charged for one pooled key
- *
- * The key object itself plus its share of the hash table (at most two
- * buckets per key).
- *
- * Return: bytes.
- */
-size_t qktls_key_mem_size(void)
-{
-	return kmem_cache_size(qktls_key_cache) + 2 * sizeof(struct hlist_head);
-}
-
-/**
  * qktls_mem_used_bytes() - kernel memory charged to all pools
  *
  * Return: bytes, over every namespace.
@@ -65,32 +95,10 @@ u64 qktls_mem_used_bytes(void)
 }
 
 /**
- * qktls_key_alloc() - allocate a zeroed key object
- *
- * Return: the key, or NULL.  Free it with qktls_key_free().
- */
-struct qktls_key *qktls_key_alloc(void)
-{
-	return kmem_cache_zalloc(qktls_key_cache, GFP_KERNEL_ACCOUNT);
-}
-
-/**
- * qktls_key_free() - wipe and free a key object not in any pool
- * @key: the key, or NULL
- */
-void qktls_key_free(struct qktls_key *key)
-{
-	if (!key)
-		return;
-	memzero_explicit(key->material, sizeof(key->material));
-	kmem_cache_free(qktls_key_cache, key);
-}
-
-/**
- * qktls_taken_key_wipe() - wipe a key returned by qktls_pool_take()
+ * qktls_key_wipe() - wipe a key held outside any pool
  * @key: the key
  */
-void qktls_taken_key_wipe(struct qktls_taken_key *key)
+void qktls_key_wipe(struct qktls_key *key)
 {
 	memzero_explicit(key, sizeof(*key));
 }
@@ -100,71 +108,278 @@ static u32 qktls_name_hash(const char *name)
 	return jhash(name, strlen(name), 0);
 }
 
-static struct hlist_head *qktls_bucket(const struct qktls_pool *pool,
-				       const u8 *id)
-{
-	u32 h = jhash(id, QKTLS_KEY_ID_LEN, pool->hash_seed);
+/* --- slots ----------------------------------------------------------------- */
 
-	return &pool->buckets[h & (pool->n_buckets - 1)];
+static u32 *qktls_slot_time(const struct qktls_ref *r)
+{
+	return (u32 *)r->blk->data + r->i;
 }
 
-static struct qktls_key *qktls_key_find(const struct qktls_pool *pool,
-					const u8 *id)
+static u8 *qktls_slot_meta(const struct qktls_pool *pool,
+			   const struct qktls_ref *r)
 {
-	struct qktls_key *key;
-
-	if (!pool->n_buckets)
-		return NULL;
-	hlist_for_each_entry(key, qktls_bucket(pool, id), hnode)
-		if (!memcmp(key->id, id, QKTLS_KEY_ID_LEN))
-			return key;
-	return NULL;
+	return r->blk->data + pool->blk_slots * sizeof(u32) + r->i;
 }
 
-/* Make the hash table big enough for @want keys; nothing changes on error. */
-static int qktls_pool_grow(struct qktls_pool *pool, u32 want)
+static u8 *qktls_slot_id(const struct qktls_pool *pool,
+			 const struct qktls_ref *r)
 {
-	struct hlist_head *buckets;
-	struct qktls_key *key;
-	u32 size;
+	return r->blk->data + pool->blk_slots * (sizeof(u32) + 1) +
+	       r->i * QKTLS_KEY_ID_LEN;
+}
 
-	if (want <= pool->n_buckets)
-		return 0;
-	if (want > QKTLS_MAX_BUCKETS)
+static u8 *qktls_slot_material(const struct qktls_pool *pool,
+			       const struct qktls_ref *r)
+{
+	return r->blk->data + pool->blk_slots * QKTLS_SLOT_FIXED +
+	       r->i * pool->key_max_len;
+}
+
+static unsigned int qktls_slot_len(const struct qktls_pool *pool,
+				   const struct qktls_ref *r)
+{
+	return (*qktls_slot_meta(pool, r) & QKTLS_META_LEN) + 1;
+}
+
+static u64 qktls_ref_seq(const struct qktls_pool *pool,
+			 const struct qktls_ref *r)
+{
+	return (u64)r->nr * pool->blk_slots + r->i;
+}
+
+/* The slot of arrival number @seq; true if it holds a key. */
+static bool qktls_slot(struct qktls_pool *pool, u64 seq,
+		       struct qktls_ref *r)
+{
+	u32 i;
+
+	r->nr = div_u64_rem(seq, pool->blk_slots, &i);
+	r->i = i;
+	r->blk = xa_load(&pool->blocks, r->nr);
+	return r->blk && *qktls_slot_meta(pool, r);
+}
+
+/* The first key at or after arrival number @seq; false if there is none. */
+static bool qktls_slot_from(struct qktls_pool *pool, u64 seq,
+			    struct qktls_ref *r)
+{
+	struct qktls_block *blk;
+	unsigned long start, nr;
+	u32 i;
+
+	if (seq >= pool->next_seq)
+		return false;
+	start = div_u64_rem(seq, pool->blk_slots, &i);
+	xa_for_each_start(&pool->blocks, nr, blk, start) {
+		r->blk = blk;
+		r->nr = nr;
+		for (r->i = nr == start ? i : 0; r->i < pool->blk_slots;
+		     r->i++)
+			if (*qktls_slot_meta(pool, r))
+				return true;
+	}
+	return false;
+}
+
+/* Wipe and free a block whose last key left, and uncharge its slots. */
+static void qktls_block_release(struct qktls_pool *pool, struct qktls_ref *r)
+{
+	u64 mem = (u64)r->blk->filled * pool->unit;
+
+	if (r->blk->live)
+		return;
+	xa_erase(&pool->blocks, r->nr);
+	pool->mem_bytes -= mem;
+	atomic64_sub(mem, &qktls_mem_used);
+	kfree_sensitive(r->blk->index);
+	memzero_explicit(r->blk, QKTLS_BLOCK_SIZE);
+	kmem_cache_free(qktls_block_cache, r->blk);
+	r->blk = NULL;
+}
+
+/* Wipe the key in a slot and empty it; the block stays. */
+static void qktls_slot_wipe(struct qktls_pool *pool, struct qktls_ref *r)
+{
+	memzero_explicit(qktls_slot_material(pool, r), pool->key_max_len);
+	memset(qktls_slot_id(pool, r), 0, QKTLS_KEY_ID_LEN);
+	*qktls_slot_meta(pool, r) = 0;
+	*qktls_slot_time(r) = 0;
+	if (r->blk->index)
+		r->blk->index[r->i] = 0;
+	r->blk->live--;
+}
+
+/* --- the table of IDs ------------------------------------------------------ */
+
+static u32 qktls_table_home(const struct qktls_pool *pool, const u8 *id)
+{
+	return reciprocal_scale(jhash(id, QKTLS_KEY_ID_LEN, pool->hash_seed),
+				pool->table_size);
+}
+
+static u32 qktls_table_next(const struct qktls_pool *pool, u32 h)
+{
+	return h + 1 == pool->table_size ? 0 : h + 1;
+}
+
+/*
+ * The key an entry names.  Keys held lie within 2^32 arrival numbers from
+ * @head on (qktls_pool_add() sees to it), so the low 32 bits suffice.
+ */
+static void qktls_table_key(struct qktls_pool *pool, u32 e,
+			    struct qktls_ref *r)
+{
+	bool live = qktls_slot(pool, pool->head + (u32)(e - (u32)pool->head),
+			       r);
+
+	WARN_ON_ONCE(!live);
+}
+
+/* The table entry of the key with ID @id, or -1; @r gets its slot. */
+static long qktls_table_find(struct qktls_pool *pool, const u8 *id,
+			     struct qktls_ref *r)
+{
+	u32 h, e;
+
+	if (!pool->table_size)
+		return -1;
+	for (h = qktls_table_home(pool, id);
+	     (e = pool->table[h]) != QKTLS_NO_SLOT;
+	     h = qktls_table_next(pool, h)) {
+		qktls_table_key(pool, e, r);
+		if (!memcmp(qktls_slot_id(pool, r), id, QKTLS_KEY_ID_LEN))
+			return h;
+	}
+	return -1;
+}
+
+static void qktls_table_insert(struct qktls_pool *pool, const u8 *id, u64 seq)
+{
+	u32 h = qktls_table_home(pool, id);
+
+	while (pool->table[h] != QKTLS_NO_SLOT)
+		h = qktls_table_next(pool, h);
+	pool->table[h] = (u32)seq;
+}
+
+/* Empty entry @h, moving later entries of its probe run back (no tombs). */
+static void qktls_table_delete(struct qktls_pool *pool, u32 h)
+{
+	struct qktls_ref r;
+	u32 j = h, home, e;
+
+	pool->table[h] = QKTLS_NO_SLOT;
+	for (;;) {
+		j = qktls_table_next(pool, j);
+		e = pool->table[j];
+		if (e == QKTLS_NO_SLOT)
+			return;
+		qktls_table_key(pool, e, &r);
+		home = qktls_table_home(pool, qktls_slot_id(pool, &r));
+		/* Stays if its home is cyclically in (h, j]. */
+		if (h <= j ? (h < home && home <= j) : (h < home || home <= j))
+			continue;
+		pool->table[h] = e;
+		pool->table[j] = QKTLS_NO_SLOT;
+		h = j;
+	}
+}
+
+/* Rebuild the table with @size entries from the keys; nothing on error. */
+static int qktls_table_resize(struct qktls_pool *pool, u32 size)
+{
+	struct qktls_ref r;
+	u32 *table;
+	u64 seq;
+
+	/*
+	 * Large tables from vmalloc: no high-order pages, and the memory
+	 * shows in /proc/meminfo (VmallocUsed) as the benchmark measures it.
+	 */
+	if (size * sizeof(*table) > KMALLOC_MAX_CACHE_SIZE)
+		table = __vmalloc(size * sizeof(*table), GFP_KERNEL_ACCOUNT);
+	else
+		table = kmalloc_array(size, sizeof(*table), GFP_KERNEL_ACCOUNT);
+	if (!table)
 		return -ENOMEM;
-	size = max_t(u32, 16, roundup_pow_of_two(want));
-	buckets = kvcalloc(size, sizeof(*buckets), GFP_KERNEL_ACCOUNT);
-	if (!buckets)
-		return -ENOMEM;
-	kvfree(pool->buckets);
-	pool->buckets = buckets;
-	pool->n_buckets = size;
-	list_for_each_entry(key, &pool->keys, list)
-		hlist_add_head(&key->hnode, qktls_bucket(pool, key->id));
+	memset(table, 0xff, size * sizeof(*table));	/* QKTLS_NO_SLOT */
+	kvfree(pool->table);
+	pool->table = table;
+	pool->table_size = size;
+	for (seq = pool->head; qktls_slot_from(pool, seq, &r);
+	     seq = qktls_ref_seq(pool, &r) + 1)
+		qktls_table_insert(pool, qktls_slot_id(pool, &r),
+				   qktls_ref_seq(pool, &r));
 	return 0;
 }
 
-/* Take @key off its pool's list and table and uncharge it; not freed. */
-static void qktls_pool_unlink_key(struct qktls_pool *pool,
-				  struct qktls_key *key)
+/* Make room in the table for @want keys at most 3/4 full. */
+static int qktls_table_reserve(struct qktls_pool *pool, u32 want)
 {
-	size_t unit = qktls_key_mem_size();
-
-	hlist_del(&key->hnode);
-	list_del(&key->list);
-	pool->key_count--;
-	pool->key_bytes -= key->len;
-	pool->mem_bytes -= unit;
-	atomic64_sub(unit, &qktls_mem_used);
+	if ((u64)want * 4 <= (u64)pool->table_size * 3)
+		return 0;
+	if (want > U32_MAX / 8)
+		return -ENOMEM;
+	return qktls_table_resize(pool, max_t(u32, QKTLS_TABLE_MIN, 2 * want));
 }
 
-/* After keys left: free the table of an empty pool and tell the feeders. */
+/* --- keys leaving ---------------------------------------------------------- */
+
+/* Move @head to the oldest key left. */
+static void qktls_pool_advance(struct qktls_pool *pool)
+{
+	struct qktls_ref r;
+
+	if (qktls_slot_from(pool, pool->head, &r))
+		pool->head = qktls_ref_seq(pool, &r);
+	else
+		pool->head = pool->next_seq;
+}
+
+/* Take the key at @r (table entry @h) out of the pool, wiped. */
+static void qktls_pool_drop(struct qktls_pool *pool, struct qktls_ref *r,
+			    u32 h)
+{
+	pool->key_count--;
+	pool->key_bytes -= qktls_slot_len(pool, r);
+	qktls_table_delete(pool, h);
+	qktls_slot_wipe(pool, r);
+	qktls_block_release(pool, r);
+}
+
+/* Wipe every key and free every block and the table. */
+static u32 qktls_pool_clear(struct qktls_pool *pool)
+{
+	u32 n = pool->key_count;
+	struct qktls_ref r;
+
+	xa_for_each(&pool->blocks, r.nr, r.blk) {
+		r.blk->live = 0;
+		qktls_block_release(pool, &r);
+	}
+	kvfree(pool->table);
+	pool->table = NULL;
+	pool->table_size = 0;
+	pool->key_count = 0;
+	pool->key_bytes = 0;
+	pool->head = pool->next_seq;
+	WARN_ON_ONCE(pool->mem_bytes);
+	return n;
+}
+
+/* After keys left: move @head, shrink the table, tell the feeders. */
 static void qktls_pool_keys_left(struct qktls_pool *pool, u32 before)
 {
+	qktls_pool_advance(pool);
 	if (!pool->key_count) {
-		kvfree(pool->buckets);
-		pool->buckets = NULL;
-		pool->n_buckets = 0;
+		kvfree(pool->table);
+		pool->table = NULL;
+		pool->table_size = 0;
+	} else if (pool->key_count < pool->table_size / 8 &&
+		   pool->table_size > QKTLS_TABLE_MIN) {
+		/* On failure the bigger table serves on. */
+		qktls_table_resize(pool, max_t(u32, QKTLS_TABLE_MIN,
+					       2 * pool->key_count));
 	}
 	if (before >= pool->low_watermark &&
 	    pool->key_count < pool->low_watermark) {
@@ -182,18 +397,22 @@ static u64 qktls_lifetime_jiffies(const struct qktls_pool *pool)
 	return (u64)pool->key_lifetime * HZ;
 }
 
+static u64 qktls_slot_added(const struct qktls_ref *r)
+{
+	return r->blk->base + *qktls_slot_time(r);
+}
+
 /* Schedule the expiry of the oldest key, if keys expire. */
 static void qktls_pool_arm_expiry(struct qktls_pool *pool)
 {
-	struct qktls_key *oldest;
+	struct qktls_ref r;
 	u64 deadline, now;
 
-	if (!pool->key_lifetime || pool->dead)
+	if (!pool->key_lifetime || pool->dead || !pool->key_count)
 		return;
-	oldest = list_first_entry_or_null(&pool->keys, struct qktls_key, list);
-	if (!oldest)
+	if (WARN_ON_ONCE(!qktls_slot(pool, pool->head, &r)))
 		return;
-	deadline = oldest->added + qktls_lifetime_jiffies(pool);
+	deadline = qktls_slot_added(&r) + qktls_lifetime_jiffies(pool);
 	now = get_jiffies_64();
 	mod_delayed_work(system_dfl_wq, &pool->expire_work,
 			 time_after64(deadline, now) ?
@@ -204,9 +423,10 @@ static void qktls_pool_expire(struct work_struct *work)
 {
 	struct qktls_pool *pool = container_of(to_delayed_work(work),
 					       struct qktls_pool, expire_work);
-	struct qktls_key *key, *tmp;
 	u32 before, expired = 0;
+	struct qktls_ref r;
 	u64 now, life;
+	long h;
 
 	mutex_lock(&pool->lock);
 	if (pool->dead || !pool->key_lifetime)
@@ -214,11 +434,13 @@ static void qktls_pool_expire(struct work_struct *work)
 	now = get_jiffies_64();
 	life = qktls_lifetime_jiffies(pool);
 	before = pool->key_count;
-	list_for_each_entry_safe(key, tmp, &pool->keys, list) {
-		if (time_before64(now, key->added + life))
+	while (pool->key_count && qktls_slot(pool, pool->head, &r) &&
+	       !time_before64(now, qktls_slot_added(&r) + life)) {
+		h = qktls_table_find(pool, qktls_slot_id(pool, &r), &r);
+		if (WARN_ON_ONCE(h < 0))
 			break;
-		qktls_pool_unlink_key(pool, key);
-		qktls_key_free(key);
+		qktls_pool_drop(pool, &r, h);
+		qktls_pool_advance(pool);
 		expired++;
 	}
 	if (expired) {
@@ -279,7 +501,11 @@ int qktls_pool_create(struct qktls_net *qn, const char *name,
 	pool->key_lifetime = p->key_lifetime;
 	pool->rekey_bytes = p->rekey_bytes;
 	pool->rekey_seconds = p->rekey_seconds;
-	INIT_LIST_HEAD(&pool->keys);
+	xa_init(&pool->blocks);
+	pool->blk_slots = (QKTLS_BLOCK_SIZE - sizeof(struct qktls_block)) /
+			  (QKTLS_SLOT_FIXED + p->key_max_len);
+	pool->unit = DIV_ROUND_UP(QKTLS_BLOCK_SIZE, pool->blk_slots) +
+		     2 * sizeof(*pool->table);
 	pool->hash_seed = get_random_u32();
 	INIT_DELAYED_WORK(&pool->expire_work, qktls_pool_expire);
 	qktls_bucket_init(&pool->qkd_requests,
@@ -317,24 +543,9 @@ fail:
 /* Wipe every key of an unlinked pool and mark it dead. */
 static void qktls_pool_kill(struct qktls_pool *pool)
 {
-	struct qktls_key *key, *tmp;
-	u64 mem;
-
 	mutex_lock(&pool->lock);
 	pool->dead = true;
-	mem = pool->mem_bytes;
-	list_for_each_entry_safe(key, tmp, &pool->keys, list) {
-		list_del(&key->list);
-		qktls_key_free(key);
-	}
-	pool->stats.keys_dropped += pool->key_count;
-	pool->key_count = 0;
-	pool->key_bytes = 0;
-	pool->mem_bytes = 0;
-	atomic64_sub(mem, &qktls_mem_used);
-	kvfree(pool->buckets);
-	pool->buckets = NULL;
-	pool->n_buckets = 0;
+	pool->stats.keys_dropped += qktls_pool_clear(pool);
 	mutex_unlock(&pool->lock);
 	cancel_delayed_work_sync(&pool->expire_work);
 }
@@ -402,6 +613,7 @@ void qktls_pool_put(struct qktls_pool *pool)
 {
 	if (pool && refcount_dec_and_test(&pool->refcnt)) {
 		WARN_ON_ONCE(pool->key_count);
+		xa_destroy(&pool->blocks);
 		mutex_destroy(&pool->lock);
 		kmem_cache_free(qktls_pool_cache, pool);
 	}
@@ -472,7 +684,7 @@ out:
 int qktls_pool_batch_fits(struct qktls_pool *pool, unsigned int n,
 			  enum qktls_pool_err *why)
 {
-	u64 need = (u64)n * qktls_key_mem_size();
+	u64 need = (u64)n * pool->unit;
 	int err = 0;
 
 	*why = QKTLS_ERR_NONE;
@@ -493,26 +705,102 @@ int qktls_pool_batch_fits(struct qktls_pool *pool, unsigned int n,
 	return err;
 }
 
+/* The slot for the next key, in a new block if need be. */
+static int qktls_pool_new_slot(struct qktls_pool *pool, u64 now,
+			       struct qktls_ref *r)
+{
+	struct qktls_block *blk;
+	int err;
+
+	if ((u32)pool->next_seq == QKTLS_NO_SLOT)
+		pool->next_seq++;
+	qktls_slot(pool, pool->next_seq, r);
+	if (r->blk)
+		return 0;
+	blk = kmem_cache_zalloc(qktls_block_cache, GFP_KERNEL_ACCOUNT);
+	if (!blk)
+		return -ENOMEM;
+	blk->base = now;
+	err = xa_err(xa_store(&pool->blocks, r->nr, blk, GFP_KERNEL_ACCOUNT));
+	if (err) {
+		kmem_cache_free(qktls_block_cache, blk);
+		return err;
+	}
+	r->blk = blk;
+	return 0;
+}
+
+/* Copy @key into the next slot and index it. */
+static int qktls_pool_fill(struct qktls_pool *pool, const struct qktls_key *key,
+			   u64 now)
+{
+	struct qktls_ref r;
+	int err;
+
+	err = qktls_pool_new_slot(pool, now, &r);
+	if (err)
+		return err;
+	if (key->has_index && !r.blk->index) {
+		r.blk->index = kcalloc(pool->blk_slots, sizeof(u64),
+				       GFP_KERNEL_ACCOUNT);
+		if (!r.blk->index) {
+			qktls_block_release(pool, &r);
+			return -ENOMEM;
+		}
+	}
+	*qktls_slot_time(&r) = now - r.blk->base;
+	*qktls_slot_meta(pool, &r) = (key->len - 1) |
+				     (key->has_index ? QKTLS_META_INDEX : 0);
+	memcpy(qktls_slot_id(pool, &r), key->id, QKTLS_KEY_ID_LEN);
+	memcpy(qktls_slot_material(pool, &r), key->material, key->len);
+	if (key->has_index)
+		r.blk->index[r.i] = key->index;
+	r.blk->live++;
+	r.blk->filled++;
+	pool->key_count++;
+	qktls_table_insert(pool, key->id, pool->next_seq++);
+	return 0;
+}
+
+/* Take the first @n keys of a failed batch out again, as if never added. */
+static void qktls_pool_unfill(struct qktls_pool *pool,
+			      const struct qktls_key *keys, unsigned int n,
+			      u64 next_seq)
+{
+	struct qktls_ref r;
+	long h;
+
+	while (n--) {
+		h = qktls_table_find(pool, keys[n].id, &r);
+		if (WARN_ON_ONCE(h < 0))
+			continue;
+		pool->key_count--;
+		qktls_table_delete(pool, h);
+		qktls_slot_wipe(pool, &r);
+		r.blk->filled--;
+		qktls_block_release(pool, &r);
+	}
+	pool->next_seq = next_seq;
+}
+
 /**
  * qktls_pool_add() - add a batch of keys to a pool, all or nothing
  * @pool: the pool
- * @keys: the keys, from qktls_key_alloc(), with ID, length, material and
- *	index set
+ * @keys: the keys, ID, length, material and index set; the pool copies
+ *	them and the caller wipes its copies
  * @n: number of keys
  * @bad: on error, the index in @keys of the key at fault
  * @why: on error, what was refused
  *
- * On success the pool owns the keys; on error the caller still does.
- *
  * Return: 0, -ENOENT (pool deleted), -EINVAL (length), -EEXIST (duplicate
  * ID), -ENOSPC (capacity), -ENOMEM (memory limits or out of memory).
  */
-int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
+int qktls_pool_add(struct qktls_pool *pool, const struct qktls_key *keys,
 		   unsigned int n, unsigned int *bad, enum qktls_pool_err *why)
 {
-	size_t unit = qktls_key_mem_size();
-	u64 need = (u64)n * unit, limit, bytes = 0, now;
-	unsigned int i, j;
+	u64 need = (u64)n * pool->unit, limit, bytes = 0, now, next_seq;
+	struct qktls_ref r;
+	unsigned int i;
 	bool was_empty;
 	int err = 0;
 
@@ -525,14 +813,14 @@ int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		if (keys[i]->len < pool->key_min_len ||
-		    keys[i]->len > pool->key_max_len) {
+		if (keys[i].len < pool->key_min_len ||
+		    keys[i].len > pool->key_max_len) {
 			*bad = i;
 			*why = QKTLS_ERR_LEN;
 			err = -EINVAL;
 			goto out;
 		}
-		bytes += keys[i]->len;
+		bytes += keys[i].len;
 	}
 	if ((u64)pool->key_count + n > pool->capacity) {
 		*bad = pool->capacity - pool->key_count;
@@ -540,10 +828,16 @@ int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
 		err = -ENOSPC;
 		goto out;
 	}
+	/* Room for the batch, a skip to a new block and one skipped number. */
+	if (pool->next_seq - pool->head + n + pool->blk_slots + 1 >= U32_MAX) {
+		*why = QKTLS_ERR_SPAN;
+		err = -ENOSPC;
+		goto out;
+	}
 	limit = READ_ONCE(qktls_pool_max_mem_bytes);
 	if (pool->mem_bytes + need > limit) {
 		*bad = limit > pool->mem_bytes ?
-		       div_u64(limit - pool->mem_bytes, unit) : 0;
+		       div_u64(limit - pool->mem_bytes, pool->unit) : 0;
 		*why = QKTLS_ERR_POOL_MEM;
 		err = -ENOMEM;
 		goto out;
@@ -555,39 +849,44 @@ int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = qktls_pool_grow(pool, pool->key_count + n);
+	err = qktls_table_reserve(pool, pool->key_count + n);
 	if (err) {
 		atomic64_sub(need, &qktls_mem_used);
 		*why = QKTLS_ERR_NOMEM;
 		goto out;
 	}
+
+	was_empty = !pool->key_count;
+	next_seq = pool->next_seq;
+	now = get_jiffies_64();
+	/* A block's times are 32-bit offsets: past that, start a new block. */
+	qktls_slot(pool, pool->next_seq, &r);
+	if (r.blk && now - r.blk->base > U32_MAX)
+		pool->next_seq = (u64)(r.nr + 1) * pool->blk_slots;
 	for (i = 0; i < n; i++) {
-		if (qktls_key_find(pool, keys[i]->id)) {
-			for (j = 0; j < i; j++)
-				hlist_del(&keys[j]->hnode);
-			atomic64_sub(need, &qktls_mem_used);
-			*bad = i;
+		if (qktls_table_find(pool, keys[i].id, &r) >= 0) {
 			*why = QKTLS_ERR_DUP;
 			err = -EEXIST;
+		} else {
+			err = qktls_pool_fill(pool, &keys[i], now);
+			if (err)
+				*why = QKTLS_ERR_NOMEM;
+		}
+		if (err) {
+			qktls_pool_unfill(pool, keys, i, next_seq);
+			atomic64_sub(need, &qktls_mem_used);
+			*bad = i;
 			goto out;
 		}
-		hlist_add_head(&keys[i]->hnode, qktls_bucket(pool, keys[i]->id));
 	}
-
-	was_empty = list_empty(&pool->keys);
-	now = get_jiffies_64();
-	for (i = 0; i < n; i++) {
-		keys[i]->seq = pool->next_seq++;
-		keys[i]->added = now;
-		list_add_tail(&keys[i]->list, &pool->keys);
-	}
-	pool->key_count += n;
 	pool->key_bytes += bytes;
 	pool->mem_bytes += need;
 	pool->stats.keys_added += n;
 	pool->stats.bytes_added += bytes;
-	if (was_empty)
+	if (was_empty) {
+		qktls_pool_advance(pool);
 		qktls_pool_arm_expiry(pool);
+	}
 out:
 	if (err)
 		pool->stats.add_rejected++;
@@ -608,10 +907,11 @@ out:
 int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 			unsigned int n, unsigned int *bad)
 {
-	struct qktls_key *key;
+	struct qktls_ref r;
 	unsigned int i, j;
 	u32 before;
 	int err = 0;
+	long h;
 
 	*bad = n;
 	mutex_lock(&pool->lock);
@@ -620,24 +920,23 @@ int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
-		key = qktls_key_find(pool, ids + i * QKTLS_KEY_ID_LEN);
-		if (!key || key->doomed) {
+		h = qktls_table_find(pool, ids + i * QKTLS_KEY_ID_LEN, &r);
+		if (h < 0 || *qktls_slot_meta(pool, &r) & QKTLS_META_DOOMED) {
 			*bad = i;
-			err = key ? -EINVAL : -ENOENT;
+			err = h < 0 ? -ENOENT : -EINVAL;
 			for (j = 0; j < i; j++) {
-				key = qktls_key_find(pool,
-						     ids + j * QKTLS_KEY_ID_LEN);
-				key->doomed = false;
+				qktls_table_find(pool,
+						 ids + j * QKTLS_KEY_ID_LEN, &r);
+				*qktls_slot_meta(pool, &r) &= ~QKTLS_META_DOOMED;
 			}
 			goto out;
 		}
-		key->doomed = true;
+		*qktls_slot_meta(pool, &r) |= QKTLS_META_DOOMED;
 	}
 	before = pool->key_count;
 	for (i = 0; i < n; i++) {
-		key = qktls_key_find(pool, ids + i * QKTLS_KEY_ID_LEN);
-		qktls_pool_unlink_key(pool, key);
-		qktls_key_free(key);
+		h = qktls_table_find(pool, ids + i * QKTLS_KEY_ID_LEN, &r);
+		qktls_pool_drop(pool, &r, h);
 	}
 	pool->stats.keys_dropped += n;
 	qktls_pool_keys_left(pool, before);
@@ -654,7 +953,6 @@ out:
  */
 int qktls_pool_flush(struct qktls_pool *pool)
 {
-	struct qktls_key *key, *tmp;
 	u32 before;
 
 	mutex_lock(&pool->lock);
@@ -662,11 +960,7 @@ int qktls_pool_flush(struct qktls_pool *pool)
 		mutex_unlock(&pool->lock);
 		return -ENOENT;
 	}
-	before = pool->key_count;
-	list_for_each_entry_safe(key, tmp, &pool->keys, list) {
-		qktls_pool_unlink_key(pool, key);
-		qktls_key_free(key);
-	}
+	before = qktls_pool_clear(pool);
 	pool->stats.keys_dropped += before;
 	qktls_pool_keys_left(pool, before);
 	mutex_unlock(&pool->lock);
@@ -677,7 +971,7 @@ int qktls_pool_flush(struct qktls_pool *pool)
  * qktls_pool_take() - consume one key of a pool, exactly once
  * @pool: the pool
  * @id: the ID of the key to take, or NULL for the oldest key
- * @out: the key taken; the caller wipes it with qktls_taken_key_wipe()
+ * @out: the key taken; the caller wipes it with qktls_key_wipe()
  *
  * The key leaves the pool and its pool memory is wiped; of concurrent
  * takers of the same key, exactly one gets it.  May sleep.  Sends
@@ -687,33 +981,35 @@ int qktls_pool_flush(struct qktls_pool *pool)
  * Return: 0, or -ENOENT if the pool holds no such key or was deleted.
  */
 int qktls_pool_take(struct qktls_pool *pool, const u8 *id,
-		    struct qktls_taken_key *out)
+		    struct qktls_key *out)
 {
-	struct qktls_key *key;
+	struct qktls_ref r;
 	u32 before;
 	int err = 0;
+	long h = -1;
 
 	mutex_lock(&pool->lock);
 	if (pool->dead) {
 		err = -ENOENT;
 		goto out;
 	}
-	key = id ? qktls_key_find(pool, id) :
-		   list_first_entry_or_null(&pool->keys, struct qktls_key, list);
-	if (!key) {
+	if (id)
+		h = qktls_table_find(pool, id, &r);
+	else if (qktls_slot(pool, pool->head, &r))
+		h = qktls_table_find(pool, qktls_slot_id(pool, &r), &r);
+	if (h < 0) {
 		err = -ENOENT;
 		goto out;
 	}
 	before = pool->key_count;
-	qktls_pool_unlink_key(pool, key);
-	memcpy(out->id, key->id, sizeof(out->id));
-	out->index = key->index;
-	out->has_index = key->has_index;
-	out->len = key->len;
-	memcpy(out->material, key->material, key->len);
+	memcpy(out->id, qktls_slot_id(pool, &r), sizeof(out->id));
+	out->has_index = *qktls_slot_meta(pool, &r) & QKTLS_META_INDEX;
+	out->index = out->has_index ? r.blk->index[r.i] : 0;
+	out->len = qktls_slot_len(pool, &r);
+	memcpy(out->material, qktls_slot_material(pool, &r), out->len);
 	pool->stats.keys_consumed++;
-	pool->stats.bytes_consumed += key->len;
-	qktls_key_free(key);
+	pool->stats.bytes_consumed += out->len;
+	qktls_pool_drop(pool, &r, h);
 	qktls_pool_keys_left(pool, before);
 out:
 	mutex_unlock(&pool->lock);
@@ -749,6 +1045,33 @@ int qktls_pool_charge_request(struct qktls_pool *pool,
 	}
 	mutex_unlock(&pool->lock);
 	return err;
+}
+
+/**
+ * qktls_pool_next_key() - the oldest key from an arrival number on
+ * @pool: the pool, locked by the caller
+ * @seq: the arrival number to start from; set to the key's
+ * @meta: what may be shown of the key
+ *
+ * Dumps resume by arrival number: keys keep theirs while they are pooled.
+ *
+ * Return: true, or false if the pool holds no key from @seq on.
+ */
+bool qktls_pool_next_key(struct qktls_pool *pool, u64 *seq,
+			 struct qktls_key_meta *meta)
+{
+	struct qktls_ref r;
+
+	lockdep_assert_held(&pool->lock);
+	if (!qktls_slot_from(pool, max(*seq, pool->head), &r))
+		return false;
+	*seq = qktls_ref_seq(pool, &r);
+	memcpy(meta->id, qktls_slot_id(pool, &r), sizeof(meta->id));
+	meta->has_index = *qktls_slot_meta(pool, &r) & QKTLS_META_INDEX;
+	meta->index = meta->has_index ? r.blk->index[r.i] : 0;
+	meta->len = qktls_slot_len(pool, &r);
+	meta->added = qktls_slot_added(&r);
+	return true;
 }
 
 /**
@@ -825,7 +1148,7 @@ static struct pernet_operations qktls_net_ops = {
 /**
  * qktls_pool_init() - set up pools: object caches and per-namespace state
  *
- * Keys and pools come from caches of their own, never merged with others,
+ * Key blocks and pools come from caches of their own, never merged with others,
  * so that /proc/slabinfo shows them and unloading the module with an
  * object left warns.
  *
@@ -835,17 +1158,18 @@ int qktls_pool_init(void)
 {
 	int err = -ENOMEM;
 
-	qktls_key_cache = kmem_cache_create("qktls_key",
-					    sizeof(struct qktls_key), 0,
-					    SLAB_NO_MERGE, NULL);
+	BUILD_BUG_ON(QKTLS_KEY_MIN_LEN < 2 ||
+		     QKTLS_KEY_MAX_LEN - 1 > QKTLS_META_LEN);
+	qktls_block_cache = kmem_cache_create("qktls_keyblk", QKTLS_BLOCK_SIZE,
+					      8, SLAB_NO_MERGE, NULL);
 	qktls_pool_cache = kmem_cache_create("qktls_pool",
 					     sizeof(struct qktls_pool), 0,
 					     SLAB_NO_MERGE, NULL);
-	if (qktls_key_cache && qktls_pool_cache)
+	if (qktls_block_cache && qktls_pool_cache)
 		err = register_pernet_subsys(&qktls_net_ops);
 	if (err) {
 		kmem_cache_destroy(qktls_pool_cache);
-		kmem_cache_destroy(qktls_key_cache);
+		kmem_cache_destroy(qktls_block_cache);
 	}
 	return err;
 }
@@ -858,5 +1182,5 @@ void qktls_pool_exit(void)
 	unregister_pernet_subsys(&qktls_net_ops);
 	WARN_ON(atomic64_read(&qktls_mem_used));
 	kmem_cache_destroy(qktls_pool_cache);
-	kmem_cache_destroy(qktls_key_cache);
+	kmem_cache_destroy(qktls_block_cache);
 }

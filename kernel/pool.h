@@ -102,23 +102,30 @@ struct qktls_pool_stats {
  * @lock: guards everything below
  * @dead: deleted; holds no keys and accepts none
  * @key_min_len: shortest key accepted, bytes
- * @key_max_len: longest key accepted, bytes
+ * @key_max_len: longest key accepted, bytes; the width of a slot's material
  * @capacity: most keys held
  * @low_watermark: below this many keys, an event tells the feeders
  * @key_lifetime: seconds a key may wait, 0 = forever
  * @rekey_bytes: rekey policy of sockets attached with this TX pool, 0 = none
  * @rekey_seconds: likewise, seconds
- * @keys: keys, oldest first
- * @buckets: hash table of the keys by ID, @n_buckets long (a power of 2)
- * @n_buckets: size of @buckets; 0 when the pool is empty
+ * @blocks: the key blocks (struct qktls_block) by block number, that is a
+ *	key's arrival number divided by @blk_slots
+ * @blk_slots: key slots in a block
+ * @unit: bytes charged for each filled slot
+ * @head: arrival number of the oldest key; @next_seq when there is none
+ * @next_seq: arrival number of the next key
+ * @table: open-addressing hash table of the keys by ID: each entry is the
+ *	low 32 bits of a key's arrival number, or QKTLS_NO_SLOT
+ * @table_size: entries in @table; 0 when the pool is empty
  * @hash_seed: seed of the ID hash
  * @key_count: keys held
  * @key_bytes: key material held, bytes
- * @mem_bytes: kernel memory the keys take, bytes
- * @next_seq: sequence number of the next key (dumps resume by it)
+ * @mem_bytes: kernel memory charged for the keys, bytes
  * @stats: counters
  * @expire_work: wipes keys that outlived @key_lifetime
  * @qkd_requests: rate limit of the QKD rekeys its sockets' callers ask for
+ *
+ * See Documentation/qktls/pools.rst, "Memory layout".
  */
 struct qktls_pool {
 	refcount_t refcnt;
@@ -137,59 +144,55 @@ struct qktls_pool {
 	u32 key_lifetime;
 	u64 rekey_bytes;
 	u32 rekey_seconds;
-	struct list_head keys;
-	struct hlist_head *buckets;
-	u32 n_buckets;
+	struct xarray blocks;
+	u32 blk_slots;
+	u32 unit;
+	u64 head;
+	u64 next_seq;
+	u32 *table;
+	u32 table_size;
 	u32 hash_seed;
 	u32 key_count;
 	u64 key_bytes;
 	u64 mem_bytes;
-	u64 next_seq;
 	struct qktls_pool_stats stats;
 	struct delayed_work expire_work;
 	struct qktls_bucket qkd_requests;
 };
 
 /**
- * struct qktls_key - one QKD key in a pool
- * @list: link in qktls_pool.keys
- * @hnode: link in the pool's hash table
+ * struct qktls_key - one QKD key outside any pool
  * @id: the key's ID
  * @index: position in an ETSI 004 key stream, if @has_index
- * @seq: arrival number in the pool
- * @added: arrival time, jiffies
  * @len: length of @material
  * @has_index: @index is set
- * @doomed: marked by qktls_pool_del_keys()
- * @material: the key; wiped before the memory is freed
+ * @material: the key; whoever holds it wipes it with qktls_key_wipe()
+ *
+ * What qktls_pool_add() copies into a pool and qktls_pool_take() copies
+ * out of one.
  */
 struct qktls_key {
-	struct list_head list;
-	struct hlist_node hnode;
 	u8 id[QKTLS_KEY_ID_LEN];
 	u64 index;
-	u64 seq;
-	u64 added;
 	u8 len;
 	bool has_index;
-	bool doomed;
 	u8 material[QKTLS_KEY_MAX_LEN];
 };
 
 /**
- * struct qktls_taken_key - a key taken out of a pool by qktls_pool_take()
+ * struct qktls_key_meta - what a dump shows of a pooled key (no material)
  * @id: the key's ID
  * @index: position in an ETSI 004 key stream, if @has_index
- * @len: length of @material
+ * @added: arrival time, jiffies
+ * @len: length of the key
  * @has_index: @index is set
- * @material: the key; the taker wipes it with qktls_taken_key_wipe()
  */
-struct qktls_taken_key {
+struct qktls_key_meta {
 	u8 id[QKTLS_KEY_ID_LEN];
 	u64 index;
+	u64 added;
 	u8 len;
 	bool has_index;
-	u8 material[QKTLS_KEY_MAX_LEN];
 };
 
 /**
@@ -236,6 +239,8 @@ struct qktls_pool_params {
  * @QKTLS_ERR_NOMEM: the kernel is out of memory
  * @QKTLS_ERR_BUSY: the new capacity is below the keys held
  * @QKTLS_ERR_WATERMARK: the low watermark is not below the capacity
+ * @QKTLS_ERR_SPAN: the oldest key is nearly 2^32 arrivals older than the
+ *	newest
  */
 enum qktls_pool_err {
 	QKTLS_ERR_NONE,
@@ -248,6 +253,7 @@ enum qktls_pool_err {
 	QKTLS_ERR_NOMEM,
 	QKTLS_ERR_BUSY,
 	QKTLS_ERR_WATERMARK,
+	QKTLS_ERR_SPAN,
 };
 
 /**
@@ -255,7 +261,7 @@ enum qktls_pool_err {
  * @pools: pools
  * @keys: keys held
  * @key_bytes: key material held, bytes
- * @mem_bytes: kernel memory the keys take, bytes
+ * @mem_bytes: kernel memory charged for the keys, bytes
  * @stats: counters summed
  */
 struct qktls_net_totals {
@@ -269,12 +275,8 @@ struct qktls_net_totals {
 int qktls_pool_init(void);
 void qktls_pool_exit(void);
 struct qktls_net *qktls_net(const struct net *net);
-size_t qktls_key_mem_size(void);
 u64 qktls_mem_used_bytes(void);
 void qktls_net_totals(struct qktls_net *qn, struct qktls_net_totals *t);
-
-struct qktls_key *qktls_key_alloc(void);
-void qktls_key_free(struct qktls_key *key);
 
 int qktls_pool_create(struct qktls_net *qn, const char *name,
 		      const struct qktls_pool_params *p,
@@ -286,7 +288,7 @@ int qktls_pool_set(struct qktls_pool *pool, const struct qktls_pool_params *p,
 		   enum qktls_pool_err *why);
 int qktls_pool_batch_fits(struct qktls_pool *pool, unsigned int n,
 			  enum qktls_pool_err *why);
-int qktls_pool_add(struct qktls_pool *pool, struct qktls_key **keys,
+int qktls_pool_add(struct qktls_pool *pool, const struct qktls_key *keys,
 		   unsigned int n, unsigned int *bad, enum qktls_pool_err *why);
 int qktls_pool_del_keys(struct qktls_pool *pool, const u8 *ids,
 			unsigned int n, unsigned int *bad);
@@ -294,7 +296,9 @@ int qktls_pool_flush(struct qktls_pool *pool);
 int qktls_pool_charge_request(struct qktls_pool *pool,
 			      struct netlink_ext_ack *extack);
 int qktls_pool_take(struct qktls_pool *pool, const u8 *id,
-		    struct qktls_taken_key *out);
-void qktls_taken_key_wipe(struct qktls_taken_key *key);
+		    struct qktls_key *out);
+bool qktls_pool_next_key(struct qktls_pool *pool, u64 *seq,
+			 struct qktls_key_meta *meta);
+void qktls_key_wipe(struct qktls_key *key);
 
 #endif /* _QKTLS_POOL_H */

@@ -156,7 +156,7 @@ static int qktls_rekey_charge(struct qktls_sock *qs,
 
 /* Take the QKD key of this rekey: the oldest of TX, the named one of RX. */
 static int qktls_rekey_take(struct qktls_sock *qs, struct qktls_rekey_req *req,
-			    struct qktls_taken_key *key,
+			    struct qktls_key *key,
 			    struct netlink_ext_ack *extack)
 {
 	bool tx = req->dir == QKTLS_SOCK_DIR_TX;
@@ -227,7 +227,7 @@ static int __qktls_sock_rekey(struct qktls_sock *qs,
 	bool tx = req->dir == QKTLS_SOCK_DIR_TX;
 	u8 next[QKTLS_SECRET_MAX_LEN];
 	union qktls_crypto_info ci;
-	struct qktls_taken_key key;
+	struct qktls_key key;
 	struct crypto_shash *tfm;
 	bool qkd;
 	int err;
@@ -289,7 +289,7 @@ out_ci:
 out_next:
 	memzero_explicit(next, sizeof(next));
 out_key:
-	qktls_taken_key_wipe(&key);
+	qktls_key_wipe(&key);
 	return err;
 }
 

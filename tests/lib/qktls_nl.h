@@ -10,6 +10,7 @@
 #define QKTLS_TESTS_NL_H
 
 #include <errno.h>
+#include <glob.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -342,10 +343,14 @@ static inline void qk_pool_drop(struct qk *q, const char *name)
 	qk_reply_free(&r);
 }
 
-/* Add keys tag/first .. tag/first+n-1 of length @len in one batch. */
-static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
-			      uint64_t first, unsigned int n, size_t len,
-			      struct qk_reply *r)
+/*
+ * Add keys tag/first .. tag/first+n-1 of length @len in one batch, each
+ * with its number as ETSI 004 index if @with_index.
+ */
+static inline int qk_add_keys_opt(struct qk *q, const char *name,
+				  uint32_t tag, uint64_t first, unsigned int n,
+				  size_t len, bool with_index,
+				  struct qk_reply *r)
 {
 	struct nl_msg *msg = qk_msg_size(q, QKTLS_CMD_KEY_ADD, false,
 					 1024 + (size_t)n * (len + 64));
@@ -358,12 +363,20 @@ static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
 
 		qk_id(id, tag, first + i);
 		qk_material(m, len, tag, first + i);
-		if (qk_put_key(msg, id, m, len, &index)) {
+		if (qk_put_key(msg, id, m, len, with_index ? &index : NULL)) {
 			nlmsg_free(msg);
 			return -EMSGSIZE;
 		}
 	}
 	return qk_xfer(q, msg, r, NULL, NULL);
+}
+
+/* Add keys tag/first .. tag/first+n-1 of length @len, indexed, in one batch. */
+static inline int qk_add_keys(struct qk *q, const char *name, uint32_t tag,
+			      uint64_t first, unsigned int n, size_t len,
+			      struct qk_reply *r)
+{
+	return qk_add_keys_opt(q, name, tag, first, n, len, true, r);
 }
 
 /* A new pool @name of @capacity with @n keys of qk_add_keys(@tag) in it. */
@@ -752,6 +765,44 @@ static inline long qk_slab_active(const char *cache)
 			active = n;
 	fclose(f);
 	return active;
+}
+
+/*
+ * Kernel memory in slab caches and vmalloc areas, from /proc/meminfo
+ * ("Slab" + "VmallocUsed"), bytes; -1 if unreadable.  The difference over
+ * loading many keys is what they cost.  Every slab cache is shrunk first
+ * (/sys/kernel/slab/NAME/shrink, as root), so that empty slabs SLUB kept
+ * from earlier frees neither hide a load's growth nor count after a flush.
+ */
+static inline long long qk_kernel_mem(void)
+{
+	long long slab = -1, vmalloc = -1, v;
+	char line[256];
+	glob_t g;
+	FILE *f;
+	size_t i;
+
+	if (!glob("/sys/kernel/slab/*/shrink", 0, NULL, &g)) {
+		for (i = 0; i < g.gl_pathc; i++) {
+			f = fopen(g.gl_pathv[i], "w");
+			if (f) {
+				fputs("1", f);
+				fclose(f);
+			}
+		}
+		globfree(&g);
+	}
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Slab: %lld kB", &v) == 1)
+			slab = v;
+		else if (sscanf(line, "VmallocUsed: %lld kB", &v) == 1)
+			vmalloc = v;
+	}
+	fclose(f);
+	return slab < 0 || vmalloc < 0 ? -1 : (slab + vmalloc) * 1024;
 }
 
 /* A parameter of qktls.ko (/sys/module/qktls/parameters), -1 if unreadable. */
