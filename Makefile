@@ -18,7 +18,8 @@
 #
 # On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
 # build targets run inside the build root (tools/buildroot/); check, demo,
-# shell and install (there only into a DESTDIR) always start from the host.
+# bench, fuzz-kernel, soak-kernel, shell and install (there only into a
+# DESTDIR) always start from the host.
 
 BUILD     ?= build
 TOP       := $(CURDIR)
