@@ -419,7 +419,7 @@ TEST_F_TIMEOUT(soak, rekey_both_ways, 7200)
 	struct rlimit rl;
 	double t0;
 	pid_t kid;
-	int err;
+	int err, settled;
 
 	bench_prog = "sock_soak";
 	ASSERT_LE(1U, conns);
@@ -470,16 +470,25 @@ TEST_F_TIMEOUT(soak, rekey_both_ways, 7200)
 	EXPECT_EQ(-1, qk_slab_active("qktls_sock"));
 	EXPECT_EQ(-1, qk_slab_active("qktls_key"));
 	EXPECT_EQ(-1, qk_slab_active("qktls_pool"));
-	/* Sockets and kTLS contexts go after RCU grace periods: 30 s at most. */
+	/*
+	 * Sockets, kTLS contexts and the child's task go after RCU grace
+	 * periods: read until the figures settle (five readings in a row
+	 * within 16 KB of the one before), 30 s at most.
+	 */
 	t0 = mono();
-	do {
-		slab_read(&after);
-		if (llabs(after.all - base.all) <= SLAB_SLACK &&
-		    llabs(after.kmalloc - base.kmalloc) <= KMALLOC_SLACK &&
-		    llabs(after.meminfo_kb - base.meminfo_kb) * 1024 <= MEMINFO_SLACK)
-			break;
+	slab_read(&after);
+	for (settled = 0; settled < 5 && mono() - t0 < 30;) {
+		struct slab prev = after;
+
 		usleep(200 * 1000);
-	} while (mono() - t0 < 30);
+		slab_read(&after);
+		if (llabs(after.all - prev.all) <= 16384 &&
+		    llabs(after.kmalloc - prev.kmalloc) <= 16384 &&
+		    llabs(after.meminfo_kb - prev.meminfo_kb) <= 16)
+			settled++;
+		else
+			settled = 0;
+	}
 	printf("# slab before the load / after the unload: objects in use %lld / %lld B "
 	       "(%+lld, slack %lld), kmalloc %lld / %lld B (%+lld, slack %lld), "
 	       "Slab: %lld / %lld kB (%+lld, slack %lld)\n", base.all, after.all,
