@@ -8,6 +8,8 @@
 #   make bench      benchmark figures from VM boots (pool, rekey, handshake,
 #                   bulk, scale), CSV and SVG in build/bench
 #   make fuzz       every libFuzzer target, FUZZ_RUNS (10000000) executions each
+#   make fuzz-kernel  the netlink fuzzer in the VM, 1000000 messages (one boot)
+#   make soak-kernel  200 attached connections rekeying for 10 minutes in the VM
 #   make shell      a shell in the Debian 13 build root
 #   make install    what make built, into DESTDIR/PREFIX (tools/build/install.mk);
 #                   make uninstall removes it
@@ -16,7 +18,8 @@
 #
 # On a host without kernel headers >= 6.12 and OpenSSL >= 3.5 (Debian 12),
 # build targets run inside the build root (tools/buildroot/); check, demo,
-# shell and install (there only into a DESTDIR) always start from the host.
+# bench, fuzz-kernel, soak-kernel, shell and install (there only into a
+# DESTDIR) always start from the host.
 
 BUILD     ?= build
 TOP       := $(CURDIR)
@@ -35,7 +38,7 @@ QKTLS_NATIVE := $(shell tools/buildroot/native-ok >/dev/null 2>&1 && echo 1)
 export QKTLS_NATIVE
 endif
 
-.PHONY: $(BUILD_TARGETS) check demo bench shell clean help
+.PHONY: $(BUILD_TARGETS) check demo bench fuzz-kernel soak-kernel shell clean help
 .DEFAULT_GOAL := all
 
 # install and uninstall run here, also where the build runs in the root.
@@ -64,6 +67,14 @@ bench:
 	trap 'rm -f "$$QKTLS_VM_ACCEL_CACHE"' EXIT; \
 	tools/bench/run-pool && tools/bench/run-rekey && tools/bench/run-handshake && \
 	tools/bench/run-bulk && tools/bench/run-scale
+
+# The kernel's long runs (tests/kernel/long, Documentation/testing.rst):
+# QKTLS_NL_FUZZ_MSGS, QKTLS_NL_FUZZ_SEED, QKTLS_SOAK_SECONDS change them.
+fuzz-kernel:
+	tests/kernel/long fuzz
+
+soak-kernel:
+	tests/kernel/long soak
 
 shell:
 	$(ENTER)

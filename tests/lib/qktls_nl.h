@@ -10,6 +10,7 @@
 #define QKTLS_TESTS_NL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -750,6 +751,32 @@ static inline uint64_t qk_cookie(int fd)
  * qktls_nl.h's helpers for the rest of the test's environment follow.
  */
 
+/*
+ * SLUB counts the free objects of the per-CPU slabs as in use: shrinking
+ * every cache first (/sys/kernel/slab/NAME/shrink, root only) makes
+ * /proc/slabinfo's figures those of the objects really in use.
+ */
+static inline void qk_slab_shrink(void)
+{
+	glob_t g;
+	size_t i;
+
+	if (glob("/sys/kernel/slab/*/shrink", 0, NULL, &g))
+		return;
+	for (i = 0; i < g.gl_pathc; i++) {
+		int fd = open(g.gl_pathv[i], O_WRONLY | O_CLOEXEC);
+
+		/* A cache that cannot shrink counts as it is. */
+		if (fd >= 0) {
+			ssize_t n = write(fd, "1", 1);
+
+			(void)n;
+			close(fd);
+		}
+	}
+	globfree(&g);
+}
+
 /* Active objects of a slab cache, -1 if there is no such cache. */
 static inline long qk_slab_active(const char *cache)
 {
@@ -835,6 +862,20 @@ static inline int qk_set_param(const char *name, long v)
 		return -1;
 	ret = fprintf(f, "%ld\n", v) > 0 ? 0 : -1;
 	return fclose(f) ? -1 : ret;
+}
+
+/* The number in environment variable @name, or @def if unset or not one. */
+static inline unsigned long qk_env_ulong(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	return errno || *end ? def : v;
 }
 
 /* Run a shell command; its exit status, -1 if it did not exit. */

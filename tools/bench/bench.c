@@ -2,6 +2,8 @@
 /*
  * What the qktls benchmarks share (tools/bench/bench.h).
  */
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -294,17 +296,22 @@ static void nl_check(struct qk_reply *r, const char *what, const char *pool)
 	qk_reply_free(r);
 }
 
-void pools_create(struct qk *q, uint32_t capacity)
+void pool_make(struct qk *q, const char *name, uint32_t capacity)
 {
 	struct qk_reply r;
+
+	qk_pool_simple(q, QKTLS_CMD_POOL_DEL, name, &r);
+	qk_reply_free(&r);
+	qk_pool_new(q, name, capacity, BENCH_KEY_LEN, &r);
+	nl_check(&r, "pool add", name);
+}
+
+void pools_create(struct qk *q, uint32_t capacity)
+{
 	size_t i;
 
-	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++) {
-		qk_pool_simple(q, QKTLS_CMD_POOL_DEL, pools[i], &r);
-		qk_reply_free(&r);
-		qk_pool_new(q, pools[i], capacity, BENCH_KEY_LEN, &r);
-		nl_check(&r, "pool add", pools[i]);
-	}
+	for (i = 0; i < sizeof(pools) / sizeof(pools[0]); i++)
+		pool_make(q, pools[i], capacity);
 }
 
 void pools_delete(struct qk *q)
@@ -318,20 +325,26 @@ void pools_delete(struct qk *q)
 	}
 }
 
-void pools_fill(struct qk *q, const char *a, const char *b, unsigned int n,
-		uint64_t *next)
+void pools_fill2(struct qk *qa, const char *a, struct qk *qb, const char *b,
+		 unsigned int n, uint64_t *next)
 {
 	struct qk_reply r;
 	unsigned int done, k;
 
 	for (done = 0; done < n; done += k) {
 		k = n - done < ADD_BATCH ? n - done : ADD_BATCH;
-		qk_add_keys(q, a, KEY_TAG, *next + done, k, BENCH_KEY_LEN, &r);
+		qk_add_keys(qa, a, KEY_TAG, *next + done, k, BENCH_KEY_LEN, &r);
 		nl_check(&r, "key add", a);
-		qk_add_keys(q, b, KEY_TAG, *next + done, k, BENCH_KEY_LEN, &r);
+		qk_add_keys(qb, b, KEY_TAG, *next + done, k, BENCH_KEY_LEN, &r);
 		nl_check(&r, "key add", b);
 	}
 	*next += n;
+}
+
+void pools_fill(struct qk *q, const char *a, const char *b, unsigned int n,
+		uint64_t *next)
+{
+	pools_fill2(q, a, q, b, n, next);
 }
 
 /* ---- attached kTLS pairs -------------------------------------------------------- */
@@ -353,27 +366,44 @@ static void attach(struct qktls_nl *nl, int fd, uint16_t suite,
 	*id = info.id;
 }
 
-void pair_key(struct pair *p, uint16_t suite)
+void pair_key_fds(struct pair *p, uint16_t suite, int c, int s)
 {
 	int err;
 
 	p->suite = suite;
 	p->len = qktls_suite_info(suite)->hash_len;
+	p->c = c;
+	p->s = s;
 	if (RAND_bytes(p->c2s, (int)p->len) != 1 || RAND_bytes(p->s2c, (int)p->len) != 1)
 		die("no random secrets");
-	err = qk_ktls_pair(suite, p->c2s, p->s2c, p->len, &p->c, &p->s);
+	err = qk_ktls_key_pair(suite, p->c2s, p->s2c, p->len, c, s);
 	if (err)
-		die("loopback kTLS pair: %s", qktls_strerror(err));
+		die("kTLS on a connection: %s", qktls_strerror(err));
+}
+
+void pair_key(struct pair *p, uint16_t suite)
+{
+	int c = -1, s = -1, err = tcp_pair(&c, &s);
+
+	if (err)
+		die("loopback TCP pair: %s", strerror(-err));
+	pair_key_fds(p, suite, c, s);
+}
+
+void pair_attach2(struct pair *p, struct qktls_nl *nl_c, struct qktls_nl *nl_s,
+		  bool qkd, uint64_t policy)
+{
+	attach(nl_c, p->c, p->suite, p->c2s, p->s2c, p->len, POOL_C_C2S, POOL_C_S2C,
+	       qkd, policy, &p->c_id);
+	attach(nl_s, p->s, p->suite, p->s2c, p->c2s, p->len, POOL_S_S2C, POOL_S_C2S,
+	       qkd, policy, &p->s_id);
+	OPENSSL_cleanse(p->c2s, sizeof(p->c2s));
+	OPENSSL_cleanse(p->s2c, sizeof(p->s2c));
 }
 
 void pair_attach(struct pair *p, struct qktls_nl *nl, bool qkd, uint64_t policy)
 {
-	attach(nl, p->c, p->suite, p->c2s, p->s2c, p->len, POOL_C_C2S, POOL_C_S2C,
-	       qkd, policy, &p->c_id);
-	attach(nl, p->s, p->suite, p->s2c, p->c2s, p->len, POOL_S_S2C, POOL_S_C2S,
-	       qkd, policy, &p->s_id);
-	OPENSSL_cleanse(p->c2s, sizeof(p->c2s));
-	OPENSSL_cleanse(p->s2c, sizeof(p->s2c));
+	pair_attach2(p, nl, nl, qkd, policy);
 }
 
 void pair_open(struct pair *p, struct qktls_nl *nl, uint16_t suite, bool qkd,
@@ -387,4 +417,54 @@ void pair_close(struct pair *p)
 {
 	close(p->c);
 	close(p->s);
+}
+
+/* ---- /proc/slabinfo ------------------------------------------------------------ */
+
+void slab_read(struct slab *s)
+{
+	FILE *f;
+	char line[512], name[128];
+	long long active, total, size;
+
+	qk_slab_shrink();
+	f = fopen("/proc/slabinfo", "r");
+	if (!f)
+		die("/proc/slabinfo: %s (needs root)", strerror(errno));
+	memset(s, 0, sizeof(*s));
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%127s %lld %lld %lld", name, &active, &total, &size) != 4)
+			continue;
+		s->all += active * size;
+		if (!strncmp(name, "kmalloc-", 8))
+			s->kmalloc += active * size;
+		if (!strcmp(name, "qktls_sock")) {
+			s->qk_objs = active;
+			s->qk_bytes = active * size;
+		}
+	}
+	fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("/proc/meminfo: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Slab: %lld kB", &s->meminfo_kb) == 1)
+			break;
+	fclose(f);
+}
+
+/* ---- network namespaces ---------------------------------------------------------- */
+
+void enter_netns(const char *name)
+{
+	char path[256];
+	int fd;
+
+	if (!name)
+		return;
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		die("network namespace %s: %s", path, strerror(errno));
+	close(fd);
 }

@@ -106,17 +106,51 @@ struct pair {
 /* The four pools, made afresh with room for @capacity keys each. */
 void pools_create(struct qk *q, uint32_t capacity);
 void pools_delete(struct qk *q);
+/* One pool @name, made afresh (keys of BENCH_KEY_LEN bytes). */
+void pool_make(struct qk *q, const char *name, uint32_t capacity);
 /*
  * Both copies of a direction's pool get the same @n keys (IDs count on
- * from *@next, so no ID is ever reused within a pool).
+ * from *@next, so no ID is ever reused within a pool), @a's first.
+ * pools_fill2(): the copies are in two network namespaces, @qa's and
+ * @qb's (give the receiving end's first: a key must be there before the
+ * sender can use it).
  */
 void pools_fill(struct qk *q, const char *a, const char *b, unsigned int n,
 		uint64_t *next);
+void pools_fill2(struct qk *qa, const char *a, struct qk *qb, const char *b,
+		 unsigned int n, uint64_t *next);
 void pair_open(struct pair *p, struct qktls_nl *nl, uint16_t suite, bool qkd,
 	       uint64_t policy);
 /* pair_open() in two steps: keyed with kTLS, then attached (secrets wiped). */
 void pair_key(struct pair *p, uint16_t suite);
 void pair_attach(struct pair *p, struct qktls_nl *nl, bool qkd, uint64_t policy);
+/*
+ * The same for a connection made elsewhere (client @c, server @s), and
+ * for ends in two network namespaces: @nl_c and @nl_s opened in the
+ * client's and the server's, each holding that end's two pools.
+ */
+void pair_key_fds(struct pair *p, uint16_t suite, int c, int s);
+void pair_attach2(struct pair *p, struct qktls_nl *nl_c, struct qktls_nl *nl_s,
+		  bool qkd, uint64_t policy);
 void pair_close(struct pair *p);
+
+/*
+ * Kernel memory from /proc/slabinfo (root), every cache shrunk first: the
+ * qktls_sock cache, every kmalloc cache and all slab caches, bytes of
+ * objects in use; Slab: of /proc/meminfo (kB) too.
+ */
+struct slab {
+	long long qk_objs, qk_bytes;	/* the qktls_sock cache */
+	long long kmalloc, all;		/* bytes in use: kmalloc-*, every cache */
+	long long meminfo_kb;		/* Slab: of /proc/meminfo */
+};
+
+void slab_read(struct slab *s);
+
+/*
+ * Enter network namespace @name (/run/netns/NAME, as ip netns makes them)
+ * in this thread; NULL: stay.  Dies on failure.
+ */
+void enter_netns(const char *name);
 
 #endif

@@ -100,21 +100,6 @@ static void pattern_make(void)
 
 /* ---- connections over the link ------------------------------------------------ */
 
-/* Enter network namespace @name (/run/netns/NAME, as ip netns makes them). */
-static void enter_netns(const char *name)
-{
-	char path[256];
-	int fd;
-
-	if (!name)
-		return;
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNET))
-		die("network namespace %s: %s", path, strerror(errno));
-	close(fd);
-}
-
 /* @n connected pairs: c[i] in the first namespace, s[i] in the second. */
 static void connect_streams(const struct opts *o, unsigned int n, int *c, int *s)
 {

@@ -22,7 +22,6 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
-#include <glob.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -60,64 +59,6 @@ static uint8_t *pattern;	/* 2 x PATTERN: any window of PATTERN is contiguous */
 static size_t start_of(unsigned int i)
 {
 	return (size_t)(i * 65537ULL % PATTERN);
-}
-
-/* ---- /proc/slabinfo ----------------------------------------------------------- */
-
-struct slab {
-	long long qk_objs, qk_bytes;	/* the qktls_sock cache */
-	long long kmalloc, all;		/* bytes in use: kmalloc-*, every cache */
-};
-
-/*
- * SLUB counts the free objects of the per-CPU slabs as in use: shrinking
- * every cache first (/sys/kernel/slab/NAME/shrink) makes the figures those
- * of the objects really in use.
- */
-static void slab_shrink(void)
-{
-	glob_t g;
-	size_t i;
-
-	if (glob("/sys/kernel/slab/*/shrink", 0, NULL, &g))
-		return;
-	for (i = 0; i < g.gl_pathc; i++) {
-		int fd = open(g.gl_pathv[i], O_WRONLY | O_CLOEXEC);
-
-		/* A cache that cannot shrink counts as it is. */
-		if (fd >= 0) {
-			ssize_t n = write(fd, "1", 1);
-
-			(void)n;
-			close(fd);
-		}
-	}
-	globfree(&g);
-}
-
-static void slab_read(struct slab *s)
-{
-	FILE *f;
-	char line[512], name[128];
-	long long active, total, size;
-
-	slab_shrink();
-	f = fopen("/proc/slabinfo", "r");
-	if (!f)
-		die("/proc/slabinfo: %s (needs root)", strerror(errno));
-	memset(s, 0, sizeof(*s));
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%127s %lld %lld %lld", name, &active, &total, &size) != 4)
-			continue;
-		s->all += active * size;
-		if (!strncmp(name, "kmalloc-", 8))
-			s->kmalloc += active * size;
-		if (!strcmp(name, "qktls_sock")) {
-			s->qk_objs = active;
-			s->qk_bytes = active * size;
-		}
-	}
-	fclose(f);
 }
 
 /* ---- data ------------------------------------------------------------------------ */

@@ -104,3 +104,10 @@ $(foreach t,$(patsubst tests/kernel/%.c,%,$(wildcard tests/kernel/sock_*.c)),\
 $(foreach t,sock_rekey sock_plain sock_records,\
 	$(eval DEPS_$(t) = $$(LIBQKTLS))\
 	$(eval LDLIBS_$(t) = $$(QKTLS_NL_FLAGS) -lssl $$(LIBQKTLS_LIBS)))
+
+# The netlink fuzzer (tests/kernel/nl_fuzz.c): libnl for the family's ID
+# and the known-good sequence.  The rekey soak (tests/kernel/sock_soak.c)
+# reuses the benchmarks' attached pairs, pools and slab figures.
+LDLIBS_nl_fuzz = $(QKTLS_NL_FLAGS)
+DEPS_sock_soak = $(BENCH_O) $(LIBQKTLS)
+LDLIBS_sock_soak = $(QKTLS_NL_FLAGS) -lssl $(LIBQKTLS_LIBS)
