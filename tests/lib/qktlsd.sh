@@ -39,6 +39,17 @@ mkcert() {	# NAME CN [CA]
 		-addext "subjectAltName=DNS:$2" "${extra[@]}" 2>>"$tmp/req.err"
 }
 
+# mkcrl CA OUT [REVOKED...]: a CRL of $tmp/CA.{pem,key} in $tmp/OUT.pem,
+# valid for a day, revoking the certificates $tmp/REVOKED.pem; with
+# crl_dates="-crl_lastupdate A -crl_nextupdate B" it has those dates.
+mkcrl() {	# CA OUT [REVOKED...]
+	local ca=$1 out=$2 r revoked=()
+	shift 2
+	for r; do revoked+=("$tmp/$r"); done
+	MKCRL_DATES=${crl_dates:-} "$top/tools/kme-sim/mkcrl" "$tmp/$ca" \
+		"$tmp/$out.pem" "${revoked[@]}" 2>>"$tmp/req.err"
+}
+
 # keyfile N: N lines "REFHEX KEYHEX" (a link's key_file) of random 16-byte
 # references and 32-byte keys, from one openssl process (one per line is
 # slow under emulation).

@@ -451,6 +451,36 @@ TEST_F(kme, wrong_ca)
 	qk_kme_client_free(c);
 }
 
+/*
+ * CRLs of the KME's CA (CURLOPT_CRLFILE): one listing KME A's certificate
+ * refuses it, naming the revocation; one listing nothing lets it through.
+ */
+TEST_F(kme, revoked_kme_cert)
+{
+	struct qk_kme_config cfg = { .url = self->sim.url_a, .timeout_ms = 15000,
+				     .cert = kt_file("sae-a.pem"),
+				     .key = kt_file("sae-a.key"), .ca = kt_file("ca.pem"),
+				     .crl = kt_file("crl-kme-a.pem") };
+	struct qk_kme_client *c;
+	struct qk_kme_status st;
+	enum qk_kme_err ret;
+
+	c = qk_kme_client_new(&cfg, &self->err);
+	ASSERT_NE(NULL, c) TH_LOG("%s", self->err.message);
+	EXPECT_EQ(QK_KME_E_TLS_VERIFY, qk_kme_status(c, "SAE_B", 0, &st, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "revoked")) TH_LOG("%s", self->err.message);
+	qk_kme_client_free(c);
+
+	cfg.crl = kt_file("crl.pem");
+	c = qk_kme_client_new(&cfg, &self->err);
+	ASSERT_NE(NULL, c) TH_LOG("%s", self->err.message);
+	ret = qk_kme_status(c, "SAE_B", 0, &st, &self->err);
+	EXPECT_EQ(QK_KME_OK, ret) TH_LOG("%s", self->err.message);
+	if (ret == QK_KME_OK)
+		qk_kme_status_free(&st);
+	qk_kme_client_free(c);
+}
+
 /* Nothing listening: connection refused. */
 TEST_F(kme, connect_refused)
 {

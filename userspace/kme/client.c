@@ -175,6 +175,7 @@ struct qk_kme_client *qk_kme_client_new(const struct qk_kme_config *cfg,
 	    curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM") ||
 	    curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca) ||
 	    curl_easy_setopt(h, CURLOPT_CAPATH, NULL) ||
+	    (cfg->crl && curl_easy_setopt(h, CURLOPT_CRLFILE, cfg->crl)) ||
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) ||
 	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) ||
 	    curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) ||

@@ -555,12 +555,29 @@ static int start_feeders(struct qd_config *c)
 }
 
 /*
+ * Link @nl of the new configuration @n takes over @ol's runtime as it is
+ * (either may be NULL: a new link, a removed one).
+ */
+static bool link_kept(const struct qd_config *n, const struct qd_config *old,
+		      const struct qd_link *ol, const struct qd_link *nl)
+{
+	return ol && nl && n->qkd_group_id == old->qkd_group_id &&
+	       qd_link_same(ol, nl) && qd_link_files_same(ol, nl);
+}
+
+/*
  * SIGHUP: load the file again.  A file with errors is refused (its
  * messages logged) and the running configuration kept.  A link whose
- * settings did not change keeps its TLS context, key store and feeder;
- * a changed or new link gets new ones (a changed link keeps its key
- * store if its key_file did not change, so no key is read twice);
- * hand-offs already running finish on the link they started with.
+ * settings and files (certificates, keys, CAs, CRLs: their contents, not
+ * only their paths) did not change keeps its TLS context, key store and
+ * feeder; a changed or new link gets new ones, so a certificate renewed
+ * in place serves the next handshake.  A changed link keeps its key store
+ * if its key_file did not change, or if only its files' contents did, so
+ * no key is read twice or lost.  Hand-offs already running finish on the
+ * link they started with; connections handed over before are the
+ * kernel's and not touched.  A link that cannot be set up (a bad new
+ * certificate, a key that does not match it, a bad CRL) refuses the whole
+ * reload and the running configuration stays.
  */
 static void reload(const char *path)
 {
@@ -582,11 +599,15 @@ static void reload(const char *path)
 		struct qd_link *nl = &n->links[i];
 		struct qd_link *ol = qd_config_link(old, nl->name);
 
-		if (ol && n->qkd_group_id == old->qkd_group_id && qd_link_same(ol, nl))
+		if (link_kept(n, old, ol, nl))
 			continue;	/* moved below */
-		if (ol && ol->key_file && nl->key_file &&
-		    !strcmp(ol->key_file, nl->key_file) && !ol->keys_moved)
+		if (ol && !ol->keys_moved &&
+		    (qd_link_same(ol, nl) || (ol->key_file && nl->key_file &&
+					      !strcmp(ol->key_file, nl->key_file))))
 			nl->keys = ol->keys;	/* tentatively shared */
+		if (ol && qd_link_same(ol, nl))
+			qd_log(LOG_NOTICE, "link %s: its certificate, key, CA or CRL "
+			       "files changed: building new TLS contexts", nl->name);
 		if (setup_link(n, nl)) {
 			failed = i;
 			break;
@@ -597,11 +618,10 @@ static void reload(const char *path)
 			struct qd_link *nl = &n->links[i];
 			struct qd_link *ol = qd_config_link(old, nl->name);
 
+			if (link_kept(n, old, ol, nl))
+				continue;
 			if (ol && nl->keys == ol->keys)
 				nl->keys = NULL;
-			if (ol && n->qkd_group_id == old->qkd_group_id &&
-			    qd_link_same(ol, nl))
-				continue;
 			qd_tls_link_free(nl);
 			qd_keys_close(nl);
 		}
@@ -615,7 +635,7 @@ static void reload(const char *path)
 		struct qd_link *ol = &old->links[i];
 		struct qd_link *nl = qd_config_link(n, ol->name);
 
-		if (nl && n->qkd_group_id == old->qkd_group_id && qd_link_same(ol, nl)) {
+		if (link_kept(n, old, ol, nl)) {
 			nl->keys = ol->keys;
 			nl->tls = ol->tls;
 			nl->feed = ol->feed;

@@ -23,6 +23,10 @@
 
 #include <libconfig.h>
 #include <linux/qktls.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "qktlsd.h"
 
@@ -240,6 +244,179 @@ static char *get_secret(struct ctx *c, const config_setting_t *g,
 	return v;
 }
 
+/* @t as text ("Dec  7 22:00:00 2026 GMT") into @buf. */
+static const char *time_text(const ASN1_TIME *t, char *buf, size_t size)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long n;
+
+	snprintf(buf, size, "?");
+	if (b && ASN1_TIME_print(b, t) == 1) {
+		n = BIO_get_mem_data(b, &p);
+		snprintf(buf, size, "%.*s", (int)n, p);
+	}
+	BIO_free(b);
+	return buf;
+}
+
+int qd_crl_read(const char *path, STACK_OF(X509_CRL) **out, char *why,
+		size_t size)
+{
+	STACK_OF(X509_CRL) *crls = sk_X509_CRL_new_null();
+	BIO *b = NULL;
+	X509_CRL *crl;
+	char issuer[256], when[64];
+	struct stat st;
+	unsigned long e;
+	int n;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(why, size, "%s is not a regular file", path);
+		goto fail;
+	}
+	b = BIO_new_file(path, "r");
+	if (!crls || !b) {
+		snprintf(why, size, "cannot read %s: %s", path,
+			 b ? "out of memory" : strerror(errno));
+		goto fail;
+	}
+	ERR_clear_error();
+	while ((crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL))) {
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+		const ASN1_TIME *last = X509_CRL_get0_lastUpdate(crl);
+
+		X509_NAME_oneline(X509_CRL_get_issuer(crl), issuer, sizeof(issuer));
+		if (next && X509_cmp_current_time(next) <= 0) {
+			snprintf(why, size, "%s: the CRL of %s expired on %s (its "
+				 "nextUpdate): install a fresh one and reload",
+				 path, issuer, time_text(next, when, sizeof(when)));
+			X509_CRL_free(crl);
+			goto fail;
+		}
+		if (last && X509_cmp_current_time(last) > 0) {
+			snprintf(why, size, "%s: the CRL of %s is not valid before %s "
+				 "(its lastUpdate)", path, issuer,
+				 time_text(last, when, sizeof(when)));
+			X509_CRL_free(crl);
+			goto fail;
+		}
+		if (!sk_X509_CRL_push(crls, crl)) {
+			X509_CRL_free(crl);
+			snprintf(why, size, "%s: out of memory", path);
+			goto fail;
+		}
+	}
+	/* The end of the file reads as "no start line"; anything else is bad. */
+	e = ERR_peek_last_error();
+	if (e && !(ERR_GET_LIB(e) == ERR_LIB_PEM &&
+		   ERR_GET_REASON(e) == PEM_R_NO_START_LINE)) {
+		snprintf(why, size, "%s: CRL %d cannot be parsed: %s", path,
+			 sk_X509_CRL_num(crls) + 1, ERR_reason_error_string(e) ?
+			 ERR_reason_error_string(e) : "bad data");
+		goto fail;
+	}
+	ERR_clear_error();
+	n = sk_X509_CRL_num(crls);
+	if (!n) {
+		snprintf(why, size, "%s holds no CRL (PEM \"-----BEGIN X509 "
+			 "CRL-----\" blocks expected)", path);
+		goto fail;
+	}
+	BIO_free(b);
+	if (out)
+		*out = crls;
+	else
+		sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return n;
+fail:
+	ERR_clear_error();
+	BIO_free(b);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	return -1;
+}
+
+/* An optional "crl" file: readable, every CRL in it parses and is current. */
+static char *get_crl(struct ctx *c, const config_setting_t *g, const char *where)
+{
+	char *v = get_file(c, g, "crl", false, where);
+	char why[512];
+
+	if (v && qd_crl_read(v, NULL, why, sizeof(why)) < 0) {
+		cerr(c, member(g, "crl"), "'crl': %s", why);
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Certificates, keys, CAs and CRLs are not this big. */
+#define QD_CONF_FILE_MAX	(16 << 20)
+
+/*
+ * Add the length and contents of file @path (or why not) to @md; false if
+ * it is no regular file (compared as changed every time).
+ */
+static bool digest_file(EVP_MD_CTX *md, const char *path)
+{
+	unsigned char buf[4096];
+	struct stat st;
+	uint64_t n = 0;
+	size_t got;
+	FILE *f;
+
+	if (!path) {
+		EVP_DigestUpdate(md, "-", 1);
+		return true;
+	}
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		/* Not a file to compare (a device?): never "unchanged". */
+		EVP_DigestUpdate(md, "!", 1);
+		if (f)
+			fclose(f);
+		return false;
+	}
+	while (n < QD_CONF_FILE_MAX && (got = fread(buf, 1, sizeof(buf), f)) > 0) {
+		EVP_DigestUpdate(md, buf, got);
+		n += got;
+	}
+	fclose(f);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	EVP_DigestUpdate(md, &n, sizeof(n));
+	return true;
+}
+
+/*
+ * What the link's certificates, keys, CAs and CRLs hold now, so that a
+ * reload rebuilds its TLS contexts when one was renewed in place.
+ */
+static void files_digest(struct qd_link *l)
+{
+	const char *paths[] = {
+		l->certificate, l->private_key, l->ca, l->crl, l->kme.certificate,
+		l->kme.private_key, l->kme.ca, l->kme.crl,
+	};
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	bool regular = true;
+
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+			regular &= digest_file(md, paths[i]);
+		EVP_DigestFinal_ex(md, l->files_digest, &len);
+	}
+	EVP_MD_CTX_free(md);
+	/* Not known: never equal, the contexts are always rebuilt. */
+	l->files_digest_ok = regular && len == sizeof(l->files_digest);
+}
+
+bool qd_link_files_same(const struct qd_link *a, const struct qd_link *b)
+{
+	return a->files_digest_ok && b->files_digest_ok &&
+	       !memcmp(a->files_digest, b->files_digest, sizeof(a->files_digest));
+}
+
 /* A list or array of strings; calls @each for every element. */
 static void for_strings(struct ctx *c, const config_setting_t *g,
 			const char *name,
@@ -407,7 +584,7 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 {
 	static const char *const names[] = {
 		"url", "sae_id", "peer_sae_id", "role", "certificate",
-		"private_key", "ca", "peer_agent", "timeout_ms", NULL
+		"private_key", "ca", "crl", "peer_agent", "timeout_ms", NULL
 	};
 	const char *w = "kme";
 	char *role;
@@ -437,6 +614,7 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 	l->kme.certificate = get_file(c, g, "certificate", true, w);
 	l->kme.private_key = get_secret(c, g, "private_key", true, w, false);
 	l->kme.ca = get_file(c, g, "ca", true, w);
+	l->kme.crl = get_crl(c, g, w);
 	l->kme.timeout_ms = get_uint(c, g, "timeout_ms", 100, 600000, 5000);
 	l->kme.peer_agent = get_str(c, g, "peer_agent", false, w);
 	if (l->kme.peer_agent && !addr_ok(l->kme.peer_agent))
@@ -540,7 +718,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 {
 	static const char *const names[] = {
 		"name", "role", "peer_name", "peer_addresses", "certificate",
-		"private_key", "ca", "mutual", "cipher_suites", "x25519",
+		"private_key", "ca", "crl", "mutual", "cipher_suites", "x25519",
 		"qkd_mlkem768",
 		"allowed_users", "allowed_groups", "qkd", "key_update",
 		"rekey_bytes", "rekey_seconds", NULL
@@ -584,6 +762,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 	l->certificate = get_file(c, g, "certificate", true, where);
 	l->private_key = get_secret(c, g, "private_key", true, where, false);
 	l->ca = get_file(c, g, "ca", true, where);
+	l->crl = get_crl(c, g, where);
 	l->mutual = get_bool(c, g, "mutual", true);
 	if (member(g, "mutual") && l->role == QKTLS_ROLE_CLIENT)
 		cerr(c, member(g, "mutual"), "'mutual' applies to server links only "
@@ -683,6 +862,7 @@ static void parse_link(struct ctx *c, struct qd_config *cfg,
 		     member(g, "rekey_seconds"), "rekey_bytes/rekey_seconds are "
 		     "set but key_update is \"off\"");
 	check_required_rekeys(c, g, l);
+	files_digest(l);
 	/* A QKD key must go into one handshake only: one key file, one link. */
 	for (struct qd_link *o = cfg->links; l->key_file && o < l; o++) {
 		char a[PATH_MAX], b[PATH_MAX];
@@ -842,6 +1022,7 @@ static void free_link(struct qd_link *l)
 	free(l->certificate);
 	free(l->private_key);
 	free(l->ca);
+	free(l->crl);
 	free(l->ciphersuites);
 	free(l->key_file);
 	free(l->pool);
@@ -851,6 +1032,7 @@ static void free_link(struct qd_link *l)
 	free(l->kme.certificate);
 	free(l->kme.private_key);
 	free(l->kme.ca);
+	free(l->kme.crl);
 	free(l->kme.peer_agent);
 	pthread_mutex_destroy(&l->lock);
 }
@@ -910,6 +1092,7 @@ bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
 	       !memcmp(a->addrs, b->addrs, sizeof(a->addrs[0]) * a->n_addrs) &&
 	       str_same(a->certificate, b->certificate) &&
 	       str_same(a->private_key, b->private_key) && str_same(a->ca, b->ca) &&
+	       str_same(a->crl, b->crl) &&
 	       a->mutual == b->mutual && str_same(a->ciphersuites, b->ciphersuites) &&
 	       a->x25519 == b->x25519 && a->qkd_mlkem768 == b->qkd_mlkem768 &&
 	       a->n_uids == b->n_uids &&
@@ -930,6 +1113,7 @@ bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
 	       a->kme.master == b->kme.master &&
 	       str_same(a->kme.certificate, b->kme.certificate) &&
 	       str_same(a->kme.private_key, b->kme.private_key) &&
-	       str_same(a->kme.ca, b->kme.ca) && a->kme.timeout_ms == b->kme.timeout_ms &&
+	       str_same(a->kme.ca, b->kme.ca) && str_same(a->kme.crl, b->kme.crl) &&
+	       a->kme.timeout_ms == b->kme.timeout_ms &&
 	       str_same(a->kme.peer_agent, b->kme.peer_agent);
 }

@@ -221,7 +221,7 @@ int qd_feed_start(struct qd_config *cfg, struct qd_link *l)
 {
 	struct qk_kme_config kc = {
 		.url = l->kme.url, .cert = l->kme.certificate,
-		.key = l->kme.private_key, .ca = l->kme.ca,
+		.key = l->kme.private_key, .ca = l->kme.ca, .crl = l->kme.crl,
 		.timeout_ms = l->kme.timeout_ms,
 	};
 	struct qk_kme_error err;

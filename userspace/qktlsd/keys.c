@@ -268,7 +268,7 @@ int qd_keys_open(struct qd_link *l)
 	k->wait_ms = l->qkd_wait_ms;
 	qktls_memkeys_bind(k->mk, &k->inner);
 	k->outer = (struct qktls_qkd_keys){
-		.arg = k, .link = l->name, .get_key = get_key,
+		.arg = k, .link = k->name, .get_key = get_key,
 		.take_key = take_key, .discard_key = discard_key,
 	};
 	l->keys = k;

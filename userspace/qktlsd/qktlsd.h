@@ -93,6 +93,7 @@ struct qd_kme {
 	char *certificate;
 	char *private_key;
 	char *ca;
+	char *crl;		/* CRLs of the KME's CA (libcurl), or NULL */
 	unsigned int timeout_ms;	/* per KME call */
 	char *peer_agent;	/* master: "HOST:PORT" of the slave agent */
 };
@@ -107,6 +108,7 @@ struct qd_link {
 	struct sockaddr_storage addrs[QD_MAX_ADDRS];	/* allowed peer addresses */
 	int n_addrs;
 	char *certificate, *private_key, *ca;
+	char *crl;			/* CRLs of the peer's CA(s), or NULL */
 	bool mutual;			/* server: require a client certificate */
 	char *ciphersuites;		/* OpenSSL list, validated */
 	bool x25519;			/* also offer/accept plain X25519 */
@@ -135,6 +137,13 @@ struct qd_link {
 	struct qd_kme kme;
 	bool has_kme;
 	int line;			/* where the link starts in the file */
+	/*
+	 * SHA-256 of what the certificate, private key, CA and CRL files of
+	 * the link and its kme group held when the file was loaded: a reload
+	 * rebuilds the link's TLS contexts when it changed (renewed in place).
+	 */
+	unsigned char files_digest[32];
+	bool files_digest_ok;
 
 	/* Runtime (tls.c, keys.c, feed.c). */
 	struct qd_keys *keys;
@@ -189,6 +198,17 @@ const char *qd_policy_name(enum qd_policy p);
 void qd_link_pool_names(const struct qd_link *l, char *tx, char *rx);
 /* Every setting of @a equals @b's (a reload keeps the link's runtime). */
 bool qd_link_same(const struct qd_link *a, const struct qd_link *b);
+/* The link's certificate, key, CA and CRL files held the same when loaded. */
+bool qd_link_files_same(const struct qd_link *a, const struct qd_link *b);
+/*
+ * The CRLs of the PEM file @path (*@out, when not NULL: the caller frees
+ * them with sk_X509_CRL_pop_free): the number read, or -1 with @why set
+ * when the file cannot be read, a CRL in it cannot be parsed, there is
+ * none, or one is expired (nextUpdate passed) or not valid yet.
+ */
+struct stack_st_X509_CRL;
+int qd_crl_read(const char *path, struct stack_st_X509_CRL **out, char *why,
+		size_t size);
 
 /* --- keys.c --------------------------------------------------------------- */
 struct qd_hs;
@@ -315,6 +335,12 @@ struct ssl_st;
 struct ssl_ctx_st;
 
 int qd_tls_global_init(void);
+/*
+ * Check peer certificates of @ctx against the CRLs of file @crl (see
+ * qd_crl_read): X509_V_FLAG_CRL_CHECK, and CRL_CHECK_ALL (every CA of the
+ * chain) when the file holds more than one CRL.  0, or -1 with @why set.
+ */
+int qd_tls_ctx_crl(struct ssl_ctx_st *ctx, const char *crl, char *why, size_t size);
 /* Library context, provider and SSL_CTX for @l.  -1 with a log line on error. */
 int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l);
 void qd_tls_link_free(struct qd_link *l);

@@ -71,6 +71,7 @@ static int master_sae_add(SSL *ssl, unsigned int type, unsigned int context,
 SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 {
 	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+	char why[512];
 
 	if (!ctx ||
 	    !SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION) ||
@@ -81,6 +82,12 @@ SSL_CTX *qd_sync_ctx(const struct qd_link *l, bool server)
 	    SSL_CTX_load_verify_file(ctx, l->ca) != 1) {
 		log_ssl(LOG_ERR, l->name, "the agents' key agreement session "
 			"cannot use the link's certificate, key or CA");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if (l->crl && qd_tls_ctx_crl(ctx, l->crl, why, sizeof(why))) {
+		qd_log(LOG_ERR, "link %s: the agents' key agreement session: crl %s",
+		       l->name, why);
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -425,6 +432,9 @@ static int sni_cb(SSL *ssl, int *al, void *arg)
 	c->f = f;
 	SSL_set_SSL_CTX(ssl, f->ctx);
 	SSL_set_verify(ssl, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	/* The link's CRL checks (its store comes with its context). */
+	X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), X509_VERIFY_PARAM_get_flags(
+				    SSL_CTX_get0_param(f->ctx)));
 	if (!SSL_set1_host(ssl, f->peer_name))
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	return SSL_TLSEXT_ERR_OK;

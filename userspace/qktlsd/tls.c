@@ -5,11 +5,11 @@
  * Every link has its own OpenSSL library context with the qktls provider
  * loaded on the link's key source, and one SSL_CTX: TLS 1.3 only, the
  * link's cipher suites, certificate verification against the link's CA
- * and peer name (mutual by default), no session tickets or cache, no
- * read-ahead (so no byte after the peer's Finished is read by OpenSSL and
- * kTLS finds it in the socket), and a keylog callback that takes the two
- * application traffic secrets into the handshake's own buffer.  The groups
- * follow the link's QKD policy.
+ * and peer name (mutual by default) and, with a crl, its CRLs, no session
+ * tickets or cache, no read-ahead (so no byte after the peer's Finished is
+ * read by OpenSSL and kTLS finds it in the socket), and a keylog callback
+ * that takes the two application traffic secrets into the handshake's own
+ * buffer.  The groups follow the link's QKD policy.
  *
  * The socket is made non-blocking for the handshake and every wait is a
  * poll() bounded by the link's handshake deadline.
@@ -94,6 +94,31 @@ static void keylog(const SSL *ssl, const char *line)
 		*len = 0;
 }
 
+int qd_tls_ctx_crl(SSL_CTX *ctx, const char *crl, char *why, size_t size)
+{
+	STACK_OF(X509_CRL) *crls = NULL;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	unsigned long flags = X509_V_FLAG_CRL_CHECK;
+	int n = qd_crl_read(crl, &crls, why, size), ret = 0;
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n && !ret; i++)
+		if (!X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i))) {
+			snprintf(why, size, "%s: CRL %d cannot be used", crl, i + 1);
+			ret = -1;
+		}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	/* One CRL: the peer's own certificate; more: every CA of its chain. */
+	if (n > 1)
+		flags |= X509_V_FLAG_CRL_CHECK_ALL;
+	if (!ret && !X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), flags)) {
+		snprintf(why, size, "%s: cannot turn on CRL checks", crl);
+		ret = -1;
+	}
+	return ret;
+}
+
 int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l)
 {
 	struct qktls_provider_config pc = {
@@ -102,6 +127,7 @@ int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l)
 	};
 	bool client = l->role == QKTLS_ROLE_CLIENT;
 	struct qd_tls *t;
+	char why[512];
 	SSL_CTX *ctx;
 
 	t = calloc(1, sizeof(*t));
@@ -149,6 +175,10 @@ int qd_tls_link_init(struct qd_config *cfg, struct qd_link *l)
 	}
 	if (SSL_CTX_load_verify_locations(ctx, l->ca, NULL) != 1) {
 		log_ssl_errors(l->name, "cannot load the CA file");
+		goto fail_quiet;
+	}
+	if (l->crl && qd_tls_ctx_crl(ctx, l->crl, why, sizeof(why))) {
+		qd_log(LOG_ERR, "link %s: crl %s", l->name, why);
 		goto fail_quiet;
 	}
 	SSL_CTX_set_verify(ctx, client || !l->mutual ? SSL_VERIFY_PEER :
@@ -220,8 +250,8 @@ static long ms_left(const struct timespec *deadline)
 }
 
 /* Describe the first error on the queue (or @fallback). */
-static void error_text(SSL *ssl, int ret, char *buf, size_t len,
-		       unsigned long *first_out)
+static void error_text(const struct qd_link *l, SSL *ssl, int ret, char *buf,
+		       size_t len, unsigned long *first_out)
 {
 	unsigned long e = ERR_peek_error();
 	const char *data = NULL;
@@ -240,7 +270,21 @@ static void error_text(SSL *ssl, int ret, char *buf, size_t len,
 	}
 	ERR_peek_error_all(NULL, NULL, NULL, &data, &flags);
 	vr = SSL_get_verify_result(ssl);
-	if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK)
+	if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+	    vr == X509_V_ERR_CERT_REVOKED)
+		snprintf(buf, len, "TLS handshake failed: peer certificate "
+			 "rejected: it is revoked (listed in the link's crl %s)",
+			 l->crl ? l->crl : "?");
+	else if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED &&
+		 (vr == X509_V_ERR_UNABLE_TO_GET_CRL ||
+		  vr == X509_V_ERR_CRL_HAS_EXPIRED ||
+		  vr == X509_V_ERR_CRL_NOT_YET_VALID ||
+		  vr == X509_V_ERR_CRL_SIGNATURE_FAILURE))
+		snprintf(buf, len, "TLS handshake failed: peer certificate "
+			 "rejected: %s (the link's crl %s; install a current "
+			 "CRL of the peer's CA and reload)",
+			 X509_verify_cert_error_string(vr), l->crl ? l->crl : "?");
+	else if (ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED && vr != X509_V_OK)
 		snprintf(buf, len, "TLS handshake failed: peer certificate "
 			 "rejected: %s", X509_verify_cert_error_string(vr));
 	else
@@ -326,7 +370,7 @@ failed:
 		SSL_free(ssl);
 		return -1;
 	}
-	error_text(ssl, ret, r->error, sizeof(r->error), &first);
+	error_text(l, ssl, ret, r->error, sizeof(r->error), &first);
 	r->status = -EPROTO;
 	if (ERR_GET_REASON(first) == SSL_R_NO_SUITABLE_KEY_SHARE &&
 	    l->policy == QD_POLICY_REQUIRED)

@@ -114,6 +114,9 @@ struct qk_kme_error {
  * @cert:       PEM file with the SAE's client certificate
  * @key:        PEM file with its private key
  * @ca:         PEM file with the CA(s) that sign the KME's certificate
+ * @crl:        PEM file with CRLs of those CAs (NULL: none); with one,
+ *              every certificate of the KME's chain is checked against
+ *              them (libcurl's CURLOPT_CRLFILE), a revoked one refused
  * @timeout_ms: default time limit for a whole call (0: 10000)
  * @connect_timeout_ms: limit for TCP + TLS set-up (0: the call's limit)
  *
@@ -127,6 +130,7 @@ struct qk_kme_config {
 	const char *ca;
 	long timeout_ms;
 	long connect_timeout_ms;
+	const char *crl;
 };
 
 /**
