@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * ETSI GS QKD 004 V2.1.1: the codec against the documented bytes
- * (Documentation/qktls/etsi004.rst) and every truncation; the client's
- * argument checks.
+ * (Documentation/qktls/etsi004.rst) and every truncation, and the client
+ * against qktls-kme-sim's 004 listeners over real TLS: one key stream
+ * opened at both KMEs gives identical keys by index, each index once per
+ * side, every status of the standard, every injected fault, TLS failures.
  */
 /* The harness compares int literals with unsigned values and enums. */
 #pragma GCC diagnostic ignored "-Wsign-compare"
 
+#include <netinet/in.h>
 #include <stdbool.h>
 
 #include <openssl/crypto.h>
@@ -15,6 +18,7 @@
 #include <sanitizer/lsan_interface.h>
 
 #include "kselftest_harness.h"
+#include "kme_sim.h"
 
 static unsigned char *unhex(const char *hex, size_t *len)
 {
@@ -193,6 +197,335 @@ TEST(codec_rejects)
 	EXPECT_EQ(QK_KME_E_METADATA_SIZE, qk_004_status_err(8));
 	EXPECT_EQ(QK_KME_E_STATUS, qk_004_status_err(9));
 	EXPECT_STREQ("KME: insufficient key available", qk_kme_strerror(QK_KME_E_NO_KEY));
+}
+
+/* --- against the simulator ------------------------------------------------------ */
+
+static struct qk_004_client *client4(unsigned int port, const char *sae,
+				     const char *ca, long timeout_ms,
+				     struct qk_kme_error *err)
+{
+	char cert[PATH_MAX], key[PATH_MAX], cafile[PATH_MAX];
+	struct qk_004_config cfg = { .host = "localhost", .port = port,
+				     .cert = cert, .key = key, .ca = cafile,
+				     .timeout_ms = timeout_ms };
+
+	if (snprintf(cert, sizeof(cert), "%s/pki/%s.pem", kt_pki, sae) >= PATH_MAX ||
+	    snprintf(key, sizeof(key), "%s/pki/%s.key", kt_pki, sae) >= PATH_MAX ||
+	    snprintf(cafile, sizeof(cafile), "%s/pki/%s", kt_pki,
+		     ca ? ca : "ca.pem") >= PATH_MAX)
+		return NULL;
+	return qk_004_client_new(&cfg, err);
+}
+
+FIXTURE(e004) {
+	struct kt_sim sim;
+	struct qk_004_client *a, *b;
+	struct qk_kme_error err;
+	struct qk_004_qos qos;
+	unsigned char ksid[16];
+	uint32_t status;
+};
+
+FIXTURE_SETUP(e004)
+{
+	ASSERT_EQ(0, kt_sim_start(&self->sim, NULL, "--a-listen-004", "127.0.0.1:0",
+				  "--b-listen-004", "127.0.0.1:0", NULL));
+	ASSERT_NE(0, self->sim.port004_a);
+	ASSERT_NE(0, self->sim.port004_b);
+	self->a = client4(self->sim.port004_a, "sae-a", NULL, 15000, &self->err);
+	ASSERT_NE(NULL, self->a) TH_LOG("%s", self->err.message);
+	self->b = client4(self->sim.port004_b, "sae-b", NULL, 15000, &self->err);
+	ASSERT_NE(NULL, self->b) TH_LOG("%s", self->err.message);
+	self->qos = doc_qos;
+	memset(self->ksid, 0, sizeof(self->ksid));
+}
+
+FIXTURE_TEARDOWN(e004)
+{
+	qk_004_client_free(self->a);
+	qk_004_client_free(self->b);
+	EXPECT_EQ(0, kt_sim_stop(&self->sim));
+	EXPECT_EQ(0, __lsan_do_recoverable_leak_check());
+}
+
+/* A opens (new stream, peer not yet there), B joins with the same ID. */
+static void open_both(struct __test_metadata *_metadata, FIXTURE_DATA(e004) *self)
+{
+	struct qk_004_qos q = self->qos;
+
+	ASSERT_EQ(QK_KME_OK, qk_004_open_connect(self->a, "qkd://SAE_A", "qkd://SAE_B",
+						 &self->qos, self->ksid,
+						 &self->status, &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(QK_004_PEER_NOT_CONNECTED, self->status);
+	ASSERT_EQ(QK_KME_OK, qk_004_open_connect(self->b, "SAE_B", "SAE_A", &q,
+						 self->ksid, &self->status,
+						 &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(QK_004_SUCCESSFUL, self->status);
+	EXPECT_EQ(32, q.key_chunk_size);
+}
+
+static unsigned long streams(struct __test_metadata *_metadata, struct kt_sim *s)
+{
+	char reply[512], *p;
+
+	EXPECT_EQ(0, kt_ctl(s, reply, sizeof(reply), "stats"));
+	p = strstr(reply, "\"key_streams\":");
+	return p ? strtoul(p + 14, NULL, 10) : 999;
+}
+
+TEST_F(e004, same_keys_by_index_each_once)
+{
+	struct qk_004_key ka[5], kb[5];
+
+	open_both(_metadata, self);
+	/* Out of order and from both ends: the index names the key. */
+	for (int i = 0; i < 5; i++)
+		ASSERT_EQ(QK_KME_OK, qk_004_get_key(self->a, self->ksid, i, 32, 0,
+						    &ka[i], &self->status, &self->err))
+			TH_LOG("%s", self->err.message);
+	for (int i = 4; i >= 0; i--)
+		ASSERT_EQ(QK_KME_OK, qk_004_get_key(self->b, self->ksid, i, 32, 0,
+						    &kb[i], &self->status, &self->err))
+			TH_LOG("%s", self->err.message);
+	for (int i = 0; i < 5; i++) {
+		EXPECT_EQ(32, ka[i].len);
+		EXPECT_EQ(i, kb[i].index);
+		EXPECT_EQ(0, memcmp(ka[i].key, kb[i].key, 32));
+		if (i)
+			EXPECT_NE(0, memcmp(ka[i].key, ka[i - 1].key, 32));
+	}
+	for (int i = 0; i < 5; i++) {
+		qk_004_key_free(&ka[i]);
+		qk_004_key_free(&kb[i]);
+		EXPECT_EQ(NULL, ka[i].key);
+	}
+	/* An index is delivered once per side. */
+	EXPECT_EQ(QK_KME_E_NO_KEY, qk_004_get_key(self->a, self->ksid, 3, 32, 0,
+						  &ka[0], &self->status, &self->err));
+	EXPECT_EQ(QK_004_GK_INSUFFICIENT_KEY_AVAILABLE, self->status);
+	EXPECT_NE(NULL, strstr(self->err.message, "GK_INSUFFICIENT_KEY_AVAILABLE"))
+		TH_LOG("%s", self->err.message);
+	/* A gap is fine: index 100 before 5..99. */
+	ASSERT_EQ(QK_KME_OK, qk_004_get_key(self->b, self->ksid, 100, 32, 0, &kb[0],
+					    &self->status, &self->err));
+	qk_004_key_free(&kb[0]);
+	EXPECT_EQ(1, streams(_metadata, &self->sim));
+	EXPECT_EQ(QK_KME_OK, qk_004_close(self->a, self->ksid, &self->status, &self->err));
+	/* The peer closed: B's reads say so. */
+	EXPECT_EQ(QK_KME_E_PEER_NOT_CONNECTED,
+		  qk_004_get_key(self->b, self->ksid, 100, 32, 0, &kb[0],
+				 &self->status, &self->err));
+	EXPECT_EQ(QK_004_GK_PEER_NOT_CONNECTED, self->status);
+	EXPECT_EQ(QK_KME_OK, qk_004_close(self->b, self->ksid, &self->status, &self->err));
+	EXPECT_EQ(0, streams(_metadata, &self->sim));
+	/* Closed is closed. */
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION, qk_004_close(self->b, self->ksid,
+						       &self->status, &self->err));
+	EXPECT_EQ(QK_004_NO_QKD_CONNECTION_AVAILABLE, self->status);
+}
+
+TEST_F(e004, peer_not_connected_and_ksid_in_use)
+{
+	struct qk_004_client *c;
+	struct qk_004_qos q = doc_qos;
+	struct qk_004_key k;
+
+	ASSERT_EQ(QK_KME_OK, qk_004_open_connect(self->a, "SAE_A", "SAE_B", &self->qos,
+						 self->ksid, &self->status, &self->err));
+	EXPECT_EQ(QK_KME_E_PEER_NOT_CONNECTED,
+		  qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k, &self->status,
+				 &self->err));
+	EXPECT_EQ(3, self->status);
+	EXPECT_NE(NULL, strstr(self->err.message, "GK_PEER_NOT_CONNECTED"));
+	/* A second open of the same stream at the same KME. */
+	EXPECT_EQ(QK_KME_E_KSID_IN_USE,
+		  qk_004_open_connect(self->a, "SAE_A", "SAE_B", &q, self->ksid,
+				      &self->status, &self->err));
+	EXPECT_EQ(5, self->status);
+	/* Another application at KME B may not take it over. */
+	c = client4(self->sim.port004_b, "sae-c", NULL, 15000, &self->err);
+	ASSERT_NE(NULL, c);
+	q = doc_qos;
+	EXPECT_EQ(QK_KME_E_KSID_IN_USE,
+		  qk_004_open_connect(c, "SAE_C", "SAE_A", &q, self->ksid,
+				      &self->status, &self->err))
+		TH_LOG("%s", self->err.message);
+	qk_004_client_free(c);
+}
+
+TEST_F(e004, qos_not_satisfiable_with_counter_proposal)
+{
+	struct qk_004_qos q = doc_qos;
+
+	q.key_chunk_size = 4;		/* 32 bits, below --min-key-size 64 */
+	EXPECT_EQ(QK_KME_E_QOS, qk_004_open_connect(self->a, "SAE_A", "SAE_B", &q,
+						    self->ksid, &self->status,
+						    &self->err));
+	EXPECT_EQ(QK_004_OC_QOS_NOT_SATISFIABLE, self->status);
+	EXPECT_EQ(32, q.key_chunk_size) TH_LOG("%s", self->err.message);
+	EXPECT_NE(NULL, strstr(self->err.message, "proposes key_chunk_size 32"));
+	/* The counter-proposal is accepted as it stands. */
+	EXPECT_EQ(QK_KME_OK, qk_004_open_connect(self->a, "SAE_A", "SAE_B", &q,
+						 self->ksid, &self->status, &self->err));
+	/* A minimum rate the link (rate 0) cannot give. */
+	q = doc_qos;
+	q.min_bps = 1000;
+	memset(self->ksid, 0, 16);
+	EXPECT_EQ(QK_KME_E_QOS, qk_004_open_connect(self->a, "SAE_A", "SAE_B", &q,
+						    self->ksid, &self->status,
+						    &self->err));
+	EXPECT_EQ(0, q.min_bps);
+}
+
+TEST_F(e004, no_qkd_connection)
+{
+	struct qk_004_qos q = doc_qos;
+	struct qk_004_key k;
+	unsigned char other[16];
+
+	/* SAE_A is not attached to KME B. */
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION,
+		  qk_004_open_connect(self->a, "SAE_A", "SAE_A", &q, self->ksid,
+				      &self->status, &self->err));
+	EXPECT_EQ(4, self->status);
+	/* Not the caller's own identity as source. */
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION,
+		  qk_004_open_connect(self->a, "SAE_C", "SAE_B", &q, self->ksid,
+				      &self->status, &self->err));
+	ASSERT_EQ(0, qk_004_ksid_parse("11223344-5566-4788-99aa-bbccddeeff00", other));
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION,
+		  qk_004_get_key(self->a, other, 0, 32, 0, &k, &self->status, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "NO_QKD_CONNECTION_AVAILABLE"));
+}
+
+TEST_F(e004, insufficient_key_then_recovered)
+{
+	struct qk_004_key k;
+
+	open_both(_metadata, self);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "drain", NULL));
+	EXPECT_EQ(QK_KME_E_NO_KEY, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+						  &self->status, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "index 0"));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "advance %s", "1"));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "rate %s", "256000"));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "advance %s", "10"));
+	EXPECT_EQ(QK_KME_OK, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+					    &self->status, &self->err))
+		TH_LOG("%s", self->err.message);
+	qk_004_key_free(&k);
+}
+
+TEST_F(e004, metadata)
+{
+	struct qk_004_key k;
+
+	open_both(_metadata, self);
+	EXPECT_EQ(QK_KME_E_METADATA_SIZE,
+		  qk_004_get_key(self->a, self->ksid, 0, 32, 8, &k, &self->status,
+				 &self->err));
+	EXPECT_EQ(8, self->status);
+	EXPECT_NE(NULL, strstr(self->err.message, "8 offered")) TH_LOG("%s", self->err.message);
+	/* Index 0 was not used up by the refusal. */
+	ASSERT_EQ(QK_KME_OK, qk_004_get_key(self->a, self->ksid, 0, 32, 256, &k,
+					    &self->status, &self->err));
+	ASSERT_NE(NULL, k.metadata);
+	EXPECT_NE(NULL, strstr(k.metadata, "\"index\":0")) TH_LOG("%s", k.metadata);
+	qk_004_key_free(&k);
+	/* Asking another key length than the stream's is caught. */
+	EXPECT_EQ(QK_KME_E_KEY_LENGTH,
+		  qk_004_get_key(self->a, self->ksid, 1, 16, 0, &k, &self->status,
+				 &self->err));
+}
+
+TEST_F(e004, faults)
+{
+	struct qk_004_key k;
+	struct qk_004_client *slow;
+
+	open_both(_metadata, self);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "timeout,count=1"));
+	EXPECT_EQ(QK_KME_E_TIMEOUT, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+						   &self->status, &self->err));
+	EXPECT_EQ(QK_004_TIMEOUT_ERROR, self->status);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "peer-not-connected,count=1"));
+	EXPECT_EQ(QK_KME_E_PEER_NOT_CONNECTED,
+		  qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k, &self->status,
+				 &self->err));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "insufficient-key,count=1"));
+	EXPECT_EQ(QK_KME_E_NO_KEY, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+						  &self->status, &self->err));
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "drop,count=1"));
+	EXPECT_EQ(QK_KME_E_DROPPED, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+						   &self->status, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "closed the connection"))
+		TH_LOG("%s", self->err.message);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "malformed,count=1"));
+	EXPECT_EQ(QK_KME_E_MALFORMED, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+						     &self->status, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "status")) TH_LOG("%s", self->err.message);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "no-connection,count=1"));
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION, qk_004_close(self->a, self->ksid,
+						       &self->status, &self->err));
+	/* A slow KME: the deadline covers the whole call. */
+	slow = client4(self->sim.port004_a, "sae-a", NULL, 300, &self->err);
+	ASSERT_NE(NULL, slow);
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "fault004 a %s", "latency=3000,count=1"));
+	EXPECT_EQ(QK_KME_E_TIMEOUT, qk_004_get_key(slow, self->ksid, 0, 32, 0, &k,
+						   &self->status, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "did not answer within 300 ms"))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(UINT32_MAX, self->status);
+	qk_004_client_free(slow);
+	/* Every fault was one-shot: the key of index 0 is still there. */
+	EXPECT_EQ(QK_KME_OK, qk_004_get_key(self->a, self->ksid, 0, 32, 0, &k,
+					    &self->status, &self->err))
+		TH_LOG("%s", self->err.message);
+	qk_004_key_free(&k);
+}
+
+TEST_F(e004, tls_and_transport_failures)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	struct qk_004_client *c;
+	struct qk_004_qos q = doc_qos;
+	int fd;
+
+	/* The KME's certificate from an untrusted CA. */
+	c = client4(self->sim.port004_a, "sae-a", "rogue-ca.pem", 5000, &self->err);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(QK_KME_E_TLS_VERIFY, qk_004_open_connect(c, "SAE_A", "SAE_B", &q,
+							   self->ksid, NULL, &self->err));
+	qk_004_client_free(c);
+	/* A client certificate the KME does not trust. */
+	c = client4(self->sim.port004_a, "rogue", NULL, 5000, &self->err);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(QK_KME_E_TLS, qk_004_open_connect(c, "SAE_A", "SAE_B", &q,
+						    self->ksid, NULL, &self->err));
+	EXPECT_NE(NULL, strstr(self->err.message, "rejected the client certificate"))
+		TH_LOG("%s", self->err.message);
+	qk_004_client_free(c);
+	/* SAE_B's certificate at KME A: not attached there. */
+	c = client4(self->sim.port004_a, "sae-b", NULL, 5000, &self->err);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(QK_KME_E_DROPPED, qk_004_open_connect(c, "SAE_B", "SAE_A", &q,
+							self->ksid, NULL, &self->err));
+	qk_004_client_free(c);
+	/* Nothing listening. */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sa, &sl));
+	c = client4(ntohs(sa.sin_port), "sae-a", NULL, 5000, &self->err);
+	ASSERT_NE(NULL, c);
+	EXPECT_EQ(QK_KME_E_CONNECT, qk_004_open_connect(c, "SAE_A", "SAE_B", &q,
+							self->ksid, NULL, &self->err));
+	qk_004_client_free(c);
+	close(fd);
 }
 
 TEST(invalid_arguments)
