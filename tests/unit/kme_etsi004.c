@@ -528,6 +528,125 @@ TEST_F(e004, tls_and_transport_failures)
 	close(fd);
 }
 
+/* --- the key source over a stream -------------------------------------------- */
+
+static struct qk_key_source *source4(struct kt_sim *sim, bool a,
+				     const unsigned char *ksid,
+				     struct qk_kme_error *err)
+{
+	static char cert[2][PATH_MAX], key[2][PATH_MAX], ca[PATH_MAX];
+	struct qk_004_source_config cfg = {
+		.kme = { .host = "localhost", .port = a ? sim->port004_a : sim->port004_b,
+			 .cert = cert[a], .key = key[a], .ca = ca, .timeout_ms = 15000 },
+		.source = a ? "SAE_A" : "SAE_B", .destination = a ? "SAE_B" : "SAE_A",
+		.qos = doc_qos,
+	};
+
+	if (snprintf(cert[a], PATH_MAX, "%s/pki/sae-%c.pem", kt_pki, a ? 'a' : 'b') >= PATH_MAX ||
+	    snprintf(key[a], PATH_MAX, "%s/pki/sae-%c.key", kt_pki, a ? 'a' : 'b') >= PATH_MAX ||
+	    snprintf(ca, PATH_MAX, "%s/pki/ca.pem", kt_pki) >= PATH_MAX)
+		return NULL;
+	memcpy(cfg.ksid, ksid, 16);
+	return qk_kme004_source_new(&cfg, err);
+}
+
+static uint64_t index_of(const unsigned char *ksid, const char *id)
+{
+	uint64_t i = UINT64_MAX;
+
+	qk_004_id_index(ksid, id, &i);
+	return i;
+}
+
+/*
+ * Two agents' sources on one stream: the master's IDs name indices, the
+ * peer reads exactly those; a restarted master skips used indices; a KME
+ * that lost the stream is reopened at both ends.
+ */
+TEST_F(e004, key_source_over_a_stream)
+{
+	struct qk_key_source *m, *p;
+	struct qk_kme_keys km, kp;
+	struct qk_kme_status st;
+	const char *ids[3];
+	unsigned char other[16];
+	char badid[37];
+
+	ASSERT_EQ(0, qk_004_ksid_parse("5a5a5a5a-0000-4000-8000-00000000a004", self->ksid));
+	m = source4(&self->sim, true, self->ksid, &self->err);
+	ASSERT_NE(NULL, m) TH_LOG("%s", self->err.message);
+	p = source4(&self->sim, false, self->ksid, &self->err);
+	ASSERT_NE(NULL, p) TH_LOG("%s", self->err.message);
+
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get(m, "SAE_B", 3, 256, &km, &self->err))
+		TH_LOG("%s", self->err.message);
+	ASSERT_EQ(3, km.count);
+	for (int i = 0; i < 3; i++)
+		EXPECT_EQ(i, index_of(self->ksid, km.keys[i].id));
+	ids[0] = km.keys[2].id;
+	ids[1] = km.keys[0].id;
+	ids[2] = km.keys[1].id;
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get_by_id(p, "SAE_A", ids, 3, 256, &kp,
+						     &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_STREQ(km.keys[2].id, kp.keys[0].id);
+	EXPECT_EQ(0, memcmp(km.keys[2].key, kp.keys[0].key, 32));
+	EXPECT_EQ(0, memcmp(km.keys[0].key, kp.keys[1].key, 32));
+	EXPECT_EQ(0, memcmp(km.keys[1].key, kp.keys[2].key, 32));
+	qk_kme_keys_free(&kp);
+	/* The same IDs again: each index once. */
+	EXPECT_EQ(QK_KME_E_NO_KEY, qk_key_source_get_by_id(p, "SAE_A", ids, 1, 256,
+							   &kp, &self->err));
+	EXPECT_EQ(0, kp.count);
+	qk_kme_keys_free(&km);
+
+	/* A restarted master starts at 0 and skips what it used. */
+	qk_key_source_free(m);
+	m = source4(&self->sim, true, self->ksid, &self->err);
+	ASSERT_NE(NULL, m) TH_LOG("%s", self->err.message);
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get(m, "SAE_B", 1, 0, &km, &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(3, index_of(self->ksid, km.keys[0].id));
+	ids[0] = km.keys[0].id;
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get_by_id(p, "SAE_A", ids, 1, 256, &kp,
+						     &self->err));
+	EXPECT_EQ(0, memcmp(km.keys[0].key, kp.keys[0].key, 32));
+	qk_kme_keys_free(&km);
+	qk_kme_keys_free(&kp);
+
+	/* The KMEs lose the stream: reported, then reopened by both. */
+	ASSERT_EQ(0, kt_ctl_ok(&self->sim, "drop-streams", NULL));
+	EXPECT_EQ(QK_KME_E_NO_CONNECTION, qk_key_source_get(m, "SAE_B", 1, 256, &km,
+							    &self->err));
+	EXPECT_EQ(QK_KME_E_PEER_NOT_CONNECTED, qk_key_source_get(m, "SAE_B", 1, 256,
+								 &km, &self->err))
+		TH_LOG("%s", self->err.message);
+	/* The peer learns it by status(), which reopens its side. */
+	EXPECT_EQ(QK_KME_OK, qk_key_source_status(p, "SAE_A", &st, &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(256, st.key_size);
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get(m, "SAE_B", 2, 256, &km, &self->err))
+		TH_LOG("%s", self->err.message);
+	EXPECT_EQ(4, index_of(self->ksid, km.keys[0].id));
+	ids[0] = km.keys[1].id;
+	ASSERT_EQ(QK_KME_OK, qk_key_source_get_by_id(p, "SAE_A", ids, 1, 256, &kp,
+						     &self->err));
+	EXPECT_EQ(0, memcmp(km.keys[1].key, kp.keys[0].key, 32));
+	qk_kme_keys_free(&km);
+	qk_kme_keys_free(&kp);
+
+	/* IDs of another stream, and sizes other than the chunk's. */
+	ASSERT_EQ(0, qk_004_ksid_parse("11223344-5566-4788-99aa-bbccddeeff00", other));
+	qk_004_index_id(other, 7, badid);
+	ids[0] = badid;
+	EXPECT_EQ(QK_KME_E_BAD_KEY_ID, qk_key_source_get_by_id(p, "SAE_A", ids, 1,
+							       256, &kp, &self->err));
+	EXPECT_EQ(QK_KME_E_INVAL, qk_key_source_get(m, "SAE_B", 1, 128, &km, &self->err));
+	qk_key_source_free(m);
+	qk_key_source_free(p);
+	EXPECT_EQ(0, streams(_metadata, &self->sim));
+}
+
 TEST(invalid_arguments)
 {
 	struct qk_004_config cfg = { .host = "localhost", .cert = "/nonexistent.pem",

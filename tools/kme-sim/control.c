@@ -13,6 +13,8 @@
  *   rate BITS                            key generation rate, bits/s
  *   advance MS                           run the link clock MS ahead
  *   drain                                drop all stored key material
+ *   drop-streams                         forget every ETSI 004 key stream
+ *                                        (a KME that lost its state)
  *   stats                                counters as JSON
  *   wait-requests a|b N                  block until that KME has taken N
  *                                        requests in all (at most 30 s)
@@ -286,6 +288,10 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 			snprintf(reply, size, "error: fewer than %lu requests after 30 s", v);
 			return -1;
 		}
+	} else if (!strcmp(cmd, "drop-streams")) {
+		pthread_mutex_lock(&s->lock);
+		e004_free_streams(s);
+		pthread_mutex_unlock(&s->lock);
 	} else if (!strcmp(cmd, "drain")) {
 		pthread_mutex_lock(&s->lock);
 		link_drain(s);

@@ -193,9 +193,10 @@ static uint32_t open_connect(struct kme *k, const char *sae,
 		return QK_004_OC_QOS_NOT_SATISFIABLE;
 	}
 	if (st) {
-		if (st->ever[me] || strcmp(st->sae[me], src) ||
+		/* Reopening after CLOSE is allowed; indices stay used. */
+		if (st->open[me] || strcmp(st->sae[me], src) ||
 		    strcmp(st->sae[!me], dst)) {
-			snprintf(why, whylen, "key stream already opened here or by other applications");
+			snprintf(why, whylen, "key stream open here already, or of other applications");
 			return QK_004_OC_KSID_ALREADY_IN_USE;
 		}
 		st->open[me] = st->ever[me] = true;

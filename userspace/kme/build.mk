@@ -5,7 +5,8 @@
 # sanitizers for the unit tests.
 
 KME_SRCS    := userspace/kme/parse.c userspace/kme/client.c userspace/kme/source.c \
-	       userspace/kme/json-wipe.c userspace/kme/etsi004.c userspace/kme/etsi004-wire.c
+	       userspace/kme/json-wipe.c userspace/kme/etsi004.c userspace/kme/etsi004-wire.c \
+	       userspace/kme/etsi004-source.c
 KME_CFLAGS   = $(QK_CFLAGS) -fPIC $(shell $(PKG_CONFIG) --cflags libcurl jansson libssl libcrypto)
 KME_LIBS     = $(shell $(PKG_CONFIG) --libs libcurl jansson libssl libcrypto) -lpthread
 KME_LIB     := $(BUILD)/lib/libqktls-kme.a

@@ -196,6 +196,35 @@ enum qk_kme_err qk_004_close(struct qk_004_client *c,
 void qk_004_key_free(struct qk_004_key *k);
 
 /*
+ * A key source (struct qk_key_source of <qktls/kme.h>) over one key
+ * stream.  Both agents configure the same @ksid and open it at their own
+ * KME; a key's ID names its index (qk_004_index_id()): get_keys() reads
+ * the next indices from @first_index on, get_keys_by_id() the indices
+ * the IDs name.  The stream is opened when the source is made (a failure
+ * is retried by the next call) and again after the KME lost it; status()
+ * OPEN_CONNECTs again (closing and reopening a stream still open: its used
+ * indices stay used), which is how a peer that is never asked for keys
+ * rejoins, and reports only the key size.  Freeing the source CLOSEs the
+ * stream.
+ */
+struct qk_004_source_config {
+	struct qk_004_config kme;
+	const char *source, *destination;
+	unsigned char ksid[QK_004_KSID_LEN];
+	struct qk_004_qos qos;
+	uint64_t first_index;
+};
+
+struct qk_key_source *qk_kme004_source_new(const struct qk_004_source_config *cfg,
+					   struct qk_kme_error *err);
+/* The key ID of @index: ksid[0..7] then the index, 64-bit big-endian. */
+void qk_004_index_id(const unsigned char ksid[QK_004_KSID_LEN], uint64_t index,
+		     char out[37]);
+/* The index @id names in stream @ksid; 0, or -1 if it names none. */
+int qk_004_id_index(const unsigned char ksid[QK_004_KSID_LEN], const char *id,
+		    uint64_t *index);
+
+/*
  * The codec.  An encoder writes a whole message (header and payload) into
  * a new OPENSSL_malloc'd buffer (*out, *out_len; free with
  * OPENSSL_clear_free) and returns 0, or -1 with @why filled (bad input,

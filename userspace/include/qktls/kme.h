@@ -313,7 +313,8 @@ void qk_json_use_wiping_alloc(void);
  * stream source the IDs name stream positions), get_keys_by_id() returns
  * the keys the peer drew (ETSI 014 dec_keys), status() reports what the
  * source can deliver.  A stateful source (ETSI 004: OPEN_CONNECT, GET_KEY,
- * CLOSE) keeps its session in @priv and may leave get_keys_by_id() NULL,
+ * CLOSE; see <qktls/etsi004.h>) keeps its session in @priv; a source that
+ * cannot fetch by ID may leave get_keys_by_id() NULL,
  * which callers see as QK_KME_E_UNSUPPORTED.
  */
 struct qk_key_source;
