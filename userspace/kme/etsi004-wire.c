@@ -13,6 +13,8 @@
  * the protocol's own fixed layout, read with bounds checks on every field.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,6 +90,43 @@ int qk_004_ksid_parse(const char *s, unsigned char k[QK_004_KSID_LEN])
 		n++;
 	}
 	return n == 2 * QK_004_KSID_LEN ? 0 : -1;
+}
+
+int qk_004_parse_url(const char *url, char *host, size_t hostlen,
+		     unsigned int *port)
+{
+	const char *h, *end, *colon;
+	unsigned long p = QK_004_PORT;
+	char *e;
+
+	if (!url || strncmp(url, "qkd004://", 9))
+		return -1;
+	h = url + 9;
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end || end == h + 1)
+			return -1;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			return -1;
+		h++;
+	} else {
+		colon = strchr(h, ':');
+		end = colon ? colon : h + strlen(h);
+	}
+	if (end == h || (size_t)(end - h) >= hostlen || memchr(h, '/', end - h) ||
+	    memchr(h, ' ', end - h) || memchr(h, '@', end - h))
+		return -1;
+	if (colon) {
+		errno = 0;
+		p = strtoul(colon + 1, &e, 10);
+		if (errno || e == colon + 1 || *e || colon[1] == '-' || !p || p > 65535)
+			return -1;
+	}
+	memcpy(host, h, end - h);
+	host[end - h] = '\0';
+	*port = (unsigned int)p;
+	return 0;
 }
 
 /* --- writing ------------------------------------------------------------------- */

@@ -89,6 +89,7 @@ struct qd_kme {
 	char *ca;
 	unsigned int timeout_ms;	/* per KME call */
 	char *peer_agent;	/* master: "HOST:PORT" of the slave agent */
+	char *key_stream_id;	/* qkd004:// KMEs: the stream both agents open */
 };
 
 /* Longest qkd.pool: room for ".c2s" within QKTLS_POOL_NAME_MAX. */

@@ -163,6 +163,13 @@ enum qk_kme_err qk_004_status_err(uint32_t status);
 void qk_004_ksid_str(const unsigned char ksid[QK_004_KSID_LEN], char out[37]);
 int qk_004_ksid_parse(const char *s, unsigned char ksid[QK_004_KSID_LEN]);
 
+/*
+ * "qkd004://HOST[:PORT]" or "qkd004://[IPV6][:PORT]" (port 25575 by
+ * default) into @host and @port; 0, or -1 if it is not one.
+ */
+int qk_004_parse_url(const char *url, char *host, size_t hostlen,
+		     unsigned int *port);
+
 struct qk_004_client *qk_004_client_new(const struct qk_004_config *cfg,
 					struct qk_kme_error *err);
 void qk_004_client_free(struct qk_004_client *c);
