@@ -58,3 +58,16 @@ $(BUILD)/tests/unit/kme_parse: userspace/include/qktls/kme.h
 DEPS_kme_etsi004    := $(KME_LIB_SAN)
 LDLIBS_kme_etsi004   = $(KME_LIBS)
 $(BUILD)/tests/unit/kme_etsi004: tests/unit/kme_sim.h userspace/include/qktls/etsi004.h
+
+# libFuzzer target for the ETSI 004 codec (no network code).
+KME_FUZZ004 := $(BUILD)/fuzz/kme_etsi004
+$(KME_FUZZ004): userspace/kme/fuzz_etsi004.c userspace/kme/etsi004-wire.c \
+		userspace/kme/parse.c userspace/kme/json-wipe.c $(KME_HDRS)
+	@mkdir -p $(@D)
+	clang $(QK_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all \
+		$(shell $(PKG_CONFIG) --cflags jansson libcrypto) -o $@ \
+		userspace/kme/fuzz_etsi004.c userspace/kme/etsi004-wire.c \
+		userspace/kme/parse.c userspace/kme/json-wipe.c \
+		$(shell $(PKG_CONFIG) --libs jansson libcrypto)
+UNIT_TESTS += $(KME_FUZZ004)
