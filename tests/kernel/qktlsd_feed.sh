@@ -85,36 +85,9 @@ b_links() {
 	echo ,
 	flink s-dead-pref server client.test server preferred pb slave SAE_Y2 SAE_X2 "$dead" sae-b
 }
-write_conf() {	# NAME LINKS-FUNCTION [EXTRA-GLOBAL]
-	cat >"$tmp/$1.conf" <<EOT
-socket = "$tmp/$1.sock";
-log_level = "debug";
-handshake_timeout = 30;
-${3:-}
-links = (
-$($2)
-);
-EOT
-}
 write_conf a a_links
 write_conf b b_links "sync_listen = \"127.0.0.1:$sync_port\";"
 
-# pair NAME SERVERLINK CLIENTLINK: one connection, 4 KiB each way.
-pair() {
-	local name=$1 sl=$2 cl=$3
-	if ! start_server "$name-s" "$app" server --agent "$tmp/b.sock" --link "$sl" --bytes 4096; then
-		show "$tmp/$name-s.out" "$tmp/$name-s.err"
-		crc=99 src=99
-		return
-	fi
-	"$app" client --agent "$tmp/a.sock" --link "$cl" --port "$port" --bytes 4096 \
-		>"$tmp/$name-c.out" 2>"$tmp/$name-c.err"
-	crc=$?
-	wait_server && src=0 || src=$?
-}
-ids() { "$q" -j key list "$1" | jq -r '[.[].id] | join(" ")'; }
-count() { "$q" -j pool show "$1" | jq 'if type == "array" then .[0] else . end | .key_count'; }
-requests() { sim_ctl stats | jq .requests; }
 # wait_count FILE REGEX N: wait (on the file's growth) for the Nth line.
 wait_count() {
 	timeout 60 tail -n +1 -f "$1" | grep -E "$2" | head -n "$3" | tail -n 1 | grep -q .

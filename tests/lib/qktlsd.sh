@@ -144,12 +144,13 @@ sock_has() {
 }
 
 # kme ROLE SAE PEER URL CERT [PEER_AGENT]: a link's kme group, the KME
-# client certificate CERT from the simulator's $PKI.
+# client certificate CERT from the simulator's $PKI, and the settings
+# $kme_extra (e.g. an ETSI 004 key_stream_id).
 kme() {
 	cat <<EOT
 kme = { url = "$4"; sae_id = "$2"; peer_sae_id = "$3"; role = "$1";
 	certificate = "$PKI/$5.pem"; private_key = "$PKI/$5.key"; ca = "$PKI/ca.pem";
-	timeout_ms = 20000; ${6:+peer_agent = \"$6\";} };
+	timeout_ms = 20000; ${6:+peer_agent = \"$6\";} ${kme_extra:-} };
 EOT
 }
 
@@ -170,3 +171,38 @@ flink() {
 	}
 EOT
 }
+
+# write_conf NAME LINKS-FUNCTION [EXTRA-GLOBAL]: $tmp/NAME.conf, an agent
+# with its socket in $tmp, the debug log and the links LINKS-FUNCTION prints.
+write_conf() {
+	cat >"$tmp/$1.conf" <<EOT
+socket = "$tmp/$1.sock";
+log_level = "debug";
+handshake_timeout = 30;
+${3:-}
+links = (
+$($2)
+);
+EOT
+}
+
+# pair NAME SERVERLINK CLIENTLINK: one connection, 4 KiB each way, from
+# agent a's CLIENTLINK to agent b's SERVERLINK; sets crc and src.
+pair() {
+	local name=$1 sl=$2 cl=$3
+	if ! start_server "$name-s" "$app" server --agent "$tmp/b.sock" --link "$sl" --bytes 4096; then
+		show "$tmp/$name-s.out" "$tmp/$name-s.err"
+		crc=99 src=99
+		return
+	fi
+	"$app" client --agent "$tmp/a.sock" --link "$cl" --port "$port" --bytes 4096 \
+		>"$tmp/$name-c.out" 2>"$tmp/$name-c.err"
+	crc=$?
+	wait_server && src=0 || src=$?
+}
+
+# ids POOL, count POOL: a kernel pool's key IDs, its key count; requests:
+# the KME simulator's request count.
+ids() { "$q" -j key list "$1" | jq -r '[.[].id] | join(" ")'; }
+count() { "$q" -j pool show "$1" | jq 'if type == "array" then .[0] else . end | .key_count'; }
+requests() { sim_ctl stats | jq .requests; }

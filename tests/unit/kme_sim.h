@@ -85,6 +85,7 @@ static const char *kt_file(const char *name)
 struct kt_sim {
 	pid_t pid;
 	unsigned int port_a, port_b;
+	unsigned int port004_a, port004_b;	/* with --a/b-listen-004 */
 	char dir[PATH_MAX];
 	char ctl[PATH_MAX];
 	char url_a[64], url_b[64];
@@ -182,6 +183,7 @@ static int kt_sim_start(struct kt_sim *s, const char *a_listen, ...)
 		s->pid = 0;
 		return -1;
 	}
+	sscanf(line, "a=%*u b=%*u a004=%u b004=%u", &s->port004_a, &s->port004_b);
 	snprintf(s->url_a, sizeof(s->url_a), "https://localhost:%u", s->port_a);
 	snprintf(s->url_b, sizeof(s->url_b), "https://localhost:%u", s->port_b);
 	if (a_listen && strncmp(a_listen, "127.0.0.1:", 10))

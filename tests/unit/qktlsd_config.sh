@@ -14,7 +14,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 qktlsd=$top/build/tests/helpers/qktlsd-san
 [ -x "$qktlsd" ] || qktlsd=$top/build/bin/qktlsd
 
-cases=48
+cases=53
 tap_plan $cases
 if [ ! -x "$qktlsd" ] || ! command -v openssl >/dev/null; then
 	for i in $(seq $cases); do tap_skip "config $i" "qktlsd or openssl missing"; done
@@ -400,6 +400,36 @@ expect_error "key_file and kme together" 4 "qkd key_file and kme are alternative
 "$H
 	$K role = \"slave\"; };
 		key_file = \"$tmp/qkd2.keys\"; }; } );
+sync_listen = \"0.0.0.0:7300\";"
+# ETSI GS QKD 004 KMEs: a qkd004:// URL and the key stream both agents open.
+K4="qkd = { policy = \"preferred\"; kme = {
+		sae_id = \"A\"; peer_sae_id = \"B\"; role = \"slave\";
+		certificate = \"$tmp/cert.pem\"; private_key = \"$tmp/key.pem\"; ca = \"$tmp/cert.pem\";"
+printf '%s\n' "sync_listen = \"127.0.0.1:7300\";
+$H
+	$K4 url = \"qkd004://kme-a.test\";
+		key_stream_id = \"5a5a5a5a-0000-4000-8000-00000000a004\"; }; }; } );" >"$tmp/e004.conf"
+tap_check "an ETSI 004 KME with its key stream passes --check-config" \
+	"$qktlsd" --check-config -c "$tmp/e004.conf"
+expect_error "qkd004 without key_stream_id" 4 "kme url qkd004:// needs 'key_stream_id'" \
+"$H
+	$K4 url = \"qkd004://[::1]:25575\"; }; }; } );
+sync_listen = \"0.0.0.0:7300\";"
+expect_error "key_stream_id with an ETSI 014 KME" 7 "'key_stream_id' applies to qkd004:// KMEs only" \
+"$H
+	$K4 url = \"https://kme:443\";
+		key_stream_id = \"5a5a5a5a-0000-4000-8000-00000000a004\"; }; }; } );
+sync_listen = \"0.0.0.0:7300\";"
+expect_error "a bad qkd004 URL" 7 "kme url 'qkd004://kme:0' must be qkd004://HOST\\[:PORT\\]" \
+"$H
+	$K4
+		url = \"qkd004://kme:0\";
+		key_stream_id = \"5a5a5a5a-0000-4000-8000-00000000a004\"; }; }; } );
+sync_listen = \"0.0.0.0:7300\";"
+expect_error "a key_stream_id that is not a UUID" 7 "key_stream_id 'stream-1' must be a UUID, not all zero" \
+"$H
+	$K4 url = \"qkd004://kme\";
+		key_stream_id = \"stream-1\"; }; }; } );
 sync_listen = \"0.0.0.0:7300\";"
 expect_error "two links on one pool" 11 "pool 'p' is also the pool of link 'l1' \\(line 1\\)" \
 "$H

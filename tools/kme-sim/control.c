@@ -7,10 +7,14 @@
  * or JSON), so a test knows a fault is armed before it sends the request:
  *
  *   fault a|b|all KIND[=ARG][,count=N]   arm a fault (see fault_parse)
- *   clear a|b|all                        disarm every fault
+ *   fault004 a|b|all KIND[,count=N]      arm an ETSI 004 fault
+ *                                        (see fault004_parse)
+ *   clear a|b|all                        disarm every fault (014 and 004)
  *   rate BITS                            key generation rate, bits/s
  *   advance MS                           run the link clock MS ahead
  *   drain                                drop all stored key material
+ *   drop-streams                         forget every ETSI 004 key stream
+ *                                        (a KME that lost its state)
  *   stats                                counters as JSON
  *   wait-requests a|b N                  block until that KME has taken N
  *                                        requests in all (at most 30 s)
@@ -63,11 +67,41 @@ static int parse_ulong(const char *s, unsigned long *v)
 	return errno || *end ? -1 : 0;
 }
 
+static int kind014(const char *name)
+{
+	for (int k = FAULT_503; k < FAULT_KIND_MAX_; k++)
+		if (!strcmp(name, kinds[k]))
+			return k;
+	return -1;
+}
+
+static const struct {
+	const char *name;
+	int kind;
+} kinds004[] = {
+	{ "drop", FAULT_DROP },
+	{ "malformed", FAULT_MALFORMED },
+	{ "peer-not-connected", FAULT004_PEER_NOT_CONNECTED },
+	{ "insufficient-key", FAULT004_INSUFFICIENT_KEY },
+	{ "timeout", FAULT004_TIMEOUT },
+	{ "no-connection", FAULT004_NO_CONNECTION },
+};
+
+static int kind004(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds004) / sizeof(kinds004[0]); i++)
+		if (!strcmp(name, kinds004[i].name))
+			return kinds004[i].kind;
+	return -1;
+}
+
 /*
- * KIND[=ARG][,count=N]: "latency=MS" or one of the kinds above; merged into
+ * KIND[=ARG][,count=N]: "latency=MS" or a kind @lookup knows; merged into
  * @f (a latency and one other fault can be armed together).
  */
-int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
+static int parse_spec(const char *spec, struct fault *f,
+		      int (*lookup)(const char *name), const char *known,
+		      char *why, size_t whylen)
 {
 	char buf[128], *comma, *eq;
 	unsigned long count = 0, arg = 0;
@@ -102,20 +136,59 @@ int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
 		f->latency_count = has_count ? (long)count : -1;
 		return 0;
 	}
-	for (k = FAULT_503; k < FAULT_KIND_MAX_; k++)
-		if (!strcmp(buf, kinds[k]))
-			break;
-	if (k == FAULT_KIND_MAX_ || eq) {
-		snprintf(why, whylen,
-			 "unknown fault \"%s\" (latency=MS, 503, malformed-json, "
-			 "wrong-key-length, mismatched-ids, bad-key-id, bad-base64, "
-			 "wrong-count, drop, html-error, problem-json, empty, "
-			 "lose-answer)", spec);
+	k = lookup(buf);
+	if (k < 0 || eq) {
+		snprintf(why, whylen, "unknown fault \"%s\" (latency=MS, %s)", spec,
+			 known);
 		return -1;
 	}
 	f->kind = k;
 	f->count = has_count ? (long)count : -1;
 	return 0;
+}
+
+int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen)
+{
+	return parse_spec(spec, f, kind014,
+			  "503, malformed-json, wrong-key-length, mismatched-ids, "
+			  "bad-key-id, bad-base64, wrong-count, drop, html-error, "
+			  "problem-json, empty, lose-answer", why, whylen);
+}
+
+int fault004_parse(const char *spec, struct fault *f, char *why, size_t whylen)
+{
+	return parse_spec(spec, f, kind004,
+			  "drop, malformed, peer-not-connected, insufficient-key, "
+			  "timeout, no-connection", why, whylen);
+}
+
+/*
+ * Count a request of @k and take its share of the faults @f: the latency,
+ * and the armed kind if @any_kind or it is one every request takes (503,
+ * malformed, drop, and the non-ETSI answers: HTML, problem JSON, empty).
+ */
+void fault_take(struct kme *k, struct fault *f, bool any_kind, int *kind,
+		unsigned long *latency)
+{
+	pthread_mutex_lock(&k->sim->lock);
+	k->requests++;
+	pthread_cond_broadcast(&k->sim->request_taken);
+	*latency = 0;
+	if (f->latency_ms && f->latency_count) {
+		*latency = f->latency_ms;
+		if (f->latency_count > 0 && --f->latency_count == 0)
+			f->latency_ms = 0;
+	}
+	*kind = FAULT_NONE;
+	if (f->kind != FAULT_NONE && f->count &&
+	    (any_kind || f->kind == FAULT_503 || f->kind == FAULT_MALFORMED ||
+	     f->kind == FAULT_DROP || f->kind == FAULT_HTML ||
+	     f->kind == FAULT_PROBLEM || f->kind == FAULT_EMPTY)) {
+		*kind = f->kind;
+		if (f->count > 0 && --f->count == 0)
+			f->kind = FAULT_NONE;
+	}
+	pthread_mutex_unlock(&k->sim->lock);
 }
 
 /* Block until @k has taken @n requests in all; 0, or ETIMEDOUT after 30 s. */
@@ -162,11 +235,13 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 		snprintf(reply, size, "error: empty command");
 		return -1;
 	}
-	if (!strcmp(cmd, "fault") || !strcmp(cmd, "clear")) {
-		bool fault = cmd[0] == 'f';
+	if (!strcmp(cmd, "fault") || !strcmp(cmd, "clear") ||
+	    !strcmp(cmd, "fault004")) {
+		bool fault = cmd[0] == 'f', f004 = !strcmp(cmd, "fault004");
 
 		if (which_kmes(s, a1, list) || (fault && !a2)) {
 			snprintf(reply, size, "error: usage: %s",
+				 f004 ? "fault004 a|b|all KIND[=ARG][,count=N]" :
 				 fault ? "fault a|b|all KIND[=ARG][,count=N]"
 				       : "clear a|b|all");
 			return -1;
@@ -179,15 +254,17 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 				continue;
 			if (!fault) {
 				memset(&list[i]->fault, 0, sizeof(f));
+				memset(&list[i]->fault004, 0, sizeof(f));
 				continue;
 			}
-			f = list[i]->fault;
-			if (fault_parse(a2, &f, reply + 7, size - 7)) {
+			f = f004 ? list[i]->fault004 : list[i]->fault;
+			if ((f004 ? fault004_parse : fault_parse)(a2, &f, reply + 7,
+								  size - 7)) {
 				pthread_mutex_unlock(&s->lock);
 				memcpy(reply, "error: ", 7);
 				return -1;
 			}
-			list[i]->fault = f;
+			*(f004 ? &list[i]->fault004 : &list[i]->fault) = f;
 		}
 		pthread_mutex_unlock(&s->lock);
 		sim_log(s, "control: %s %s %s", cmd, a1, a2 ? a2 : "");
@@ -217,6 +294,10 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 			snprintf(reply, size, "error: fewer than %lu requests after 30 s", v);
 			return -1;
 		}
+	} else if (!strcmp(cmd, "drop-streams")) {
+		pthread_mutex_lock(&s->lock);
+		e004_free_streams(s);
+		pthread_mutex_unlock(&s->lock);
 	} else if (!strcmp(cmd, "drain")) {
 		pthread_mutex_lock(&s->lock);
 		link_drain(s);
@@ -226,13 +307,14 @@ int control_command(struct sim *s, char *line, char *reply, size_t size)
 		size_t n;
 
 		pthread_mutex_lock(&s->lock);
-		j = json_pack("{sI sI sI sI sI sf}",
+		j = json_pack("{sI sI sI sI sI sf sI}",
 			      "stored_key_count", (json_int_t)link_stored(s),
 			      "keys_waiting", (json_int_t)s->n_reserved,
 			      "keys_out", (json_int_t)s->keys_out,
 			      "keys_delivered", (json_int_t)s->keys_delivered,
 			      "requests", (json_int_t)(s->kme[0].requests + s->kme[1].requests),
-			      "rate_bps", s->rate);
+			      "rate_bps", s->rate,
+			      "key_streams", (json_int_t)s->n_streams);
 		pthread_mutex_unlock(&s->lock);
 		n = j ? json_dumpb(j, reply, size - 1, JSON_COMPACT) : 0;
 		if (!n || n >= size)

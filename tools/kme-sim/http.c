@@ -194,10 +194,15 @@ static char *client_sae(struct kme *k, struct MHD_Connection *c, char *why,
 			 gnutls_strerror(rc));
 		return NULL;
 	}
-	if (k->sim->n_map) {
-		for (size_t i = 0; i < k->sim->n_map; i++)
-			if (!strcmp(k->sim->map[i].cn, cn))
-				return strdup(k->sim->map[i].sae);
+	return sim_sae_for_cn(k->sim, cn, why, whylen);
+}
+
+char *sim_sae_for_cn(struct sim *s, const char *cn, char *why, size_t whylen)
+{
+	if (s->n_map) {
+		for (size_t i = 0; i < s->n_map; i++)
+			if (!strcmp(s->map[i].cn, cn))
+				return strdup(s->map[i].sae);
 		snprintf(why, whylen,
 			 "client certificate CN \"%.100s\" maps to no SAE", cn);
 		return NULL;
@@ -211,27 +216,10 @@ static char *client_sae(struct kme *k, struct MHD_Connection *c, char *why,
 static void take_faults(struct kme *k, bool key_request, enum fault_kind *kind,
 			unsigned long *latency)
 {
-	struct fault *f = &k->fault;
+	int kd;
 
-	pthread_mutex_lock(&k->sim->lock);
-	k->requests++;
-	pthread_cond_broadcast(&k->sim->request_taken);
-	*latency = 0;
-	if (f->latency_ms && f->latency_count) {
-		*latency = f->latency_ms;
-		if (f->latency_count > 0 && --f->latency_count == 0)
-			f->latency_ms = 0;
-	}
-	*kind = FAULT_NONE;
-	if (f->kind != FAULT_NONE && f->count &&
-	    (key_request || f->kind == FAULT_503 || f->kind == FAULT_MALFORMED ||
-	     f->kind == FAULT_DROP || f->kind == FAULT_HTML ||
-	     f->kind == FAULT_PROBLEM || f->kind == FAULT_EMPTY)) {
-		*kind = f->kind;
-		if (f->count > 0 && --f->count == 0)
-			f->kind = FAULT_NONE;
-	}
-	pthread_mutex_unlock(&k->sim->lock);
+	fault_take(k, &k->fault, key_request, &kd, latency);
+	*kind = kd;
 }
 
 /* --- key containers ----------------------------------------------------------- */
@@ -758,8 +746,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ADDR:PORT or [ADDR6]:PORT, numeric. */
-static int parse_listen(const char *spec, struct sockaddr_storage *ss,
-			socklen_t *len)
+int sim_parse_listen(const char *spec, struct sockaddr_storage *ss,
+		     socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *colon = strrchr(spec, ':');
@@ -802,7 +790,7 @@ int http_start(struct kme *k)
 			     MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
 			     MHD_USE_ERROR_LOG;
 
-	if (parse_listen(k->listen, &ss, &sl)) {
+	if (sim_parse_listen(k->listen, &ss, &sl)) {
 		fprintf(stderr, "qktls-kme-sim: KME %c: bad listen address \"%s\" "
 			"(want ADDR:PORT or [ADDR6]:PORT)\n", k->name, k->listen);
 		return -1;

@@ -4,6 +4,7 @@
 #   sim_start DIR [ARGS...]  make a PKI in DIR/pki, start the simulator on
 #                            127.0.0.1 with kernel-chosen ports; sets
 #                            SIM_PID, PORT_A, PORT_B, URL_A, URL_B, CTL, PKI
+#                            (and PORT004_A, PORT004_B with --a/b-listen-004)
 #   sim_ctl COMMAND...       one control command; prints the reply
 #   sim_stop                 SIGTERM and wait; returns its exit status
 
@@ -37,7 +38,16 @@ sim_start() {
 	exec {_sim_fd}<&-
 	PORT_A=${line#a=}
 	PORT_A=${PORT_A%% *}
-	PORT_B=${line##*b=}
+	PORT_B=${line#* b=}
+	PORT_B=${PORT_B%% *}
+	PORT004_A=
+	PORT004_B=
+	case $line in *a004=*)
+		PORT004_A=${line#* a004=}
+		PORT004_A=${PORT004_A%% *}
+		PORT004_B=${line#* b004=}
+		PORT004_B=${PORT004_B%% *}
+	esac
 	URL_A=https://localhost:$PORT_A
 	URL_B=https://localhost:$PORT_B
 }

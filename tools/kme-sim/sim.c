@@ -50,10 +50,13 @@ static void usage(FILE *f)
 	fputs(
 "usage: qktls-kme-sim --ca FILE --a-cert FILE --a-key FILE --b-cert FILE\n"
 "                     --b-key FILE [options]\n"
-"Serves two ETSI GS QKD 014 KMEs (A and B) that share one simulated QKD link.\n"
+"Serves two ETSI GS QKD 014 KMEs (A and B) that share one simulated QKD link,\n"
+"and their ETSI GS QKD 004 application interfaces when asked to.\n"
 "\n"
 "  --a-listen ADDR:PORT     KME A's HTTPS address (default 127.0.0.1:0)\n"
 "  --b-listen ADDR:PORT     KME B's (IPv6: [ADDR]:PORT; port 0 picks one)\n"
+"  --a-listen-004 ADDR:PORT serve ETSI GS QKD 004 for KME A (TLS over TCP;\n"
+"  --b-listen-004 ADDR:PORT port 0 picks one; the standard's is 25575)\n"
 "  --a-cert/--a-key FILE    KME A's server certificate and key (PEM)\n"
 "  --b-cert/--b-key FILE    KME B's\n"
 "  --ca FILE                CA(s) that sign the SAEs' client certificates\n"
@@ -75,8 +78,12 @@ static void usage(FILE *f)
 "                           malformed-json, wrong-key-length, mismatched-ids,\n"
 "                           bad-key-id, bad-base64, wrong-count or drop,\n"
 "                           optionally followed by ,count=N\n"
+"  --fault004 [a:|b:]SPEC   arm an ETSI 004 fault: latency=MS, drop,\n"
+"                           malformed, peer-not-connected, insufficient-key,\n"
+"                           timeout or no-connection, [,count=N]\n"
 "  --control PATH           Unix socket for run-time commands\n"
-"  --port-file PATH         write \"a=PORT b=PORT\" there once serving\n"
+"  --port-file PATH         write \"a=PORT b=PORT\" there once serving (with\n"
+"                           \" a004=PORT b004=PORT\" for the 004 listeners)\n"
 "  --ready-fd N             write the same line to fd N and close it\n"
 "  -v, --verbose            log every request (never key material)\n"
 "  -h, --help, --version\n", f);
@@ -191,10 +198,14 @@ enum {
 	O_CA, O_A_ID, O_B_ID, O_A_SAE, O_B_SAE, O_MAP, O_RATE, O_MAX_KEYS,
 	O_INITIAL, O_KEY_SIZE, O_MIN_SIZE, O_MAX_SIZE, O_PER_REQ, O_SAE_COUNT,
 	O_WAITING, O_FAULT, O_CONTROL, O_PORT_FILE, O_READY_FD, O_VERSION,
+	O_A_LISTEN4, O_B_LISTEN4, O_FAULT4,
 };
 
 static const struct option opts[] = {
 	{ "a-listen", 1, NULL, O_A_LISTEN }, { "b-listen", 1, NULL, O_B_LISTEN },
+	{ "a-listen-004", 1, NULL, O_A_LISTEN4 },
+	{ "b-listen-004", 1, NULL, O_B_LISTEN4 },
+	{ "fault004", 1, NULL, O_FAULT4 },
 	{ "a-cert", 1, NULL, O_A_CERT }, { "a-key", 1, NULL, O_A_KEY },
 	{ "b-cert", 1, NULL, O_B_CERT }, { "b-key", 1, NULL, O_B_KEY },
 	{ "ca", 1, NULL, O_CA }, { "a-id", 1, NULL, O_A_ID },
@@ -219,7 +230,7 @@ int main(int argc, char **argv)
 	struct kme *a = &s->kme[0], *b = &s->kme[1];
 	const char *control = NULL, *port_file = NULL;
 	unsigned long v, initial = ULONG_MAX, ready_fd = ULONG_MAX;
-	char line[128], why[256];
+	char line[160], why[256];
 	sigset_t sigs;
 	int c, sig, ret = 1;
 
@@ -233,6 +244,7 @@ int main(int argc, char **argv)
 	a->peer = b;
 	b->peer = a;
 	a->sim = b->sim = s;
+	a->fd004 = b->fd004 = -1;
 	s->rate = 1000000;
 	s->key_size = 256;
 	s->max_key_count = 1000;
@@ -249,6 +261,8 @@ int main(int argc, char **argv)
 		switch (c) {
 		case O_A_LISTEN: a->listen = optarg; break;
 		case O_B_LISTEN: b->listen = optarg; break;
+		case O_A_LISTEN4: a->listen004 = optarg; break;
+		case O_B_LISTEN4: b->listen004 = optarg; break;
 		case O_A_CERT: a->cert_file = optarg; break;
 		case O_A_KEY: a->key_file = optarg; break;
 		case O_B_CERT: b->cert_file = optarg; break;
@@ -284,8 +298,13 @@ int main(int argc, char **argv)
 		case O_SAE_COUNT: num = &s->max_sae_id_count; name = "--max-sae-id-count"; break;
 		case O_WAITING: num = &s->max_reserved; name = "--max-waiting"; break;
 		case O_READY_FD: num = &ready_fd; name = "--ready-fd"; break;
-		case O_FAULT: {
+		case O_FAULT:
+		case O_FAULT4: {
 			const char *spec = optarg;
+			int (*parse)(const char *, struct fault *, char *, size_t) =
+				c == O_FAULT ? fault_parse : fault004_parse;
+			struct fault *fa = c == O_FAULT ? &a->fault : &a->fault004;
+			struct fault *fb = c == O_FAULT ? &b->fault : &b->fault004;
 
 			if (spec[0] && spec[1] == ':') {
 				k = spec[0] == 'a' ? a : spec[0] == 'b' ? b : NULL;
@@ -295,15 +314,14 @@ int main(int argc, char **argv)
 				}
 				spec += 2;
 			}
-			if ((!k || k == a) &&
-			    fault_parse(spec, &a->fault, why, sizeof(why)))
+			if ((!k || k == a) && parse(spec, fa, why, sizeof(why)))
 				goto bad_fault;
-			if ((!k || k == b) &&
-			    fault_parse(spec, &b->fault, why, sizeof(why)))
+			if ((!k || k == b) && parse(spec, fb, why, sizeof(why)))
 				goto bad_fault;
 			break;
 bad_fault:
-			fprintf(stderr, "qktls-kme-sim: --fault: %s\n", why);
+			fprintf(stderr, "qktls-kme-sim: --fault%s: %s\n",
+				c == O_FAULT ? "" : "004", why);
 			return 2;
 		}
 		case O_CONTROL: control = optarg; break;
@@ -364,9 +382,15 @@ bad_fault:
 
 	if (http_start(a) || http_start(b))
 		goto out;
+	if ((a->listen004 && e004_start(a)) || (b->listen004 && e004_start(b)))
+		goto out;
 	if (control && control_start(s, control))
 		goto out;
-	snprintf(line, sizeof(line), "a=%u b=%u\n", a->port, b->port);
+	if (a->listen004 || b->listen004)
+		snprintf(line, sizeof(line), "a=%u b=%u a004=%u b004=%u\n",
+			 a->port, b->port, a->port004, b->port004);
+	else
+		snprintf(line, sizeof(line), "a=%u b=%u\n", a->port, b->port);
 	if (write_ready(line, port_file,
 			ready_fd == ULONG_MAX ? -1 : (int)ready_fd))
 		goto out;
@@ -378,10 +402,13 @@ bad_fault:
 	ret = 0;
 out:
 	control_stop();
+	e004_stop(a);
+	e004_stop(b);
 	http_stop(a);
 	http_stop(b);
 	pthread_mutex_lock(&s->lock);
 	link_free(s);
+	e004_free_streams(s);
 	pthread_mutex_unlock(&s->lock);
 	for (int i = 0; i < 2; i++) {
 		struct kme *k = &s->kme[i];

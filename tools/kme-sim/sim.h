@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #define SIM_MAX_SAES	8	/* SAEs attached to one KME */
 #define SIM_ID_MAX	255
@@ -29,7 +30,12 @@ enum fault_kind {
 	FAULT_PROBLEM,		/* answer 401 with an RFC 7807 problem object */
 	FAULT_EMPTY,		/* answer 200 with an empty body */
 	FAULT_LOSE,		/* use the keys up, then close without answering */
-	FAULT_KIND_MAX_
+	FAULT_KIND_MAX_,
+	/* ETSI 004 only (qk004 answers with that status) */
+	FAULT004_PEER_NOT_CONNECTED,	/* GET_KEY: GK_PEER_NOT_CONNECTED */
+	FAULT004_INSUFFICIENT_KEY,	/* GET_KEY: GK_INSUFFICIENT_KEY_AVAILABLE */
+	FAULT004_TIMEOUT,		/* any call: TIMEOUT_ERROR */
+	FAULT004_NO_CONNECTION,		/* any call: NO_QKD_CONNECTION_AVAILABLE */
 };
 
 /* Faults of one KME; a count < 0 means "until cleared". */
@@ -41,6 +47,7 @@ struct fault {
 };
 
 struct sim;
+struct ssl_ctx_st;
 
 struct kme {
 	char name;			/* 'a' or 'b' */
@@ -54,6 +61,14 @@ struct kme {
 	unsigned long requests;		/* under sim->lock */
 	unsigned int port;
 	struct MHD_Daemon *daemon;
+	/* ETSI 004 (etsi004.c), when listen004 is set */
+	const char *listen004;
+	unsigned int port004;
+	int fd004;
+	pthread_t thr004;
+	bool thr004_started;
+	struct ssl_ctx_st *ctx004;
+	struct fault fault004;		/* under sim->lock */
 	struct kme *peer;
 	struct sim *sim;
 };
@@ -95,6 +110,8 @@ struct sim {
 	struct rkey *reserved;
 	unsigned long n_reserved;
 	unsigned long keys_out, keys_delivered;
+	struct stream *streams;		/* ETSI 004 key streams */
+	unsigned long n_streams;
 };
 
 /* link.c */
@@ -110,10 +127,22 @@ bool kme_has_sae(const struct kme *k, const char *sae);
 /* http.c */
 int http_start(struct kme *k);
 void http_stop(struct kme *k);
+int sim_parse_listen(const char *spec, struct sockaddr_storage *ss,
+		     socklen_t *len);
+/* The SAE ID of a client certificate's CN (--map), strdup'd, or NULL. */
+char *sim_sae_for_cn(struct sim *s, const char *cn, char *why, size_t whylen);
+
+/* etsi004.c */
+int e004_start(struct kme *k);
+void e004_stop(struct kme *k);
+void e004_free_streams(struct sim *s);
 
 /* control.c */
 int fault_parse(const char *spec, struct fault *f, char *why, size_t whylen);
+int fault004_parse(const char *spec, struct fault *f, char *why, size_t whylen);
 const char *fault_name(enum fault_kind k);
+void fault_take(struct kme *k, struct fault *f, bool any_kind, int *kind,
+		unsigned long *latency);
 int control_start(struct sim *s, const char *path);
 void control_stop(void);
 int control_command(struct sim *s, char *line, char *reply, size_t size);

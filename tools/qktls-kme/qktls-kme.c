@@ -19,12 +19,15 @@
 
 #include <qktls/kme.h>
 
+#include "qktls-kme.h"
+
 static void usage(FILE *f)
 {
 	fputs(
 "usage: qktls-kme [options] status SLAVE_SAE_ID\n"
 "       qktls-kme [options] get SLAVE_SAE_ID\n"
 "       qktls-kme [options] get-by-id MASTER_SAE_ID KEY_ID...\n"
+"       qktls-kme 004 ...   (ETSI GS QKD 004: qktls-kme 004 --help)\n"
 "\n"
 "  -u, --url URL          KME base URL, https://HOST:PORT ($QKTLS_KME_URL)\n"
 "  -c, --cert FILE        SAE client certificate, PEM ($QKTLS_KME_CERT)\n"
@@ -185,6 +188,8 @@ int main(int argc, char **argv)
 	const char *cmd, *sae;
 	int o, ret;
 
+	if (argc > 1 && !strcmp(argv[1], "004"))
+		return qk_kme_cli_004(argc - 1, argv + 1);
 	while ((o = getopt_long(argc, argv, "u:c:k:C:t:n:s:a:Gpvh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'u': cfg.url = optarg; break;

@@ -53,6 +53,13 @@ static const char *const err_names[QK_KME_E_MAX_] = {
 	[QK_KME_E_KEY_COUNT]	  = "wrong number of keys",
 	[QK_KME_E_KEY_ID_MISMATCH] = "key IDs do not match the request",
 	[QK_KME_E_UNSUPPORTED]	  = "operation not supported by this key source",
+	[QK_KME_E_PEER_NOT_CONNECTED] = "KME: peer application not connected",
+	[QK_KME_E_NO_KEY]	  = "KME: insufficient key available",
+	[QK_KME_E_NO_CONNECTION]  = "KME: no QKD connection available",
+	[QK_KME_E_KSID_IN_USE]	  = "KME: key stream ID already in use",
+	[QK_KME_E_QOS]		  = "KME: QoS cannot be met",
+	[QK_KME_E_METADATA_SIZE]  = "KME: metadata larger than the buffer",
+	[QK_KME_E_STATUS]	  = "KME: unknown ETSI 004 status",
 };
 
 const char *qk_kme_strerror(enum qk_kme_err code)

@@ -76,7 +76,8 @@ QKTLSD_FUZZ_LIBS   = $(shell $(PKG_CONFIG) --libs libconfig jansson libcrypto) -
 QKTLSD_FUZZ_OBJ   := $(BUILD)/obj/qktlsd-fuzz
 SYNC_FUZZ_OBJS    := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,sync_proto fake log kme-parse kme-uuid \
 		     kme-json-wipe)
-CONFIG_FUZZ_OBJS  := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,config log)
+CONFIG_FUZZ_OBJS  := $(patsubst %,$(QKTLSD_FUZZ_OBJ)/%.o,config log kme-etsi004-wire \
+		     kme-parse kme-json-wipe)
 SYNC_FUZZ         := $(patsubst %,$(BUILD)/fuzz/sync_%,hello welcome offer commit error \
 		     reconcile)
 CONFIG_FUZZ       := $(BUILD)/fuzz/qktlsd_config

@@ -28,6 +28,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <qktls/etsi004.h>
+
 #include "qktlsd.h"
 
 struct ctx {
@@ -584,10 +586,14 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 {
 	static const char *const names[] = {
 		"url", "sae_id", "peer_sae_id", "role", "certificate",
-		"private_key", "ca", "crl", "peer_agent", "timeout_ms", NULL
+		"private_key", "ca", "crl", "peer_agent", "timeout_ms",
+		"key_stream_id", NULL
 	};
 	const char *w = "kme";
-	char *role;
+	unsigned char ksid[QK_004_KSID_LEN];
+	char host[256], *role;
+	unsigned int port;
+	bool e004;
 
 	if (!config_setting_is_group(g)) {
 		cerr(c, g, "'kme' must be a group { ... }");
@@ -596,10 +602,26 @@ static void parse_kme(struct ctx *c, const config_setting_t *g, struct qd_link *
 	check_names(c, g, names, "kme");
 	l->has_kme = true;
 	l->kme.url = get_str(c, g, "url", true, w);
-	if (l->kme.url && strncmp(l->kme.url, "https://", 8))
+	e004 = l->kme.url && !strncmp(l->kme.url, "qkd004://", 9);
+	if (l->kme.url && strncmp(l->kme.url, "https://", 8) && !e004)
 		cerr(c, member(g, "url"), "kme url '%s' must start with https:// "
-		     "(ETSI GS QKD 014 runs over mutually authenticated TLS)",
-		     l->kme.url);
+		     "(ETSI GS QKD 014 runs over mutually authenticated TLS) or "
+		     "qkd004:// (ETSI GS QKD 004, TLS over TCP)", l->kme.url);
+	else if (e004 && qk_004_parse_url(l->kme.url, host, sizeof(host), &port))
+		cerr(c, member(g, "url"), "kme url '%s' must be qkd004://HOST[:PORT] "
+		     "or qkd004://[IPV6][:PORT]", l->kme.url);
+	l->kme.key_stream_id = get_str(c, g, "key_stream_id", false, w);
+	if (e004 && !l->kme.key_stream_id)
+		cerr(c, g, "kme url qkd004:// needs 'key_stream_id' (a UUID, the "
+		     "same at both agents: the ETSI 004 key stream they open)");
+	else if (l->kme.key_stream_id && !e004)
+		cerr(c, member(g, "key_stream_id"), "'key_stream_id' applies to "
+		     "qkd004:// KMEs only");
+	else if (l->kme.key_stream_id &&
+		 (qk_004_ksid_parse(l->kme.key_stream_id, ksid) ||
+		  !memcmp(ksid, (unsigned char[QK_004_KSID_LEN]){ 0 }, QK_004_KSID_LEN)))
+		cerr(c, member(g, "key_stream_id"), "key_stream_id '%s' must be a "
+		     "UUID, not all zero", l->kme.key_stream_id);
 	l->kme.sae_id = get_str(c, g, "sae_id", true, w);
 	l->kme.peer_sae_id = get_str(c, g, "peer_sae_id", true, w);
 	role = get_str(c, g, "role", true, w);
@@ -1034,6 +1056,7 @@ static void free_link(struct qd_link *l)
 	free(l->kme.ca);
 	free(l->kme.crl);
 	free(l->kme.peer_agent);
+	free(l->kme.key_stream_id);
 	pthread_mutex_destroy(&l->lock);
 }
 
@@ -1115,5 +1138,6 @@ bool qd_link_same(const struct qd_link *a, const struct qd_link *b)
 	       str_same(a->kme.private_key, b->kme.private_key) &&
 	       str_same(a->kme.ca, b->kme.ca) && str_same(a->kme.crl, b->kme.crl) &&
 	       a->kme.timeout_ms == b->kme.timeout_ms &&
-	       str_same(a->kme.peer_agent, b->kme.peer_agent);
+	       str_same(a->kme.peer_agent, b->kme.peer_agent) &&
+	       str_same(a->kme.key_stream_id, b->kme.key_stream_id);
 }

@@ -23,6 +23,8 @@
 
 #include <openssl/crypto.h>
 
+#include <qktls/etsi004.h>
+
 #include "feed.h"
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -217,6 +219,33 @@ static bool setup_pools(struct qd_feed *f)
 	return true;
 }
 
+/*
+ * An ETSI 004 key stream (the config checked the URL and the ID): this
+ * agent's SAE is the source, the peer's the destination, the key size the
+ * chunk size.
+ */
+static struct qk_key_source *source004(const struct qd_link *l,
+				       struct qk_kme_error *err)
+{
+	static char host[256];
+	struct qk_004_source_config sc = {
+		.kme = { .host = host, .cert = l->kme.certificate,
+			 .key = l->kme.private_key, .ca = l->kme.ca,
+			 .timeout_ms = l->kme.timeout_ms },
+		.source = l->kme.sae_id, .destination = l->kme.peer_sae_id,
+		.qos = { .key_chunk_size = l->key_size, .max_bps = UINT32_MAX,
+			 .metadata_mimetype = "application/json" },
+	};
+
+	if (qk_004_parse_url(l->kme.url, host, sizeof(host), &sc.kme.port) ||
+	    qk_004_ksid_parse(l->kme.key_stream_id, sc.ksid)) {
+		snprintf(err->message, sizeof(err->message),
+			 "bad qkd004:// URL or key_stream_id");
+		return NULL;
+	}
+	return qk_kme004_source_new(&sc, err);
+}
+
 int qd_feed_start(struct qd_config *cfg, struct qd_link *l)
 {
 	struct qk_kme_config kc = {
@@ -261,7 +290,8 @@ int qd_feed_start(struct qd_config *cfg, struct qd_link *l)
 	if (f->kick < 0 || !f->name || !f->peer_name || !f->sae_id ||
 	    !f->peer_sae_id || (l->kme.peer_agent && !f->peer_agent))
 		goto fail;
-	f->src = qk_kme014_source_new(&kc, &err);
+	f->src = !strncmp(l->kme.url, "qkd004://", 9) ? source004(l, &err) :
+		 qk_kme014_source_new(&kc, &err);
 	if (!f->src) {
 		qd_log(LOG_ERR, "link %s: KME client for %s: %s", l->name, l->kme.url,
 		       err.message);

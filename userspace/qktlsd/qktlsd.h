@@ -96,6 +96,7 @@ struct qd_kme {
 	char *crl;		/* CRLs of the KME's CA (libcurl), or NULL */
 	unsigned int timeout_ms;	/* per KME call */
 	char *peer_agent;	/* master: "HOST:PORT" of the slave agent */
+	char *key_stream_id;	/* qkd004:// KMEs: the stream both agents open */
 };
 
 /* Longest qkd.pool: room for ".c2s" within QKTLS_POOL_NAME_MAX. */

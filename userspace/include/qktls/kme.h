@@ -50,6 +50,14 @@ extern "C" {
  * @QK_KME_E_KEY_COUNT:   the KME returned another number of keys than asked
  * @QK_KME_E_KEY_ID_MISMATCH: dec_keys returned other key IDs than asked for
  * @QK_KME_E_UNSUPPORTED: the key source does not implement this operation
+ * @QK_KME_E_PEER_NOT_CONNECTED: ETSI 004: the peer application has not
+ *                        opened the key stream (GET_KEY status 3)
+ * @QK_KME_E_NO_KEY:      ETSI 004: insufficient key available (status 2)
+ * @QK_KME_E_NO_CONNECTION: ETSI 004: no QKD connection available (status 4)
+ * @QK_KME_E_KSID_IN_USE: ETSI 004: the key stream ID is in use (status 5)
+ * @QK_KME_E_QOS:         ETSI 004: the QoS cannot be met (status 7)
+ * @QK_KME_E_METADATA_SIZE: ETSI 004: metadata larger than asked (status 8)
+ * @QK_KME_E_STATUS:      ETSI 004: a status the standard does not define
  */
 enum qk_kme_err {
 	QK_KME_OK = 0,
@@ -75,6 +83,13 @@ enum qk_kme_err {
 	QK_KME_E_KEY_COUNT,
 	QK_KME_E_KEY_ID_MISMATCH,
 	QK_KME_E_UNSUPPORTED,
+	QK_KME_E_PEER_NOT_CONNECTED,
+	QK_KME_E_NO_KEY,
+	QK_KME_E_NO_CONNECTION,
+	QK_KME_E_KSID_IN_USE,
+	QK_KME_E_QOS,
+	QK_KME_E_METADATA_SIZE,
+	QK_KME_E_STATUS,
 	QK_KME_E_MAX_
 };
 
@@ -316,7 +331,8 @@ void qk_json_use_wiping_alloc(void);
  * stream source the IDs name stream positions), get_keys_by_id() returns
  * the keys the peer drew (ETSI 014 dec_keys), status() reports what the
  * source can deliver.  A stateful source (ETSI 004: OPEN_CONNECT, GET_KEY,
- * CLOSE) keeps its session in @priv and may leave get_keys_by_id() NULL,
+ * CLOSE; see <qktls/etsi004.h>) keeps its session in @priv; a source that
+ * cannot fetch by ID may leave get_keys_by_id() NULL,
  * which callers see as QK_KME_E_UNSUPPORTED.
  */
 struct qk_key_source;
