@@ -495,9 +495,13 @@ TEST_F_TIMEOUT(soak, rekey_both_ways, 7200)
 	       after.all - base.all, SLAB_SLACK, base.kmalloc, after.kmalloc,
 	       after.kmalloc - base.kmalloc, KMALLOC_SLACK, base.meminfo_kb,
 	       after.meminfo_kb, after.meminfo_kb - base.meminfo_kb, MEMINFO_SLACK / 1024);
-	EXPECT_GE(SLAB_SLACK, llabs(after.all - base.all));
-	EXPECT_GE(KMALLOC_SLACK, llabs(after.kmalloc - base.kmalloc));
-	EXPECT_GE(MEMINFO_SLACK, llabs(after.meminfo_kb - base.meminfo_kb) * 1024);
+	/*
+	 * A leak leaves more behind; less than before is other caches
+	 * shrinking over the run (seen after the 10-minute soak: -1 MiB).
+	 */
+	EXPECT_GE(SLAB_SLACK, after.all - base.all);
+	EXPECT_GE(KMALLOC_SLACK, after.kmalloc - base.kmalloc);
+	EXPECT_GE(MEMINFO_SLACK, (after.meminfo_kb - base.meminfo_kb) * 1024);
 }
 
 TEST_HARNESS_MAIN
